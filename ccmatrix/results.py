@@ -1,0 +1,123 @@
+"""Result models: a tier's verdict, a cell (all tiers of a feature x provider), a run.
+
+These are the boundary between the runner (which produces them) and the reports
+(matrix JSON, HTML, Markdown), so they are plain pydantic models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["pass", "fail", "not_applicable", "not_tested"]
+
+
+class FieldDiff(BaseModel):
+    """One difference between the recorded and the observed upstream request."""
+
+    path: str  # e.g. "body.output_config.effort" (see diff.py)
+    kind: Literal["missing", "added", "changed"]
+    recorded: object = None
+    observed: object = None
+    load_bearing: bool = False
+
+    def describe(self) -> str:
+        if self.kind == "missing":
+            return f"{self.path} missing (recorded {_short(self.recorded)})"
+        if self.kind == "added":
+            return f"{self.path} added ({_short(self.observed)})"
+        return f"{self.path} changed: {_short(self.recorded)} -> {_short(self.observed)}"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Provenance(BaseModel):
+    recorded_at: str
+    source: Literal["live", "emulator"]
+    litellm_version: str | None = None
+    claude_code_version: str | None = None
+    ccmatrix_version: str | None = None
+
+
+class TierResult(BaseModel):
+    feature: str
+    provider: str
+    tier: str
+    model_alias: str  # the proxy model name, used as the "[alias]" prefix of errors
+    status: Status
+    error: str | None = None
+    reason: str | None = None
+    failed_checks: list[str] = Field(default_factory=list)
+    diffs: list[FieldDiff] = Field(default_factory=list)  # load-bearing first, then drift
+    recorded_status: Status | None = None  # the verdict stored with the cassette
+    provenance: Provenance | None = None
+
+    @property
+    def drift(self) -> list[FieldDiff]:
+        return [d for d in self.diffs if not d.load_bearing]
+
+    @property
+    def regressed(self) -> bool:
+        return self.recorded_status == "pass" and self.status == "fail"
+
+
+class CellResult(BaseModel):
+    feature: str
+    provider: str
+    status: Status
+    error: str | None = None
+    reason: str | None = None
+    tiers: list[TierResult] = Field(default_factory=list)
+
+    @classmethod
+    def aggregate(cls, feature: str, provider: str, tiers: list[TierResult]) -> "CellResult":
+        """The published rule: pass only if every tier passes; not_applicable tiers are
+        neutral; any failure fails the cell with the first failing tier's error,
+        prefixed with its model alias."""
+        failed = [t for t in tiers if t.status == "fail"]
+        if failed:
+            first = failed[0]
+            return cls(feature=feature, provider=provider, status="fail",
+                       error=f"[{first.model_alias}] {first.error or 'failed'}", tiers=tiers)
+        judged = [t for t in tiers if t.status != "not_applicable"]
+        if not judged and tiers:
+            reason = next((t.reason for t in tiers if t.reason), None)
+            return cls(feature=feature, provider=provider, status="not_applicable", reason=reason, tiers=tiers)
+        if not tiers or any(t.status == "not_tested" for t in judged):
+            reason = next((t.reason for t in judged if t.status == "not_tested" and t.reason), None)
+            return cls(feature=feature, provider=provider, status="not_tested", reason=reason, tiers=tiers)
+        return cls(feature=feature, provider=provider, status="pass", tiers=tiers)
+
+    @property
+    def regressed(self) -> bool:
+        return any(t.regressed for t in self.tiers)
+
+
+class FeatureRow(BaseModel):
+    id: str
+    name: str
+    cells: dict[str, CellResult]  # provider id -> cell, in provider order
+
+
+class RunResult(BaseModel):
+    generated_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    mode: Literal["replay", "record-emulate", "record-live"] = "replay"
+    litellm_version: str
+    claude_code_version: str
+    ccmatrix_version: str
+    providers: list[str]
+    rows: list[FeatureRow]
+
+    def cells(self) -> list[CellResult]:
+        return [c for row in self.rows for c in row.cells.values()]
+
+    @property
+    def regressions(self) -> list[CellResult]:
+        return [c for c in self.cells() if c.regressed]
