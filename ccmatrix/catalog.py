@@ -172,13 +172,18 @@ FEATURES: tuple[Feature, ...] = (
 FEATURE_ALIASES = {"extended_thinking": "thinking"}
 
 
-def _index(items: Iterable, kind: str) -> dict:
-    return {item.id: item for item in items}
+# Token endpoints: their exchanges belong to the run, not to a cell (LiteLLM caches
+# tokens, so only the first cell would see one); they get one cassette each.
+AUTH_HOSTS = {"oauth2.googleapis.com": "google_oauth2_token"}
 
 
-_FEATURES = _index(FEATURES, "feature")
-_PROVIDERS = _index(PROVIDERS, "provider")
-_TIERS = _index(TIERS, "tier")
+def auth_cassette_path(name: str, root: Path = DEFAULT_CASSETTE_DIR) -> Path:
+    return root / "auth" / f"{name}.json"
+
+
+_FEATURES = {f.id: f for f in FEATURES}
+_PROVIDERS = {p.id: p for p in PROVIDERS}
+_TIERS = {t.id: t for t in TIERS}
 _TIERS_BY_ALIAS = {t.alias: t for t in TIERS}
 
 

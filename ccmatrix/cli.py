@@ -1,0 +1,191 @@
+"""The `ccmatrix` command.
+
+Exit codes: 0 ok; 3 a cell regressed (pass -> fail); 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from ccmatrix import __version__, catalog
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+
+EXIT_REGRESSION = 3
+EXIT_USAGE = 2
+
+FeatureOpt = typer.Option(None, "--feature", "-f", help="feature (row) id; repeatable; default all")
+ProviderOpt = typer.Option(None, "--provider", "-p", help="provider id; repeatable; default all")
+TierOpt = typer.Option(None, "--tier", "-t", help="tier id (haiku, sonnet, opus) or model alias; repeatable")
+LiteLLMOpt = typer.Option(
+    None, "--litellm", help=f"a LiteLLM release (default {catalog.DEFAULT_LITELLM_VERSION}) or a Python environment path"
+)
+CassettesOpt = typer.Option(catalog.DEFAULT_CASSETTE_DIR, "--cassettes", help="cassette directory")
+
+
+def _fail(message: str) -> "typer.Exit":
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _sigterm_as_interrupt() -> None:
+    # so `finally` blocks stop LiteLLM and mitmdump on SIGTERM too, as on Ctrl-C
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+
+def _select(features, providers, tiers) -> list[catalog.Cell]:
+    try:
+        cells = catalog.select(features or (), providers or (), tiers or ())
+    except catalog.CatalogError as exc:
+        raise _fail(str(exc))
+    if not cells:
+        raise _fail("the selection has no implemented cell (rows without captured traffic are not run)")
+    return cells
+
+
+def _env(spec: Optional[str]):
+    from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+
+    try:
+        with err.status(f"preparing LiteLLM {spec or catalog.DEFAULT_LITELLM_VERSION} ..."):
+            return resolve(spec)
+    except LiteLLMEnvError as exc:
+        raise _fail(str(exc))
+
+
+def _execute(cells, mode, litellm, cassettes, strict):
+    from ccmatrix.runner import ConfigError, execute
+    from ccmatrix.stack import StackError
+
+    done = [0]
+
+    def progress(result) -> None:
+        done[0] += 1
+        mark = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]"}.get(result.status, result.status)
+        err.print(f"  [{done[0]}/{len(cells)}] {result.feature}/{result.provider}/{result.tier}: {mark}", highlight=False)
+
+    _sigterm_as_interrupt()
+    try:
+        return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, on_result=progress)
+    except ConfigError as exc:
+        raise _fail(str(exc))
+    except StackError as exc:
+        raise _fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted; LiteLLM and mitmdump stopped[/]")
+        raise typer.Exit(130)
+
+
+@app.command()
+def run(
+    feature: Optional[List[str]] = FeatureOpt,
+    provider: Optional[List[str]] = ProviderOpt,
+    tier: Optional[List[str]] = TierOpt,
+    litellm: Optional[str] = LiteLLMOpt,
+    out: Path = typer.Option(Path("out"), "--out", help="folder for compatibility-matrix.json and reports"),
+    cassettes: Path = CassettesOpt,
+    strict: bool = typer.Option(False, "--strict", help="fail on drift too (non-load-bearing differences)"),
+) -> None:
+    """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
+    from ccmatrix.report.markdown import render_markdown
+    from ccmatrix.report.matrix_json import write_matrix
+    from ccmatrix.report.table import render_table
+
+    cells = _select(feature, provider, tier)
+    env = _env(litellm)
+    err.print(f"replaying {len(cells)} cell(s) against {env.label}")
+    result = _execute(cells, "replay", env, cassettes, strict)
+    render_table(result, console)
+    path = write_matrix(result, out)
+    (out / "summary.md").write_text(render_markdown(result))
+    console.print(f"wrote {path} and {out / 'summary.md'}", highlight=False)
+    if result.regressions:
+        raise typer.Exit(EXIT_REGRESSION)
+
+
+@app.command()
+def record(
+    upstream: str = typer.Option(..., "--upstream", help="emulate (built-in provider emulator) or live (real clouds)"),
+    feature: Optional[List[str]] = FeatureOpt,
+    provider: Optional[List[str]] = ProviderOpt,
+    tier: Optional[List[str]] = TierOpt,
+    litellm: Optional[str] = LiteLLMOpt,
+    cassettes: Path = CassettesOpt,
+) -> None:
+    """Re-record cassettes (all, or a selection) through the recorder addon."""
+    from ccmatrix.report.table import render_table
+
+    if upstream not in ("emulate", "live"):
+        raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
+    if upstream == "live":
+        from ccmatrix.credentials import MissingCredentials, live_credentials
+
+        try:
+            live_credentials()
+        except MissingCredentials as exc:
+            raise _fail(str(exc))
+    cells = _select(feature, provider, tier)
+    env = _env(litellm)
+    err.print(f"recording {len(cells)} cell(s) ({upstream}) through {env.label}")
+    result = _execute(cells, upstream, env, cassettes, False)
+    render_table(result, console)
+
+
+@app.command()
+def capture(
+    scenario: Optional[List[str]] = typer.Option(None, "--scenario", "-s", help="scenario id; default all"),
+    tier: Optional[List[str]] = TierOpt,
+    cassettes: Path = CassettesOpt,
+) -> None:
+    """Capture what the pinned Claude Code CLI sends for each scenario (client side of cassettes)."""
+    from ccmatrix.capture import SCENARIOS, capture_all
+    from ccmatrix.claude_cli import ClaudeCliError
+
+    try:
+        tiers = [catalog.tier(t) for t in tier] if tier else list(catalog.TIERS)
+        capture_all(list(scenario or SCENARIOS), tiers, cassettes, on_done=lambda p: err.print(f"wrote {p}"))
+    except (catalog.CatalogError, ClaudeCliError) as exc:
+        raise _fail(str(exc))
+
+
+@app.command()
+def diff(old: Path = typer.Argument(...), new: Path = typer.Argument(...)) -> None:
+    """Compare two compatibility-matrix.json files (schema v1); exit 3 on pass -> fail."""
+    from ccmatrix.report.compare import compare_matrices, render_comparison
+    from ccmatrix.report.matrix_json import MatrixError, load_matrix
+
+    try:
+        comparison = compare_matrices(load_matrix(old), load_matrix(new))
+    except MatrixError as exc:
+        raise _fail(str(exc))
+    console.print(render_comparison(comparison), highlight=False)
+    raise typer.Exit(comparison.exit_code)
+
+
+@app.command("litellm-config")
+def litellm_config_cmd() -> None:
+    """Print the LiteLLM proxy config ccmatrix runs (real endpoints, credentials from the environment)."""
+    import yaml
+
+    from ccmatrix.litellm_config import build_config
+
+    console.print(yaml.safe_dump(build_config(), sort_keys=False), highlight=False, markup=False)
+
+
+@app.command()
+def version() -> None:
+    """Print ccmatrix's version and its pinned LiteLLM and Claude Code versions."""
+    console.print(f"ccmatrix {__version__} (LiteLLM default {catalog.DEFAULT_LITELLM_VERSION}, "
+                  f"Claude Code {catalog.CLAUDE_CODE_VERSION})", highlight=False)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

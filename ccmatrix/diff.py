@@ -1,0 +1,147 @@
+"""Field-level comparison of upstream requests.
+
+A request is turned into a *view*: a flat mapping from field paths to values,
+e.g. ``body.output_config.effort -> "high"``, ``headers.anthropic-beta.effort-2025-11-24
+-> True``, ``path -> "/model/us.anthropic.claude-opus-4-7/invoke"``. Values that change
+per call (dates, signatures, tokens, session ids) are normalized first, so two
+views of the same logical request are equal. Load-bearing fields are named with
+path patterns (see `matches`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ccmatrix.redact import PER_CALL, redact_headers, redact_json
+from ccmatrix.results import FieldDiff
+
+# Headers that describe the transport, not the request's meaning.
+_TRANSPORT_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "accept",
+        "accept-encoding",
+        "user-agent",
+        "transfer-encoding",
+        "proxy-connection",
+        "keep-alive",
+    }
+)
+# Header and body fields whose values are lists of flags: compared as sets,
+# since their order differs between LiteLLM versions and carries no meaning.
+_FLAG_HEADERS = frozenset({"anthropic-beta"})
+_FLAG_BODY_KEYS = frozenset({"anthropic_beta"})
+
+_VERTEX_PROJECT = re.compile(r"/projects/[^/]+/")
+_BILLING_LINE = "x-anthropic-billing-header"
+
+
+def normalize_path(path: str) -> str:
+    """The route of a request: URL-decoded, with the Vertex project id abstracted."""
+    return _VERTEX_PROJECT.sub("/projects/{project}/", unquote(path))
+
+
+def normalize_body(body: Any) -> Any:
+    body = redact_json(body)
+    if isinstance(body, dict):
+        body = dict(body)
+        meta = body.get("metadata")
+        if isinstance(meta, dict) and "user_id" in meta:
+            body["metadata"] = {**meta, "user_id": PER_CALL}
+        system = body.get("system")
+        # Claude Code's first system block is a billing line with per-run values
+        if isinstance(system, list) and system and isinstance(system[0], dict):
+            text = system[0].get("text")
+            if isinstance(text, str) and text.startswith(_BILLING_LINE):
+                body["system"] = [{**system[0], "text": PER_CALL}, *system[1:]]
+        if isinstance(body.get("assertion"), str):
+            body["assertion"] = PER_CALL
+    return body
+
+
+def request_view(method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, Any]:
+    """The flat, normalized view of one request (body: parsed JSON, a form dict, or text)."""
+    parts = urlsplit(url)
+    view: dict[str, Any] = {
+        "method": method.upper(),
+        "host": parts.hostname or "",
+        "path": normalize_path(parts.path),
+    }
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        view[f"query.{key}"] = value
+    for name, value in redact_headers(dict(headers)).items():
+        if name in _TRANSPORT_HEADERS or value == PER_CALL:
+            continue
+        if name in _FLAG_HEADERS:
+            for flag in value.split(","):
+                if flag.strip():
+                    view[f"headers.{name}.{flag.strip()}"] = True
+        else:
+            view[f"headers.{name}"] = value
+    _flatten(normalize_body(body), "body", view)
+    return view
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        if not value:
+            out[prefix] = {}
+        for key, item in value.items():
+            if key in _FLAG_BODY_KEYS and isinstance(item, list) and all(isinstance(i, str) for i in item):
+                for flag in item:
+                    out[f"{prefix}.{key}.{flag}"] = True
+                continue
+            _flatten(item, f"{prefix}.{key}", out)
+    elif isinstance(value, list):
+        if not value:
+            out[prefix] = []
+        for index, item in enumerate(value):
+            _flatten(item, f"{prefix}[{index}]", out)
+    else:
+        out[prefix] = value
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    # "body.messages" covers body.messages[0].content...; "[*]" is any index; "*" any key
+    escaped = re.escape(pattern).replace(r"\[\*\]", r"\[\d+\]").replace(r"\*", r"[^.\[]*")
+    return re.compile(rf"^{escaped}(?:$|[.\[])")
+
+
+def matches(path: str, patterns: Iterable[str]) -> bool:
+    return any(_pattern_regex(p).match(path) for p in patterns)
+
+
+def compare(recorded: Mapping[str, Any], observed: Mapping[str, Any], load_bearing: Iterable[str]) -> list[FieldDiff]:
+    """Differences between two views, load-bearing ones first (each group in path order)."""
+    patterns = [_pattern_regex(p) for p in load_bearing]
+    diffs: list[FieldDiff] = []
+    for path in sorted(set(recorded) | set(observed)):
+        in_rec, in_obs = path in recorded, path in observed
+        if in_rec and in_obs and recorded[path] == observed[path]:
+            continue
+        kind = "changed" if in_rec and in_obs else ("missing" if in_rec else "added")
+        diffs.append(
+            FieldDiff(
+                path=path,
+                kind=kind,
+                recorded=recorded.get(path),
+                observed=observed.get(path),
+                load_bearing=any(p.match(path) for p in patterns),
+            )
+        )
+    diffs.sort(key=lambda d: not d.load_bearing)
+    return diffs
+
+
+def summarize(diffs: list[FieldDiff], limit: int = 5) -> str:
+    """A one-line description of the load-bearing differences, collapsed per field."""
+    bearing = [d for d in diffs if d.load_bearing]
+    if not bearing:
+        return ""
+    shown = [d.describe() for d in bearing[:limit]]
+    more = len(bearing) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")

@@ -1,0 +1,203 @@
+"""The Anthropic Messages API: body validation, rendering a plan as a Message or a
+stream of events, and the first-party (api.anthropic.com) and Azure AI Foundry
+routes. Vertex and Bedrock Invoke carry the same bodies and reuse this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccmatrix.emulator import ids
+from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response, parse_json_object
+from ccmatrix.emulator.plan import Conversation, ReplyPlan, TextBlock, ThinkingBlock, plan_reply, split_text
+from ccmatrix.wire.sse import encode_sse_event
+
+# Top-level body fields the first-party API accepts. Anything else is answered
+# with 400 like the real API ("x: Extra inputs are not permitted"), which is how
+# a proxy leaking e.g. a Bedrock-only field into a first-party body shows up.
+MESSAGES_FIELDS = frozenset(
+    {
+        "model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream",
+        "temperature", "top_k", "top_p", "tools", "tool_choice", "thinking", "output_config",
+        "context_management", "container", "mcp_servers", "service_tier", "output_format",
+        # also in the SDK's (beta) MessageCreateParams
+        "cache_control", "inference_geo", "speed",
+    }
+)  # fmt: skip
+COUNT_TOKENS_FIELDS = frozenset(
+    {
+        "model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers",
+        "context_management", "output_config", "output_format", "cache_control",
+    }
+)  # fmt: skip
+
+SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def error_body(error_type: str, message: str) -> dict:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def body_problem(body: dict | None, known: frozenset[str], required: tuple[str, ...]) -> str | None:
+    """The first thing the real API would reject in this body, phrased like it, or None."""
+    if body is None:
+        return "The request body is not valid JSON."
+    for name in required:
+        if name not in body:
+            return f"{name}: Field required"
+    for name in body:
+        if name not in known:
+            return f"{name}: Extra inputs are not permitted"
+    if "messages" in body and not isinstance(body["messages"], list):
+        return "messages: Input should be a valid list"
+    if "max_tokens" in body and (not isinstance(body["max_tokens"], int) or isinstance(body["max_tokens"], bool)):
+        return "max_tokens: Input should be a valid integer"
+    return None
+
+
+def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
+    """The provider-neutral view of a Messages body (thinking config included)."""
+    thinking = body.get("thinking")
+    wants_thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    display = thinking.get("display") if wants_thinking and thinking.get("display") else "summarized"
+    return Conversation(
+        seed=req.seed,
+        body_size=len(req.body),
+        model=model,
+        message_count=len(body.get("messages") or []),
+        thinking=wants_thinking,
+        thinking_display=display,
+    )
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _block_json(block: Any) -> dict:
+    if isinstance(block, ThinkingBlock):
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    raise TypeError(f"no Messages rendering for {block!r}")
+
+
+def _usage(plan: ReplyPlan, output_tokens: int) -> dict:
+    return {
+        "input_tokens": plan.input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": output_tokens,
+    }
+
+
+def render_message(plan: ReplyPlan, message_id: str) -> dict:
+    """The non-streaming Message object."""
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": plan.model,
+        "content": [_block_json(block) for block in plan.blocks],
+        "stop_reason": plan.stop_reason,
+        "stop_sequence": None,
+        "usage": _usage(plan, plan.output_tokens),
+    }
+
+
+def render_stream_events(plan: ReplyPlan, message_id: str, stop_extra: dict | None = None) -> list[dict]:
+    """The stream event objects, in the order the real API sends them.
+
+    `stop_extra` adds keys to message_stop (Bedrock puts its invocation metrics there).
+    """
+    start = render_message(plan, message_id)
+    start.update(content=[], stop_reason=None, usage=_usage(plan, 1))
+    events: list[dict] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(plan.blocks):
+        events.append({"type": "content_block_start", "index": index, "content_block": _empty_block(block)})
+        if index == 0:
+            events.append({"type": "ping"})  # the real API pings after the first block opens
+        events.extend({"type": "content_block_delta", "index": index, "delta": delta} for delta in _deltas(block))
+        events.append({"type": "content_block_stop", "index": index})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": plan.stop_reason, "stop_sequence": None},
+            "usage": {"output_tokens": plan.output_tokens},
+        }
+    )
+    events.append({"type": "message_stop", **(stop_extra or {})})
+    return events
+
+
+def _empty_block(block: Any) -> dict:
+    if isinstance(block, ThinkingBlock):
+        return {"type": "thinking", "thinking": "", "signature": ""}
+    return {"type": "text", "text": ""}
+
+
+def _deltas(block: Any) -> list[dict]:
+    if isinstance(block, ThinkingBlock):
+        deltas = [{"type": "thinking_delta", "thinking": piece} for piece in split_text(block.thinking)]
+        return deltas + [{"type": "signature_delta", "signature": block.signature}]
+    return [{"type": "text_delta", "text": piece} for piece in split_text(block.text)]
+
+
+def sse_chunks(events: list[dict]) -> list[bytes]:
+    """One SSE event per chunk: `event: <type>` + compact JSON, as the real API writes it."""
+    return [encode_sse_event({"event": event["type"], "data": event}) for event in events]
+
+
+# ---------------------------------------------------------------- routes
+
+
+def answer(req: EmulatedRequest, body: dict, model: str, *, id_prefix: str, stream: bool, headers: dict[str, str]) -> EmulatedResponse:
+    """A validated Messages body -> the JSON Message or its SSE stream."""
+    plan = plan_reply(conversation(req, body, model))
+    message_id = ids.anthropic_id(req.seed, id_prefix)
+    if stream:
+        chunks = sse_chunks(render_stream_events(plan, message_id))
+        return EmulatedResponse(200, {**SSE_HEADERS, **headers}, chunks)
+    return json_response(200, render_message(plan, message_id), headers)
+
+
+def count_tokens(req: EmulatedRequest, headers: dict[str, str]) -> EmulatedResponse:
+    """count_tokens answers with the same input_tokens a Messages call would report."""
+    return json_response(200, {"input_tokens": max(1, len(req.body) // 4)}, headers)
+
+
+def first_party(req: EmulatedRequest) -> EmulatedResponse | None:
+    """api.anthropic.com: /v1/messages and /v1/messages/count_tokens (`?beta=true` allowed)."""
+    return _messages_route(req, prefix="", auth_headers=("x-api-key", "authorization"), api_style=True)
+
+
+def foundry(req: EmulatedRequest) -> EmulatedResponse | None:
+    """Azure AI Foundry (`<resource>.services.ai.azure.com/anthropic/...`): the first-party API."""
+    return _messages_route(req, prefix="/anthropic", auth_headers=("x-api-key", "api-key", "authorization"), api_style=False)
+
+
+def _messages_route(req: EmulatedRequest, *, prefix: str, auth_headers: tuple[str, ...], api_style: bool) -> EmulatedResponse | None:
+    path = req.route_path.rstrip("/")
+    if req.method != "POST" or path not in (f"{prefix}/v1/messages", f"{prefix}/v1/messages/count_tokens"):
+        return None
+    headers = {"request-id": ids.anthropic_id(req.seed, "req_")}
+    if not any(req.header(name) for name in auth_headers):
+        if api_style:
+            return json_response(401, error_body("authentication_error", "x-api-key header is required"), headers)
+        # Azure's gateway answers before the model does, in Azure's own shape
+        message = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
+        return json_response(401, {"error": {"code": "401", "message": message}}, headers)
+    if api_style and not req.header("anthropic-version"):
+        return json_response(400, error_body("invalid_request_error", "anthropic-version: header is required"), headers)
+    body = parse_json_object(req.body)
+    if path.endswith("/count_tokens"):
+        problem = body_problem(body, COUNT_TOKENS_FIELDS, ("model", "messages"))
+        if problem:
+            return json_response(400, error_body("invalid_request_error", problem), headers)
+        return count_tokens(req, headers)
+    problem = body_problem(body, MESSAGES_FIELDS, ("model", "messages", "max_tokens"))
+    if problem:
+        return json_response(400, error_body("invalid_request_error", problem), headers)
+    return answer(req, body, str(body["model"]), id_prefix="msg_", stream=body.get("stream") is True, headers=headers)

@@ -1,0 +1,138 @@
+"""Bedrock's Converse API (/model/{id}/converse and /converse-stream).
+
+Converse is Bedrock's provider-neutral shape: `messages` with content blocks
+like `{"text": ...}`, `system` blocks, `inferenceConfig`, `toolConfig`, and
+Anthropic-specific settings (thinking, output_config, betas) tucked into
+`additionalModelRequestFields`. Answers are rendered from the same ReplyPlan
+as every other route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccmatrix.emulator import ids
+from ccmatrix.emulator.aws import event_message, stream_headers, validation_error
+from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
+from ccmatrix.emulator.plan import Conversation, ReplyPlan, TextBlock, ThinkingBlock, plan_reply, split_text
+
+# Members of the ConverseRequest shape (botocore's bedrock-runtime model), minus
+# modelId, which travels in the URL.
+CONVERSE_FIELDS = frozenset(
+    {
+        "messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
+        "additionalModelRequestFields", "promptVariables", "additionalModelResponseFieldPaths",
+        "requestMetadata", "performanceConfig", "serviceTier", "outputConfig",
+    }
+)  # fmt: skip
+# Members of the ContentBlock union: each block sets exactly one of them.
+CONTENT_BLOCK_KINDS = frozenset(
+    {
+        "text", "image", "document", "video", "audio", "toolUse", "toolResult", "guardContent",
+        "cachePoint", "reasoningContent", "citationsContent", "searchResult",
+    }
+)  # fmt: skip
+SYSTEM_BLOCK_KINDS = frozenset({"text", "guardContent", "cachePoint"})
+
+
+def request_problem(body: dict) -> str | None:
+    """What Bedrock would reject in a Converse body (e.g. an Anthropic-shaped one), or None."""
+    for name in body:
+        if name not in CONVERSE_FIELDS:
+            return f"Malformed input request: #: extraneous key [{name}] is not permitted, please reformat your input and try again."
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return f"1 validation error detected: Value at 'messages.{i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
+        problem = _blocks_problem(message.get("content"), f"messages.{i + 1}.member.content", CONTENT_BLOCK_KINDS)
+        if problem:
+            return problem
+    if "system" in body:
+        return _blocks_problem(body["system"], "system", SYSTEM_BLOCK_KINDS)
+    return None
+
+
+def _blocks_problem(blocks: Any, where: str, kinds: frozenset[str]) -> str | None:
+    if not isinstance(blocks, list):
+        return f"1 validation error detected: Value at '{where}' failed to satisfy constraint: Member must be a list of content blocks"
+    for j, block in enumerate(blocks):
+        if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in kinds:
+            keys = sorted(block) if isinstance(block, dict) else type(block).__name__
+            return f"The content block at {where}.{j + 1} must set exactly one of {sorted(kinds)}; got {keys}."
+    return None
+
+
+def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
+    extra = body.get("additionalModelRequestFields") or {}
+    # "thinking" is today's field; "reasoning_config" what Claude 3.7 on Converse used
+    thinking = (extra.get("thinking") or extra.get("reasoning_config")) if isinstance(extra, dict) else None
+    wants_thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    return Conversation(
+        seed=req.seed,
+        body_size=len(req.body),
+        model=model,
+        message_count=len(body["messages"]),
+        thinking=wants_thinking,
+        thinking_display=(thinking.get("display") or "summarized") if wants_thinking else "summarized",
+    )
+
+
+def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> EmulatedResponse:
+    problem = request_problem(body)
+    if problem:
+        return validation_error(problem, req.seed)
+    plan = plan_reply(conversation(req, body, model))
+    if stream:
+        chunks = [event_message(kind, payload) for kind, payload in render_stream(plan)]
+        return EmulatedResponse(200, stream_headers(req.seed), chunks)
+    return json_response(200, render_response(plan), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
+
+
+def _usage(plan: ReplyPlan) -> dict:
+    return {
+        "inputTokens": plan.input_tokens,
+        "outputTokens": plan.output_tokens,
+        "totalTokens": plan.input_tokens + plan.output_tokens,
+    }
+
+
+def _block_json(block: Any) -> dict:
+    if isinstance(block, ThinkingBlock):
+        return {"reasoningContent": {"reasoningText": {"text": block.thinking, "signature": block.signature}}}
+    if isinstance(block, TextBlock):
+        return {"text": block.text}
+    raise TypeError(f"no Converse rendering for {block!r}")
+
+
+def render_response(plan: ReplyPlan) -> dict:
+    return {
+        "output": {"message": {"role": "assistant", "content": [_block_json(block) for block in plan.blocks]}},
+        "stopReason": plan.stop_reason,
+        "usage": _usage(plan),
+        "metrics": {"latencyMs": plan.latency_ms()},
+    }
+
+
+def render_stream(plan: ReplyPlan) -> list[tuple[str, dict]]:
+    """(event type, payload) pairs in ConverseStream order.
+
+    Bedrock sends no contentBlockStart for text or reasoning blocks (only for
+    toolUse): the first delta opens the block.
+    """
+    events: list[tuple[str, dict]] = [("messageStart", {"role": "assistant"})]
+    for index, block in enumerate(plan.blocks):
+        for delta in _deltas(block):
+            events.append(("contentBlockDelta", {"contentBlockIndex": index, "delta": delta}))
+        events.append(("contentBlockStop", {"contentBlockIndex": index}))
+    events.append(("messageStop", {"stopReason": plan.stop_reason}))
+    events.append(("metadata", {"usage": _usage(plan), "metrics": {"latencyMs": plan.latency_ms()}}))
+    return events
+
+
+def _deltas(block: Any) -> list[dict]:
+    if isinstance(block, ThinkingBlock):
+        texts = [{"reasoningContent": {"text": piece}} for piece in split_text(block.thinking)]
+        return texts + [{"reasoningContent": {"signature": block.signature}}]
+    return [{"text": piece} for piece in split_text(block.text)]

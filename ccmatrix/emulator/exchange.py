@@ -1,0 +1,88 @@
+"""The request/response pair every emulated route speaks, plus small helpers.
+
+Kept free of HTTP server code so routes can be called (and tested) directly,
+and so a replayer can hand recorded requests to `respond()` without a socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ccmatrix.wire.sse import compact_json
+
+__all__ = ["EmulatedRequest", "EmulatedResponse", "json_response", "parse_json_object"]
+
+
+@dataclass
+class EmulatedRequest:
+    method: str
+    host: str  # as in the Host header; a ":port" suffix is ignored for routing
+    path: str  # includes the query string
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Case-insensitive header lookup (HTTP header names are case-insensitive)."""
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return default
+
+    @property
+    def hostname(self) -> str:
+        host = self.host.strip().lower()
+        if host.startswith("["):  # IPv6 literal
+            return host.split("]")[0] + "]"
+        return host.rsplit(":", 1)[0] if ":" in host else host
+
+    @property
+    def route_path(self) -> str:
+        """The path without the query string, still percent-encoded."""
+        return urlsplit(self.path).path
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+
+    @property
+    def seed(self) -> str:
+        """What every id, token count and latency is derived from: same body, same reply."""
+        return hashlib.sha256(self.body).hexdigest()
+
+
+@dataclass
+class EmulatedResponse:
+    status: int
+    headers: dict[str, str]
+    chunks: list[bytes]  # one chunk: a plain body; several: a stream, one event each
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    @property
+    def streamed(self) -> bool:
+        return len(self.chunks) > 1
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> EmulatedResponse:
+    """A one-chunk JSON answer, compact like the real providers' bodies."""
+    return EmulatedResponse(
+        status=status,
+        headers={"content-type": "application/json", **(headers or {})},
+        chunks=[compact_json(payload).encode("utf-8")],
+    )
+
+
+def parse_json_object(body: bytes) -> dict | None:
+    """The body as a JSON object, or None when it is not one."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

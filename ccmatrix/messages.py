@@ -1,0 +1,236 @@
+"""Canonical assistant messages, assembled from any provider's wire format.
+
+The client side gets an Anthropic Messages response (JSON or SSE) from LiteLLM;
+the provider sent Anthropic Messages, Bedrock Invoke (event stream of base64
+Anthropic events) or Bedrock Converse (JSON or its own event stream). Reducing
+both to one shape lets a check say "what the provider sent reached the client".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccmatrix.wire.sse import decode_sse
+
+
+@dataclass
+class Canonical:
+    content: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    # problems found while assembling a stream (out-of-order events, bad JSON ...)
+    stream_problems: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(b.get("text", "") for b in self.content if b.get("type") == "text")
+
+
+_KEEP = {
+    "text": ("type", "text"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+    "tool_use": ("type", "id", "name", "input"),
+    "server_tool_use": ("type", "id", "name", "input"),
+}
+
+
+def _block(block: dict[str, Any]) -> dict[str, Any]:
+    keys = _KEEP.get(block.get("type", ""))
+    return {k: block.get(k) for k in keys} if keys else dict(block)
+
+
+def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
+    usage = usage or {}
+    return {k: v for k, v in usage.items() if k in ("input_tokens", "output_tokens") and isinstance(v, int)}
+
+
+def from_anthropic_json(message: dict[str, Any]) -> Canonical:
+    return Canonical(
+        content=[_block(b) for b in message.get("content") or []],
+        stop_reason=message.get("stop_reason"),
+        usage=_usage(message.get("usage")),
+    )
+
+
+def from_anthropic_events(events: list[dict[str, Any]]) -> Canonical:
+    """Assemble Anthropic stream events (already parsed JSON), checking their order."""
+    out = Canonical()
+    blocks: dict[int, dict[str, Any]] = {}
+    partial_json: dict[int, str] = {}
+    open_blocks: set[int] = set()
+    seen_start = seen_stop = False
+    for n, event in enumerate(events):
+        kind = event.get("type")
+        if kind in ("ping", None):
+            continue
+        if kind == "error":
+            out.stream_problems.append(f"error event: {json.dumps(event.get('error'))[:200]}")
+            continue
+        if seen_stop:
+            out.stream_problems.append(f"event {n} ({kind}) after message_stop")
+        if kind == "message_start":
+            if seen_start:
+                out.stream_problems.append("second message_start")
+            seen_start = True
+            out.usage.update(_usage(event.get("message", {}).get("usage")))
+            continue
+        if not seen_start:
+            out.stream_problems.append(f"event {n} ({kind}) before message_start")
+        index = event.get("index")
+        if kind == "content_block_start":
+            if index in blocks:
+                out.stream_problems.append(f"content block {index} started twice")
+            blocks[index] = dict(event.get("content_block") or {})
+            open_blocks.add(index)
+        elif kind == "content_block_delta":
+            if index not in open_blocks:
+                out.stream_problems.append(f"delta for content block {index} that is not open")
+                continue
+            delta, block = event.get("delta") or {}, blocks[index]
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                block["text"] = block.get("text", "") + delta.get("text", "")
+            elif dtype == "thinking_delta":
+                block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+            elif dtype == "signature_delta":
+                block["signature"] = block.get("signature", "") + delta.get("signature", "")
+            elif dtype == "input_json_delta":
+                partial_json[index] = partial_json.get(index, "") + delta.get("partial_json", "")
+            elif dtype == "citations_delta":
+                block.setdefault("citations", []).append(delta.get("citation"))
+            else:
+                out.stream_problems.append(f"unknown delta type {dtype!r}")
+        elif kind == "content_block_stop":
+            if index not in open_blocks:
+                out.stream_problems.append(f"stop for content block {index} that is not open")
+            open_blocks.discard(index)
+            if index in partial_json:
+                try:
+                    blocks[index]["input"] = json.loads(partial_json[index] or "{}")
+                except ValueError:
+                    out.stream_problems.append(f"content block {index}: tool input is not JSON")
+        elif kind == "message_delta":
+            out.stop_reason = (event.get("delta") or {}).get("stop_reason", out.stop_reason)
+            out.usage.update(_usage(event.get("usage")))
+        elif kind == "message_stop":
+            seen_stop = True
+    if events and not seen_stop:
+        out.stream_problems.append("stream ended without message_stop")
+    if open_blocks:
+        out.stream_problems.append(f"content blocks never stopped: {sorted(open_blocks)}")
+    out.content = [_block(blocks[i]) for i in sorted(blocks)]
+    return out
+
+
+def from_sse(data: bytes) -> Canonical:
+    events = []
+    for event in decode_sse(data):
+        payload = event.get("data")
+        if payload is None and "data_text" in event:
+            try:
+                payload = json.loads(event["data_text"])
+            except ValueError:
+                continue
+        if isinstance(payload, dict):
+            events.append(payload)
+    return from_anthropic_events(events)
+
+
+def _eventstream_messages(data: bytes) -> list[tuple[dict[str, Any], bytes]]:
+    from botocore.eventstream import EventStreamBuffer
+
+    buffer = EventStreamBuffer()
+    buffer.add_data(data)
+    return [(dict(m.headers), m.payload) for m in buffer]
+
+
+def from_bedrock_invoke_stream(data: bytes) -> Canonical:
+    events = []
+    for headers, payload in _eventstream_messages(data):
+        if headers.get(":message-type") != "event" or headers.get(":event-type") != "chunk":
+            continue
+        events.append(json.loads(base64.b64decode(json.loads(payload)["bytes"])))
+    return from_anthropic_events(events)
+
+
+_CONVERSE_STOP = {"end_turn": "end_turn", "tool_use": "tool_use", "max_tokens": "max_tokens",
+                  "stop_sequence": "stop_sequence"}
+
+
+def _converse_block(block: dict[str, Any]) -> dict[str, Any]:
+    if "text" in block:
+        return {"type": "text", "text": block["text"]}
+    if "reasoningContent" in block:
+        rt = block["reasoningContent"].get("reasoningText") or {}
+        return {"type": "thinking", "thinking": rt.get("text"), "signature": rt.get("signature")}
+    if "toolUse" in block:
+        tu = block["toolUse"]
+        return {"type": "tool_use", "id": tu.get("toolUseId"), "name": tu.get("name"), "input": tu.get("input")}
+    return dict(block)
+
+
+def _converse_usage(usage: dict[str, Any] | None) -> dict[str, int]:
+    usage = usage or {}
+    return {"input_tokens": usage.get("inputTokens", 0), "output_tokens": usage.get("outputTokens", 0)}
+
+
+def from_converse_json(body: dict[str, Any]) -> Canonical:
+    message = (body.get("output") or {}).get("message") or {}
+    return Canonical(
+        content=[_converse_block(b) for b in message.get("content") or []],
+        stop_reason=_CONVERSE_STOP.get(body.get("stopReason"), body.get("stopReason")),
+        usage=_converse_usage(body.get("usage")),
+    )
+
+
+def from_converse_stream(data: bytes) -> Canonical:
+    out = Canonical()
+    blocks: dict[int, dict[str, Any]] = {}
+    tool_json: dict[int, str] = {}
+    for headers, payload in _eventstream_messages(data):
+        if headers.get(":message-type") != "event":
+            out.stream_problems.append(f"{headers.get(':message-type')}: {payload[:200]!r}")
+            continue
+        kind, event = headers.get(":event-type"), json.loads(payload or b"{}")
+        index = event.get("contentBlockIndex", 0)
+        if kind == "contentBlockStart":
+            start = (event.get("start") or {}).get("toolUse")
+            if start:
+                blocks[index] = {"type": "tool_use", "id": start.get("toolUseId"), "name": start.get("name")}
+        elif kind == "contentBlockDelta":
+            delta = event.get("delta") or {}
+            if "text" in delta:
+                block = blocks.setdefault(index, {"type": "text", "text": ""})
+                block["text"] += delta["text"]
+            elif "reasoningContent" in delta:
+                block = blocks.setdefault(index, {"type": "thinking", "thinking": "", "signature": ""})
+                rc = delta["reasoningContent"]
+                block["thinking"] += rc.get("text", "")
+                block["signature"] += rc.get("signature", "")
+            elif "toolUse" in delta:
+                tool_json[index] = tool_json.get(index, "") + delta["toolUse"].get("input", "")
+        elif kind == "contentBlockStop" and index in tool_json:
+            blocks[index]["input"] = json.loads(tool_json[index] or "{}")
+        elif kind == "messageStop":
+            reason = event.get("stopReason")
+            out.stop_reason = _CONVERSE_STOP.get(reason, reason)
+        elif kind == "metadata":
+            out.usage = _converse_usage(event.get("usage"))
+    out.content = [_block(blocks[i]) for i in sorted(blocks)]
+    return out
+
+
+def from_provider_response(provider: str, path: str, content_type: str, data: bytes) -> Canonical:
+    """What the provider sent, whatever its wire format."""
+    if content_type.startswith("text/event-stream"):
+        return from_sse(data)
+    if content_type.startswith("application/vnd.amazon.eventstream"):
+        return from_converse_stream(data) if provider == "bedrock_converse" else from_bedrock_invoke_stream(data)
+    body = json.loads(data or b"{}")
+    if provider == "bedrock_converse" and path.rstrip("/").endswith("/converse"):
+        return from_converse_json(body)
+    return from_anthropic_json(body)

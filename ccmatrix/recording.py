@@ -1,0 +1,71 @@
+"""Turning wire traffic into cassette records (redacted, decoded) and back."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ccmatrix.cassette import Body, Interaction, RecordedRequest, RecordedResponse, Stream
+from ccmatrix.redact import redact_headers, redact_json, redact_url
+
+# Not worth storing: derivable from the body or the connection.
+_DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "proxy-connection", "keep-alive"})
+_DROP_RESPONSE_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive", "date"}
+)
+SSE = "text/event-stream"
+EVENTSTREAM = "application/vnd.amazon.eventstream"
+
+
+def _headers(pairs: Iterable[tuple[str, str]], drop: frozenset[str]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        if key in drop:
+            continue
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return redact_headers(merged)
+
+
+def _redact_body(body: Body | None) -> Body | None:
+    if body is None:
+        return None
+    if body.json_ is not None:
+        return Body(json_=redact_json(body.json_))
+    if body.form is not None:
+        return Body(form=redact_json(body.form))
+    if body.text is not None:
+        return Body(text=redact_json(body.text))
+    return body
+
+
+def record_request(method: str, url: str, headers: Iterable[tuple[str, str]], content: bytes) -> RecordedRequest:
+    hdrs = _headers(headers, _DROP_REQUEST_HEADERS)
+    body = Body.from_bytes(content, hdrs.get("content-type", ""))
+    return RecordedRequest(method=method.upper(), url=redact_url(url), headers=hdrs, body=_redact_body(body))
+
+
+def content_type(headers: dict[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_stream(ctype: str) -> bool:
+    return ctype in (SSE, EVENTSTREAM)
+
+
+def record_response(status: int, headers: Iterable[tuple[str, str]], content: bytes) -> RecordedResponse:
+    """`content` is the decoded (no content-encoding) response body."""
+    from ccmatrix.wire import eventstream, sse
+
+    hdrs = _headers(headers, _DROP_RESPONSE_HEADERS)
+    ctype = content_type(hdrs)
+    if ctype == SSE:
+        stream = Stream(format="sse", events=redact_json(sse.decode_sse(content)))
+        return RecordedResponse(status=status, headers=hdrs, stream=stream)
+    if ctype == EVENTSTREAM:
+        stream = Stream(format="aws-eventstream", events=redact_json(eventstream.decode_eventstream(content)))
+        return RecordedResponse(status=status, headers=hdrs, stream=stream)
+    return RecordedResponse(status=status, headers=hdrs, body=_redact_body(Body.from_bytes(content, ctype)))
+
+
+def record_interaction(request: RecordedRequest, status: int, headers: Iterable[tuple[str, str]], content: bytes) -> Interaction:
+    return Interaction(request=request, response=record_response(status, headers, content))

@@ -1,0 +1,79 @@
+"""Answering an upstream request from a cassette, failing closed.
+
+A recorded interaction answers a request when the route (method, path) is the
+same and no load-bearing field differs; among several, the one with the fewest
+differences wins. Otherwise the request gets an explicit error response, shaped
+like the provider's own errors so LiteLLM relays it to the client, naming the
+closest recorded request and the field-level differences.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ccmatrix.cassette import Interaction, RecordedRequest
+from ccmatrix.diff import compare, request_view, summarize
+from ccmatrix.results import FieldDiff
+
+MISMATCH_STATUS = 400
+
+
+def view(request: RecordedRequest) -> dict[str, Any]:
+    body = request.body.value() if request.body is not None else None
+    return request_view(request.method, request.url, request.headers, body)
+
+
+@dataclass
+class Match:
+    index: int | None  # the interaction that answered, None when none could
+    closest: int | None
+    diffs: list[FieldDiff] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.index is not None
+
+
+def match(
+    interactions: Sequence[Interaction],
+    request: RecordedRequest,
+    load_bearing: Sequence[str],
+    source: str = "cassette",
+) -> Match:
+    observed = view(request)
+    scored: list[tuple[int, int, int, list[FieldDiff]]] = []
+    for index, interaction in enumerate(interactions):
+        diffs = compare(view(interaction.request), observed, load_bearing)
+        route_differs = any(d.path in ("method", "path") for d in diffs)
+        bearing = sum(d.load_bearing for d in diffs)
+        scored.append((route_differs, bearing, len(diffs), index, diffs))  # type: ignore[arg-type]
+    if not scored:
+        return Match(None, None, [], f"ccmatrix replay: {source} has no recorded request for {request.method} {request.url}")
+    scored.sort(key=lambda s: s[:4])
+    route_differs, bearing, _, index, diffs = scored[0]  # type: ignore[misc]
+    if not route_differs and not bearing:
+        return Match(index, index, diffs)
+    what = summarize(diffs) or "; ".join(d.describe() for d in diffs[:5])
+    error = (
+        f"ccmatrix replay: no recorded request in {source} matches {request.method} {request.url}; "
+        f"closest is interaction #{index}; load-bearing differences: {what}"
+    )
+    return Match(None, index, diffs, error)
+
+
+def error_response(provider: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """A mismatch answered in the provider's own error shape (400: not retried)."""
+    if provider.startswith("bedrock"):
+        body: dict[str, Any] = {"message": message}
+        headers = {"content-type": "application/json", "x-amzn-errortype": "ValidationException:ccmatrix"}
+    elif provider == "vertex_ai":
+        body = {"error": {"code": MISMATCH_STATUS, "message": message, "status": "INVALID_ARGUMENT"}}
+        headers = {"content-type": "application/json"}
+    else:
+        body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        headers = {"content-type": "application/json"}
+    headers["x-ccmatrix-replay"] = "mismatch"
+    return MISMATCH_STATUS, headers, json.dumps(body).encode()

@@ -1,0 +1,122 @@
+"""known-issues.yaml: the red cells we already understand, and what will close each.
+
+The file is reviewed data, so it is validated strictly: unknown keys, duplicate
+ids and cells naming an unknown feature or provider are errors that name the
+file and the entry. An entry whose cells all pass in a matrix is "ready to
+remove" - the page says so, so the list cannot silently rot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ccmatrix import catalog
+from ccmatrix.report.matrix_json import MatrixV1
+
+DEFAULT_KNOWN_ISSUES = catalog.REPO_DIR / "known-issues.yaml"
+
+IssueStatus = Literal["open", "fixed-upstream", "workaround", "environment", "wontfix"]
+
+
+class KnownIssuesError(ValueError):
+    """known-issues.yaml is malformed; the message names the file and the entry."""
+
+
+class KnownIssue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")  # used as an HTML anchor
+    title: str = Field(min_length=1)
+    cells: tuple[str, ...] = Field(min_length=1)  # "feature/provider", canonical ids
+    symptom: str = Field(min_length=1)
+    status: IssueStatus
+    fix: str = Field(min_length=1)  # the change that will close it: a link or a sentence
+    fixed_in: str | None = None  # LiteLLM release carrying the fix, when known
+
+    @field_validator("cells", mode="before")
+    @classmethod
+    def _known_cells(cls, value: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            return value  # let pydantic report the type error
+        out = []
+        for i, cell in enumerate(value):
+            if not isinstance(cell, str) or cell.count("/") != 1:
+                raise ValueError(f"cells[{i}]: {cell!r} is not 'feature/provider'")
+            f, p = cell.split("/")
+            try:
+                # canonicalize old row ids (extended_thinking -> thinking) so the
+                # matrix lookup below is by the id a run actually emits
+                out.append(f"{catalog.feature(f).id}/{catalog.provider(p).id}")
+            except catalog.CatalogError as exc:
+                raise ValueError(f"cells[{i}]: {exc}") from None
+        if len(set(out)) != len(out):
+            raise ValueError("cells lists a cell twice")
+        return tuple(out)
+
+    def cell_keys(self) -> list[tuple[str, str]]:
+        return [tuple(c.split("/")) for c in self.cells]  # type: ignore[misc]
+
+    def ready_to_remove(self, matrix: MatrixV1) -> bool:
+        """Every cell passes: the issue no longer shows in the matrix. A cell absent
+        from the matrix does not count as passing (nothing was measured)."""
+        cells = matrix.cells()
+        return all((c := cells.get(key)) is not None and c.status == "pass" for key in self.cell_keys())
+
+
+def _parse_entries(data: Any, label: str) -> list[KnownIssue]:
+    if data is None:
+        return []
+    if not isinstance(data, dict) or set(data) != {"issues"} or not isinstance(data["issues"], (list, type(None))):
+        raise KnownIssuesError(f"{label}: expected a mapping with a single key 'issues' holding a list of entries")
+    issues: list[KnownIssue] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data["issues"] or []):
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        where = f"{label}: entry {i}" + (f" (id {ident!r})" if ident else "")
+        if not isinstance(entry, dict):
+            raise KnownIssuesError(f"{where}: expected a mapping, got {type(entry).__name__}")
+        try:
+            issue = KnownIssue.model_validate(entry)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '<entry>'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+            raise KnownIssuesError(f"{where}: {problems}") from None
+        if issue.id in seen:
+            raise KnownIssuesError(f"{where}: duplicate id {issue.id!r}")
+        seen.add(issue.id)
+        issues.append(issue)
+    return issues
+
+
+def load_known_issues(path: "str | os.PathLike[str]" = DEFAULT_KNOWN_ISSUES) -> list[KnownIssue]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KnownIssuesError(f"{path}: no such file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KnownIssuesError(f"{path}: not valid YAML: {exc}") from None
+    return _parse_entries(data, str(path))
+
+
+def issues_by_cell(issues: list[KnownIssue]) -> dict[tuple[str, str], list[KnownIssue]]:
+    """(feature, provider) -> the issues that explain it, for annotating cells."""
+    out: dict[tuple[str, str], list[KnownIssue]] = {}
+    for issue in issues:
+        for key in issue.cell_keys():
+            out.setdefault(key, []).append(issue)
+    return out
+
+
+# URLs in a `fix` text; renderers turn these (and only these) into links
+URL_PATTERN = re.compile(r"https?://[^\s<>\"')]+")

@@ -1,0 +1,268 @@
+"""The published matrix file: schema v1 out (`to_schema_v1`, `write_matrix`) and in (`load_matrix`).
+
+Schema v1 is what the LiteLLM docs site consumes, so the v1 keys are emitted
+exactly as published. ccmatrix adds two extension keys a v1 consumer ignores:
+`tiers` inside each cell and a top-level `ccmatrix` block. Reading goes through
+one pydantic model (`MatrixV1`) whatever wrote the file, so a published snapshot
+and a ccmatrix run can be compared and rendered by the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ccmatrix import __version__ as CCMATRIX_VERSION
+from ccmatrix import catalog
+from ccmatrix.results import CellResult, RunResult, TierResult
+
+SCHEMA_VERSION = "1"
+MATRIX_FILENAME = "compatibility-matrix.json"
+
+Status = Literal["pass", "fail", "not_applicable", "not_tested"]
+STATUSES: tuple[str, ...] = ("pass", "fail", "not_applicable", "not_tested")
+# One vocabulary for every rendering (terminal, Markdown, HTML): the glyphs are the
+# published docs matrix's; the word is for readers without color or emoji.
+GLYPH = {"pass": "\u2705", "fail": "\u274c", "not_applicable": "\u2796", "not_tested": "\u2b1c"}
+LABEL = {"pass": "pass", "fail": "fail", "not_applicable": "n/a", "not_tested": "not tested"}
+
+
+class MatrixError(ValueError):
+    """A matrix file that cannot be read as schema v1; the message names the file and key."""
+
+
+# --- the v1 model (reading) -------------------------------------------------------
+# extra="allow" everywhere: v1 consumers must ignore keys they do not know, and
+# keeping them (rather than dropping) lets a round trip preserve future extensions.
+
+
+class TierV1(BaseModel):
+    """ccmatrix extension: one model tier's verdict inside a cell."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Status
+    model: str | None = None
+    error: str | None = None
+    reason: str | None = None
+    diff: list[str] = Field(default_factory=list)
+    drift: int = Field(default=0, ge=0)
+    recorded_status: Status | None = None
+
+    @property
+    def regressed(self) -> bool:
+        return self.recorded_status == "pass" and self.status == "fail"
+
+
+class CellV1(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    status: Status
+    error: str | None = None
+    reason: str | None = None
+    tiers: dict[str, TierV1] | None = None  # extension; absent in the published snapshot
+
+    @model_validator(mode="after")
+    def _error_only_on_fail(self) -> "CellV1":
+        # v1 contract: `error` explains a failure; on any other status it would be
+        # rendered as one, so reject it rather than mislead the reader.
+        if self.error is not None and self.status != "fail":
+            raise ValueError(f"'error' is only allowed when status is 'fail' (status is {self.status!r})")
+        return self
+
+    @property
+    def regressed(self) -> bool:
+        return any(t.regressed for t in (self.tiers or {}).values())
+
+
+class FeatureV1(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    providers: dict[str, CellV1]
+
+
+class CassetteSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    count: int = 0
+    sources: dict[str, int] = Field(default_factory=dict)  # "live"/"emulator" -> tier count
+    recorded_at: dict[str, str | None] = Field(default_factory=dict)  # {"first", "last"}
+
+
+class CcmatrixInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: str
+    mode: str
+    cassettes: CassetteSummary = Field(default_factory=CassetteSummary)
+
+
+class MatrixV1(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: Literal["1"]
+    generated_at: str
+    litellm_version: str
+    claude_code_version: str
+    providers: list[str]
+    features: list[FeatureV1]
+    ccmatrix: CcmatrixInfo | None = None  # extension: present only in ccmatrix output
+
+    @model_validator(mode="after")
+    def _cells_name_known_columns(self) -> "MatrixV1":
+        # A cell under a provider that is not a column would silently vanish from
+        # every rendering; make it an error instead.
+        columns = set(self.providers)
+        for i, feat in enumerate(self.features):
+            for p in feat.providers:
+                if p not in columns:
+                    raise ValueError(f"features[{i}] ({feat.id}): provider {p!r} is not in 'providers' {self.providers}")
+        return self
+
+    def cell(self, feature_id: str, provider_id: str) -> CellV1 | None:
+        return self.cells().get((canonical_feature_id(feature_id), provider_id))
+
+    def cells(self) -> dict[tuple[str, str], CellV1]:
+        """(canonical feature id, provider id) -> cell, in row then column order."""
+        return {
+            (canonical_feature_id(f.id), p): c
+            for f in self.features
+            for p in self.providers
+            if (c := f.providers.get(p)) is not None
+        }
+
+
+def canonical_feature_id(feature_id: str) -> str:
+    """Older published layouts used other row ids (e.g. extended_thinking); map them
+    so an old snapshot compares against a new run row by row."""
+    return catalog.FEATURE_ALIASES.get(feature_id, feature_id)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def load_matrix(source: "str | os.PathLike[str] | dict[str, Any] | MatrixV1", *, name: str | None = None) -> MatrixV1:
+    """Read a schema v1 matrix from a path or an already-parsed dict.
+
+    The published snapshot and ccmatrix output take this same path. Errors are
+    MatrixError naming the file (or `name`) and the offending key.
+    """
+    if isinstance(source, MatrixV1):
+        return source
+    if isinstance(source, dict):
+        label, data = name or "<matrix dict>", source
+    else:
+        path = Path(source)
+        label = name or str(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise MatrixError(f"{label}: no such file") from None
+        except json.JSONDecodeError as exc:
+            raise MatrixError(f"{label}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise MatrixError(f"{label}: expected a JSON object at the top level, got {type(data).__name__}")
+    try:
+        return MatrixV1.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_format_loc(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise MatrixError(f"{label}: not a schema v1 compatibility matrix: {problems}") from None
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+def _tier_entry(t: TierResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": t.status, "model": t.model_alias}
+    if t.status == "fail":
+        entry["error"] = t.error or "failed"
+    elif t.reason:
+        entry["reason"] = t.reason
+    # only the load-bearing diffs explain a verdict; drift is counted, not listed,
+    # so the published file stays small and stable across recordings.
+    entry["diff"] = [d.describe() for d in t.diffs if d.load_bearing]
+    entry["drift"] = len(t.drift)
+    if t.recorded_status is not None:
+        entry["recorded_status"] = t.recorded_status
+    return entry
+
+
+def _cell_entry(c: CellResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": c.status}
+    if c.status == "fail":
+        entry["error"] = c.error or "failed"
+    elif c.status in ("not_applicable", "not_tested") and c.reason:
+        entry["reason"] = c.reason
+    if c.tiers:
+        entry["tiers"] = {t.tier: _tier_entry(t) for t in c.tiers}
+    return entry
+
+
+def cassette_summary(run: RunResult) -> dict[str, Any]:
+    """Where the verdicts' traffic came from: live recordings vs emulator, and when."""
+    provs = [t.provenance for c in run.cells() for t in c.tiers if t.provenance is not None]
+    sources: dict[str, int] = {}
+    for p in provs:
+        sources[p.source] = sources.get(p.source, 0) + 1
+    # ISO-8601 timestamps sort lexically, which is all a range needs
+    stamps = sorted(p.recorded_at for p in provs if p.recorded_at)
+    return {
+        "count": len(provs),
+        "sources": dict(sorted(sources.items())),
+        "recorded_at": {"first": stamps[0] if stamps else None, "last": stamps[-1] if stamps else None},
+    }
+
+
+def to_schema_v1(run: RunResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": run.generated_at,
+        "litellm_version": run.litellm_version,
+        "claude_code_version": run.claude_code_version,
+        "providers": list(run.providers),
+        "features": [
+            {
+                "id": row.id,
+                "name": row.name,
+                "providers": {p: _cell_entry(row.cells[p]) for p in run.providers if p in row.cells},
+            }
+            for row in run.rows
+        ],
+        "ccmatrix": {
+            "version": run.ccmatrix_version or CCMATRIX_VERSION,
+            "mode": run.mode,
+            "cassettes": cassette_summary(run),
+        },
+    }
+
+
+def write_matrix(run: RunResult, out_dir: "str | os.PathLike[str]") -> Path:
+    """Write `compatibility-matrix.json` into out_dir atomically: the docs job may
+    pick the file up at any moment, so it must never see a half-written one."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / MATRIX_FILENAME
+    text = json.dumps(to_schema_v1(run), indent=2, ensure_ascii=False) + "\n"
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{MATRIX_FILENAME}.", suffix=".tmp", dir=out)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; the file is published
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target

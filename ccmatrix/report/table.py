@@ -1,0 +1,83 @@
+"""The matrix in a terminal: a rich table, then why each red cell is red."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ccmatrix import catalog
+from ccmatrix.report.matrix_json import GLYPH, LABEL
+from ccmatrix.results import CellResult, RunResult
+
+_STYLE = {"pass": "green", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow"}
+
+
+def provider_name(provider_id: str) -> str:
+    try:
+        return catalog.provider(provider_id).name
+    except catalog.CatalogError:
+        return provider_id  # a column from some other matrix layout: show its id
+
+
+def _cell_text(cell: CellResult | None, words: bool) -> Text:
+    if cell is None:
+        return Text("")
+    # Without color, the emoji alone can be ambiguous (and some terminals lack the
+    # font), so spell the status out; a regression is flagged either way.
+    label = GLYPH[cell.status] + (f" {LABEL[cell.status]}" if words else "")
+    if cell.regressed:
+        label += " REGRESSED" if words else " !"
+    return Text(label, style=_STYLE[cell.status])
+
+
+def _summary(run: RunResult) -> str:
+    counts = {s: 0 for s in LABEL}
+    for c in run.cells():
+        counts[c.status] += 1
+    return ", ".join(f"{n} {LABEL[s]}" for s, n in counts.items() if n)
+
+
+def render_table(run: RunResult, console: Console) -> None:
+    words = console.no_color or console.color_system is None
+    table = Table(
+        title=f"Claude Code {run.claude_code_version} x LiteLLM {run.litellm_version}",
+        caption=f"{run.mode}, generated {run.generated_at}: {_summary(run)}",
+        box=box.SIMPLE_HEAVY,
+    )
+    table.add_column("Feature", no_wrap=True)
+    for p in run.providers:
+        table.add_column(provider_name(p), justify="center")
+    for row in run.rows:
+        table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))
+    console.print(table)
+
+    failing = [c for c in run.cells() if c.status == "fail"]
+    if failing:
+        console.print(Text("Failing cells", style="bold"))
+    for cell in failing:
+        console.print(Text(f"{cell.feature} / {cell.provider}", style="bold red"))
+        for t in cell.tiers:
+            if t.status != "fail":
+                continue
+            line = Text(f"  {t.tier} [{t.model_alias}] ")
+            line.append(t.error or "failed", style="red")
+            if t.regressed:
+                line.append("  (regression: recorded pass)", style="bold red")
+            console.print(line)
+            for check in t.failed_checks:
+                console.print(Text(f"    check failed: {check}"))
+            for d in t.diffs:
+                if d.load_bearing:
+                    console.print(Text(f"    {d.describe()}", style="red"))
+            if t.drift:
+                console.print(Text(f"    + {len(t.drift)} drift diff(s), not load-bearing", style="dim"))
+        if not cell.tiers and cell.error:
+            console.print(Text(f"  {cell.error}", style="red"))
+
+    regressed = [t for c in run.cells() for t in c.tiers if t.regressed]
+    if regressed:
+        console.print(Text(f"{len(regressed)} regression(s) (recorded pass -> now fail)", style="bold red"))
+    for t in regressed:
+        console.print(Text(f"REGRESSION {t.feature}/{t.provider}/{t.tier}: {t.error or 'failed'}", style="bold red"))
