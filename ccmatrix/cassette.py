@@ -162,15 +162,19 @@ def _blob_name(value: Any) -> str:
     return hashlib.sha256(_compact(value).encode()).hexdigest()[:24] + ".json"
 
 
-def externalize(value: Any, blobs: dict[str, Any]) -> Any:
-    """Replace large subtrees (bottom-up) with blob references; fill `blobs`."""
+def externalize(value: Any, blobs: dict[str, Any], root: bool = True) -> Any:
+    """Replace large subtrees (bottom-up) with blob references; fill `blobs`.
+
+    The root itself stays inline, so a body's own small fields (max_tokens,
+    thinking, output_config ...) are read and diffed in the cassette file.
+    """
     if isinstance(value, dict):
-        value = {k: externalize(v, blobs) for k, v in value.items()}
+        value = {k: externalize(v, blobs, False) for k, v in value.items()}
     elif isinstance(value, list):
-        value = [externalize(v, blobs) for v in value]
+        value = [externalize(v, blobs, False) for v in value]
     elif not isinstance(value, str):
         return value
-    if len(_compact(value)) >= BLOB_THRESHOLD:
+    if not root and len(_compact(value)) >= BLOB_THRESHOLD:
         name = _blob_name(value)
         blobs[name] = value
         return {BLOB_KEY: name}

@@ -52,6 +52,9 @@ def load_capture(scenario: str, tier: str, root: Path = catalog.DEFAULT_CASSETTE
     path = capture_path(scenario, tier, root)
     data = read_document(path, root)
     try:
+        for turn in data.get("turns") or []:
+            if isinstance(turn.get("body"), dict) and set(turn["body"]) == {"json"}:
+                turn["body"] = turn["body"]["json"]
         capture = ClientCapture.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]

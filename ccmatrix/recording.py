@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable
 
-from ccmatrix.cassette import Body, Interaction, RecordedRequest, RecordedResponse, Stream
+from ccmatrix import catalog
+from ccmatrix.cassette import Cassette, Body, Interaction, RecordedRequest, RecordedResponse, Stream
 from ccmatrix.redact import redact_headers, redact_json, redact_url
 
 # Not worth storing: derivable from the body or the connection.
@@ -69,3 +71,14 @@ def record_response(status: int, headers: Iterable[tuple[str, str]], content: by
 
 def record_interaction(request: RecordedRequest, status: int, headers: Iterable[tuple[str, str]], content: bytes) -> Interaction:
     return Interaction(request=request, response=record_response(status, headers, content))
+
+
+@dataclass
+class CellSession:
+    """The recorder addon's state for the cell being exercised."""
+
+    cell: catalog.Cell
+    provenance: dict[str, Any]
+    recorded: Cassette | None = None  # replay: the cassette answering
+    interactions: list[Interaction] = field(default_factory=list)  # record: what passed through
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # what the driver gets back

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from mitmproxy import ctx, http
 
 from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
-from ccmatrix.recording import content_type, is_stream, record_interaction, record_request
+from ccmatrix.recording import CellSession, content_type, is_stream, record_interaction, record_request
 from ccmatrix.replay import error_response, match
 
 CONTROL_HOST = "ccmatrix.control"
@@ -41,15 +40,6 @@ log = logging.getLogger("ccmatrix.recorder")
 
 def _json_response(status: int, payload: Any) -> http.Response:
     return http.Response.make(status, json.dumps(payload).encode(), {"content-type": "application/json"})
-
-
-@dataclass
-class CellSession:
-    cell: catalog.Cell
-    provenance: dict[str, Any]
-    recorded: cassettes.Cassette | None = None  # replay: the cassette answering
-    interactions: list[cassettes.Interaction] = field(default_factory=list)  # record: what passed
-    exchanges: list[dict[str, Any]] = field(default_factory=list)  # what the driver gets back
 
 
 class CcmatrixRecorder:

@@ -395,7 +395,8 @@ def test_compare_pass_to_fail_is_a_regression():
 
 
 def test_compare_fail_to_fail_does_not_block_and_fix_is_listed():
-    old = _matrix({("vision", "azure"): _fail("vision", "azure"), ("tool_use", "anthropic"): _fail("tool_use", "anthropic")})
+    old = _matrix({("vision", "azure"): _fail("vision", "azure"),
+                   ("tool_use", "anthropic"): _fail("tool_use", "anthropic")})
     new = _matrix({("vision", "azure"): _fail("vision", "azure", "other error")})
     cmp = compare_matrices(old, new)
     assert cmp.regressions == [] and cmp.exit_code == 0

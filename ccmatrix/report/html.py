@@ -45,7 +45,8 @@ table.matrix { border-collapse: separate; border-spacing: 3px; }
 .cell[tabindex] { cursor: help; }
 .cell:focus { outline: 3px solid #1a73e8; outline-offset: -1px; }
 .cell.known::after { content: "KI"; position: absolute; top: 2px; right: 4px; font-size: .6rem; color: var(--muted); }
-.cell.regressed { box-shadow: inset 0 0 0 2px #c5221f; }
+.cell.regressed, .swatch.regressed { box-shadow: inset 0 0 0 2px #c5221f; }
+.swatch { display: inline-block; width: 1.4rem; height: 1rem; border-radius: 4px; background: var(--fail); }
 .tip { display: none; position: absolute; z-index: 10; top: calc(100% + 4px); left: 0; width: 30rem; max-width: 80vw;
   text-align: left; background: #fff; color: var(--ink); border: 1px solid #dadce0; border-radius: 8px;
   box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: .6rem .8rem; font-size: .82rem; white-space: normal; }
@@ -169,14 +170,17 @@ def _header(m: MatrixV1, title: str) -> str:
         cas = m.ccmatrix.cassettes
         if cas.count:
             src = ", ".join(f"{n} {s}" for s, n in cas.sources.items())
-            rng = cas.recorded_at
-            when = f"; recorded {rng.get('first')} \u2013 {rng.get('last')}" if rng.get("first") else ""
+            first, last = cas.recorded_at.get("first"), cas.recorded_at.get("last")
+            when = "" if not first else f"; recorded {first}" + (f" \u2013 {last}" if last and last != first else "")
             meta.append(("Cassettes", f"{src}{when}", "cassettes"))
     dl = "".join(f'<div><dt>{_e(k)}</dt><dd id="{i}">{_e(v)}</dd></div>' for k, v, i in meta)
     legend = "".join(
         f'<li data-status="{s}"><span class="glyph" aria-hidden="true">{GLYPH[s]}</span>{_e(LABEL[s])}</li>'
         for s in GLYPH
     )
+    if any(c.regressed for c in m.cells().values()):
+        legend += ('<li data-status="regressed"><span class="swatch regressed" aria-hidden="true"></span>'
+                   "regression (recorded pass, now fail)</li>")
     return (f"<header><h1>{_e(title)}</h1><dl class=\"meta\">{dl}</dl>"
             f'<ul class="legend" aria-label="Legend">{legend}</ul>'
             '<p class="hint">Hover over or focus (Tab) a cell to see each model tier\'s result; '

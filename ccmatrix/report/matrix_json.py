@@ -123,7 +123,9 @@ class MatrixV1(BaseModel):
         for i, feat in enumerate(self.features):
             for p in feat.providers:
                 if p not in columns:
-                    raise ValueError(f"features[{i}] ({feat.id}): provider {p!r} is not in 'providers' {self.providers}")
+                    raise ValueError(
+                        f"features[{i}] ({feat.id}): provider {p!r} is not in 'providers' {self.providers}"
+                    )
         return self
 
     def cell(self, feature_id: str, provider_id: str) -> CellV1 | None:
@@ -176,7 +178,9 @@ def load_matrix(source: "str | os.PathLike[str] | dict[str, Any] | MatrixV1", *,
     try:
         return MatrixV1.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{_format_loc(e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{_format_loc(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
         raise MatrixError(f"{label}: not a schema v1 compatibility matrix: {problems}") from None
 
 
