@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ccmatrix.fsutil import write_atomic
 from ccmatrix.results import Provenance, Status
 
 FORMAT = "ccmatrix-cassette/1"
@@ -207,18 +206,6 @@ def read_blob(blob_dir: Path, name: str, source: Path) -> Any:
         raise CassetteError(f"{path}: not valid JSON: {exc}") from None
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def dump_json(value: Any) -> str:
     # Key order is kept as recorded (stream payloads must re-encode byte-exact);
     # it is deterministic because every writer builds dicts in a fixed order.
@@ -233,8 +220,8 @@ def write_document(path: Path, document: dict[str, Any], blob_root: Path) -> Non
     for name, value in blobs.items():
         target = blob_dir / name
         if not target.exists():
-            _write_atomic(target, value if isinstance(value, str) else dump_json(value))
-    _write_atomic(path, dump_json(document))
+            write_atomic(target, value if isinstance(value, str) else dump_json(value))
+    write_atomic(path, dump_json(document))
 
 
 def externalize_bodies(document: Any, blobs: dict[str, Any]) -> Any:

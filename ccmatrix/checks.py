@@ -47,16 +47,31 @@ def upstream_content_intact(exchanges: list[ClientExchange], upstream: list[Cano
         where = f"upstream_content_intact: turn {ex.turn}"
         if got.text != sent.text:
             problems.append(f"{where}: text: provider sent {sent.text[:80]!r}, client got {got.text[:80]!r}")
-        for kind in ("thinking", "tool_use", "server_tool_use"):
+        for kind in ("thinking", "redacted_thinking", "tool_use", "server_tool_use"):
             want = [b for b in sent.content if b.get("type") == kind]
             have = [b for b in got.content if b.get("type") == kind]
-            if want != have:
-                problems.append(f"{where}: {kind} blocks: provider sent {want!r:.200}, client got {have!r:.200}")
+            problems += [f"{where}: {p}" for p in _block_differences(kind, want, have)]
         if sent.stop_reason != got.stop_reason:
             problems.append(f"{where}: stop_reason: provider sent {sent.stop_reason!r}, client got {got.stop_reason!r}")
         for key in ("input_tokens", "output_tokens"):
             if key in sent.usage and sent.usage.get(key) != got.usage.get(key):
                 problems.append(f"{where}: usage.{key}: provider sent {sent.usage.get(key)}, client got {got.usage.get(key)}")
+    return problems
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(str(value))} chars)"
+
+
+def _block_differences(kind: str, want: list[dict], have: list[dict]) -> list[str]:
+    if len(want) != len(have):
+        return [f"{kind} blocks: provider sent {len(want)}, client got {len(have)}"]
+    problems = []
+    for n, (w, h) in enumerate(zip(want, have)):
+        for key in sorted(set(w) | set(h)):
+            if w.get(key) != h.get(key):
+                problems.append(f"{kind} block {n} {key}: provider sent {_short(w.get(key))}, client got {_short(h.get(key))}")
     return problems
 
 

@@ -95,18 +95,21 @@ def run(
     strict: bool = typer.Option(False, "--strict", help="fail on drift too (non-load-bearing differences)"),
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
-    from ccmatrix.report.markdown import render_markdown
-    from ccmatrix.report.matrix_json import write_matrix
+    from ccmatrix.report import write_reports
+    from ccmatrix.report.known_issues import KnownIssuesError, load_known_issues
     from ccmatrix.report.table import render_table
 
+    try:
+        known_issues = load_known_issues()
+    except KnownIssuesError as exc:
+        raise _fail(str(exc))
     cells = _select(feature, provider, tier)
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell(s) against {env.label}")
     result = _execute(cells, "replay", env, cassettes, strict)
     render_table(result, console)
-    path = write_matrix(result, out)
-    (out / "summary.md").write_text(render_markdown(result))
-    console.print(f"wrote {path} and {out / 'summary.md'}", highlight=False)
+    written = write_reports(result, out, known_issues)
+    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     if result.regressions:
         raise typer.Exit(EXIT_REGRESSION)
 
@@ -166,8 +169,28 @@ def diff(old: Path = typer.Argument(...), new: Path = typer.Argument(...)) -> No
         comparison = compare_matrices(load_matrix(old), load_matrix(new))
     except MatrixError as exc:
         raise _fail(str(exc))
-    console.print(render_comparison(comparison), highlight=False)
+    console.print(render_comparison(comparison), highlight=False, markup=False)
     raise typer.Exit(comparison.exit_code)
+
+
+@app.command()
+def html(
+    matrix: Path = typer.Argument(..., help="a compatibility-matrix.json (schema v1, from ccmatrix or the docs site)"),
+    output: Path = typer.Option(Path("compatibility-matrix.html"), "--output", "-o"),
+    known_issues: Optional[Path] = typer.Option(None, "--known-issues", help="known-issues.yaml (default: the bundled one)"),
+) -> None:
+    """Render the HTML matrix page from any schema v1 JSON file."""
+    from ccmatrix.report.html import render_html
+    from ccmatrix.report.known_issues import KnownIssuesError, load_known_issues
+    from ccmatrix.report.matrix_json import MatrixError, load_matrix
+
+    try:
+        issues = load_known_issues(known_issues) if known_issues else load_known_issues()
+        page = render_html(load_matrix(matrix), issues)
+    except (MatrixError, KnownIssuesError) as exc:
+        raise _fail(str(exc))
+    output.write_text(page, encoding="utf-8")
+    console.print(f"wrote {output}", highlight=False)
 
 
 @app.command("litellm-config")

@@ -65,7 +65,8 @@ class EmulatorServer:
 
     def start(self) -> "EmulatorServer":
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="ccmatrix-emulator", daemon=True)
+            # a short poll interval keeps stop() (and so every test using the server) fast
+            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="ccmatrix-emulator", daemon=True)
             self._thread.start()
         return self
 

@@ -19,6 +19,20 @@ from ccmatrix.report.matrix_json import (
 )
 from ccmatrix.report.table import render_table
 
+
+def write_reports(run, out_dir, known_issues=None) -> list:
+    """The main job's outputs: compatibility-matrix.json, .html and summary.md."""
+    from pathlib import Path
+
+    from ccmatrix.fsutil import write_atomic
+
+    out = Path(out_dir)
+    return [
+        write_matrix(run, out),
+        write_atomic(out / "compatibility-matrix.html", render_html(run, known_issues)),
+        write_atomic(out / "summary.md", render_markdown(run)),
+    ]
+
 __all__ = [
     "CellChange",
     "DEFAULT_KNOWN_ISSUES",
@@ -37,4 +51,5 @@ __all__ = [
     "render_table",
     "to_schema_v1",
     "write_matrix",
+    "write_reports",
 ]

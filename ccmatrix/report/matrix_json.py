@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ccmatrix import __version__ as CCMATRIX_VERSION
 from ccmatrix import catalog
+from ccmatrix.fsutil import write_atomic
 from ccmatrix.results import CellResult, RunResult, TierResult
 
 SCHEMA_VERSION = "1"
@@ -258,15 +258,5 @@ def write_matrix(run: RunResult, out_dir: "str | os.PathLike[str]") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     target = out / MATRIX_FILENAME
     text = json.dumps(to_schema_v1(run), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{MATRIX_FILENAME}.", suffix=".tmp", dir=out)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; the file is published
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     return target

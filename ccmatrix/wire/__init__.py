@@ -11,15 +11,18 @@ from ccmatrix.wire.eventstream import (
     decode_eventstream,
     encode_eventstream,
     encode_message,
+    encode_payload,
 )
-from ccmatrix.wire.sse import decode_sse, encode_sse, encode_sse_event
+from ccmatrix.wire.sse import compact_json, decode_sse, encode_sse, encode_sse_event
 
 __all__ = [
     "EventStreamDecodeError",
+    "compact_json",
     "decode_eventstream",
     "decode_sse",
     "encode_eventstream",
     "encode_message",
+    "encode_payload",
     "encode_sse",
     "encode_sse_event",
 ]
