@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ccmatrix import __version__, catalog
 
@@ -32,7 +33,7 @@ CassettesOpt = typer.Option(catalog.DEFAULT_CASSETTE_DIR, "--cassettes", help="c
 
 
 def _fail(message: str) -> "typer.Exit":
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 

@@ -131,10 +131,11 @@ def execute(
     root: Path = catalog.DEFAULT_CASSETTE_DIR,
     strict: bool = False,
     on_result: Callable[[TierResult], None] | None = None,
+    credentials: dict[str, str] | None = None,
 ) -> RunResult:
     the_plan = plan(cells, root, mode)
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
-    with Stack.start(mode, root, litellm, providers=providers) as stack:
+    with Stack.start(mode, root, litellm, providers=providers, credentials=credentials) as stack:
         results = run_cells(the_plan, stack, mode, strict, on_result)
     if mode != "replay":
         cassettes.prune_blobs(root)

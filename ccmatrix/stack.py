@@ -109,6 +109,7 @@ class Stack:
     workdir: Path
     mitm_port: int
     litellm_port: int
+    credentials: dict[str, str] | None = None  # None: fake ones offline, the environment's live
     processes: list[Process] = field(default_factory=list)
     _exit: ExitStack = field(default_factory=ExitStack)
 
@@ -122,11 +123,12 @@ class Stack:
         providers: list[catalog.Provider] | None = None,
         workdir: Path | None = None,
         startup_timeout: float = 90.0,
+        credentials: dict[str, str] | None = None,
     ) -> "Stack":
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
-        stack = cls(mode, cassettes, litellm, workdir, free_port(), free_port(), _exit=exit_stack)
+        stack = cls(mode, cassettes, litellm, workdir, free_port(), free_port(), credentials, _exit=exit_stack)
         try:
             stack._start_mitmdump(startup_timeout)
             stack._start_litellm(providers, startup_timeout)
@@ -197,8 +199,10 @@ class Stack:
             "LITELLM_LOG": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
-        creds = live_credentials() if self.mode == "live" else fake_credentials(self.workdir)
-        env.update(creds)
+        if self.credentials is not None:
+            env.update(self.credentials)
+        else:
+            env.update(live_credentials() if self.mode == "live" else fake_credentials(self.workdir))
         return env
 
     def _start_litellm(self, providers: list[catalog.Provider] | None, timeout: float) -> None:

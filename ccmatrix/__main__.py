@@ -1,0 +1,3 @@
+from ccmatrix.cli import app
+
+app(prog_name="ccmatrix")

@@ -1,0 +1,38 @@
+"""Shared fixtures: the default LiteLLM environment and throwaway cassette trees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from ccmatrix import catalog
+
+
+@pytest.fixture(scope="session")
+def litellm_env():
+    """The project's default LiteLLM release, in ccmatrix's cached uv environment."""
+    from ccmatrix.litellm_env import resolve
+
+    return resolve(None)
+
+
+@pytest.fixture
+def cassette_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled cassettes that a test may change."""
+    target = tmp_path / "cassettes"
+    shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, target)
+    return target
+
+
+def derive_cassette(root: Path, cell_id: str, mutate: Callable[[dict[str, Any]], None]) -> Path:
+    """Change a recorded cassette in place (in a copy!): tests that need a broken
+    cassette derive it from a recorded one rather than writing one by hand."""
+    path = catalog.Cell.parse(cell_id).cassette_path(root)
+    document = json.loads(path.read_text())
+    mutate(document)
+    path.write_text(json.dumps(document, indent=2))
+    return path
