@@ -251,8 +251,27 @@ def read_document(path: Path, blob_root: Path) -> Any:
     return internalize(raw, blob_root / BLOB_DIR, path)
 
 
-def save(cassette: Cassette, path: Path, root: Path) -> None:
+def save(cassette: Cassette, path: Path, root: Path) -> bool:
+    """Write the cassette; False (and the file untouched) when only the recording
+    time would change, so re-recording unchanged traffic leaves a clean diff."""
+    if path.exists():
+        try:
+            old = load(path, root)
+        except CassetteError:
+            old = None
+        if old is not None and _same_but_time(old, cassette):
+            return False
     write_document(path, cassette.model_dump(mode="json", by_alias=True, exclude_none=True), root)
+    return True
+
+
+def _same_but_time(a: Cassette, b: Cassette) -> bool:
+    def strip(c: Cassette) -> dict:
+        data = c.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data["provenance"].pop("recorded_at", None)
+        return data
+
+    return strip(a) == strip(b)
 
 
 def load(path: Path, root: Path) -> Cassette:
