@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -37,25 +38,144 @@ class Scenario:
     prompt: str
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # appended to the tier's alias for --model, e.g. "[1m]" for the 1M-context beta
+    model_suffix: str = ""
     # break every streamed answer, so the CLI falls back to a non-streaming request
     break_streams: bool = False
-    # which captured requests belong to the scenario (others: side requests)
-    keep: Callable[[dict[str, Any], str], bool] = lambda body, model: body.get("model") == model
+    # which captured requests belong to the scenario (others: side requests such as
+    # the CLI's quota probe or title generation). Default: the tier's model, streaming.
+    keep: Callable[[dict[str, Any], str], bool] = lambda body, model: body.get("model") == model and bool(body.get("stream"))
+    # files the CLI's Read tool is pointed at, made in its working directory
+    workspace: tuple[str, ...] = ()
+    # give the CLI ccmatrix's stub MCP server (ccmatrix/mcp_stub.py)
+    mcp: bool = False
+    # turns the live harness sends as plain HTTP probes, derived from the CLI's own
+    # captured requests (so they carry Claude Code's real system prompt and tools)
+    probes: tuple[str, ...] = ()
+    # the CLI's requests are only the material for the probes (count_tokens)
+    probes_only: bool = False
 
+
+def directive(**steps: Any) -> str:
+    """The line that scripts the emulator's replies (see ccmatrix/emulator/plan.py)."""
+    return "ccmatrix-directive: " + json.dumps(steps, separators=(",", ":"))
+
+
+_BASIC = "Reply with one short sentence about tea."
+WORKDIR = Path(tempfile.gettempdir()) / "ccmatrix-capture" / "work"
+_ECHO = {"tool_use": {"name": "Bash", "input": {"command": "echo ccmatrix-tool-use", "description": "Print a marker"}}}
+JSON_SCHEMA = '{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city","population"]}'
 
 SCENARIOS: dict[str, Scenario] = {
-    "basic_messaging_streaming": Scenario(
-        id="basic_messaging_streaming",
-        prompt="Reply with one short sentence about tea.",
-        keep=lambda body, model: body.get("model") == model and body.get("stream") is True,
-    ),
-    "basic_messaging_non_streaming": Scenario(
-        id="basic_messaging_non_streaming",
-        prompt="Reply with one short sentence about tea.",
-        break_streams=True,
-        keep=lambda body, model: body.get("model") == model and not body.get("stream"),
-    ),
+    s.id: s
+    for s in (
+        Scenario("basic_messaging_streaming", _BASIC),
+        Scenario("basic_messaging_non_streaming", _BASIC, break_streams=True,
+                 keep=lambda body, model: body.get("model") == model and not body.get("stream")),
+        Scenario("tool_use", "Run the shell command `echo ccmatrix-tool-use` and tell me what it printed.\n"
+                 + directive(**_ECHO), args=("--allowedTools", "Bash")),
+        Scenario("thinking", "Think it through, then answer: what is 17 * 23?", args=("--effort", "max")),
+        Scenario("thinking_with_tool_use", "Think first, then run `echo ccmatrix-tool-use` and report the output.\n"
+                 + directive(**_ECHO), args=("--allowedTools", "Bash", "--effort", "high")),
+        Scenario("vision", "Describe the image ccmatrix-test.png in this folder in one sentence.\n"
+                 + directive(tool_use={"name": "Read", "input": {"file_path": str(WORKDIR / "ccmatrix-test.png")}}),
+                 args=("--allowedTools", "Read"), workspace=("ccmatrix-test.png",)),
+        Scenario("pdf_input", "Summarize the PDF ccmatrix-test.pdf in this folder in one sentence.\n"
+                 + directive(tool_use={"name": "Read", "input": {"file_path": str(WORKDIR / "ccmatrix-test.pdf")}}),
+                 args=("--allowedTools", "Read"), workspace=("ccmatrix-test.pdf",)),
+        Scenario("prompt_caching_1h", _BASIC, env={"ENABLE_PROMPT_CACHING_1H": "1"}),
+        Scenario("web_search", "Search the web for the ccmatrix compatibility matrix and summarize one result.\n"
+                 + directive(tool_use={"name": "WebSearch", "input": {"query": "ccmatrix compatibility matrix"}}),
+                 args=("--allowedTools", "WebSearch"),
+                 # the WebSearch tool runs as a nested request that carries the server tool
+                 keep=lambda body, model: bool(body.get("stream")) and body.get("model") in (model, "claude-haiku-4-5")),
+        Scenario("structured_outputs", "Name one large city and its population.", args=("--json-schema", JSON_SCHEMA)),
+        Scenario("long_context_1m", _BASIC, model_suffix="[1m]"),
+        Scenario("count_tokens", _BASIC, probes=("count_tokens",), probes_only=True),
+        Scenario("tool_search", "Find a tool that can look up the weather, then say which one you found.\n"
+                 + directive(tool_use={"name": "ToolSearch",
+                                       "input": {"query": "select:mcp__ccmatrix__ccmatrix_weather_lookup", "max_results": 5}}),
+                 args=("--allowedTools", "ToolSearch"), mcp=True,
+                 # the CLI only enables tool search on first-party hosts unless told to
+                 env={"ENABLE_TOOL_SEARCH": "true"}, probes=("tool_search",)),
+    )
 }
+
+TOOL_SEARCH_BETA = "advanced-tool-use-2025-11-20"
+
+
+def _count_tokens_probe(turns: list[ClientTurn]) -> ClientTurn:
+    """What Claude Code sends to size its context: /v1/messages/count_tokens."""
+    body = {k: turns[0].body[k] for k in ("model", "messages", "system", "tools") if k in turns[0].body}
+    return ClientTurn(method="POST", path="/v1/messages/count_tokens?beta=true", headers=turns[0].headers, body=body)
+
+
+def _tool_search_probe(turns: list[ClientTurn]) -> ClientTurn:
+    """The live harness's plain-HTTP probe: the server-side regex tool search tool
+    over deferred tools (the CLI's own turns use its client-side ToolSearch)."""
+    last = turns[-1].body
+    deferred = [t for t in last.get("tools", []) if t.get("defer_loading")]
+    betas = turns[-1].headers.get("anthropic-beta", "")
+    headers = {**turns[-1].headers, "anthropic-beta": betas if TOOL_SEARCH_BETA in betas else f"{betas},{TOOL_SEARCH_BETA}"}
+    body = {
+        "model": last["model"],
+        "max_tokens": 1024,
+        "stream": True,
+        "tools": [{"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}, *deferred],
+        "messages": [{"role": "user", "content": "Which tool can look up the weather? Search for it."}],
+    }
+    return ClientTurn(method="POST", path="/v1/messages?beta=true", headers=headers, body=body)
+
+
+PROBES: dict[str, Callable[[list[ClientTurn]], ClientTurn]] = {
+    "count_tokens": _count_tokens_probe,
+    "tool_search": _tool_search_probe,
+}
+
+
+def make_workspace_file(name: str, directory: Path) -> Path:
+    """Small, deterministic files for the Read tool: a PNG and a one-page PDF."""
+    path = directory / name
+    if name.endswith(".png"):
+        path.write_bytes(_png(8, 8))
+    elif name.endswith(".pdf"):
+        path.write_bytes(_pdf("ccmatrix test document: synthetic PDF input."))
+    else:
+        raise ValueError(f"no generator for workspace file {name!r}")
+    return path
+
+
+def _png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"".join(bytes((x * 32 % 256, y * 32 % 256, 128)) for x in range(width)) for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def _pdf(text: str) -> bytes:
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
 
 
 @dataclass
@@ -126,14 +246,23 @@ def capture(scenario: Scenario, tier: catalog.Tier, cli: Path | None = None, tim
     cli = cli or install()
     # A fixed working directory: the CLI puts its path into the system prompt, and a
     # random one would make every re-capture differ for no reason.
-    tmp = Path(tempfile.gettempdir()) / "ccmatrix-capture"
+    tmp = WORKDIR.parent
     shutil.rmtree(tmp, ignore_errors=True)
     home = tmp / "home"
     home.mkdir(parents=True)
+    WORKDIR.mkdir(parents=True)
+    for name in scenario.workspace:
+        make_workspace_file(name, WORKDIR)
+    args = list(scenario.args)
+    if scenario.mcp:
+        config = tmp / "mcp.json"
+        config.write_text(json.dumps({"mcpServers": {"ccmatrix": {
+            "command": sys.executable, "args": ["-m", "ccmatrix.mcp_stub"]}}}))
+        args += ["--mcp-config", str(config), "--strict-mcp-config"]
     with CaptureServer(scenario.break_streams) as server:
-        cmd = [str(cli), "-p", scenario.prompt, "--model", tier.alias, "--output-format", "stream-json", "--verbose",
-               *scenario.args]
-        proc = subprocess.run(cmd, env=offline_env(server.url, home, scenario.env), cwd=tmp,
+        cmd = [str(cli), "-p", scenario.prompt, "--model", tier.alias + scenario.model_suffix,
+               "--output-format", "stream-json", "--verbose", *args]
+        proc = subprocess.run(cmd, env=offline_env(server.url, home, scenario.env), cwd=WORKDIR,
                               capture_output=True, text=True, timeout=timeout)
         kept = [r for r in server.requests if r.path.startswith("/v1/messages") and _keep(scenario, r, tier.alias)]
         if not kept:
@@ -147,6 +276,8 @@ def capture(scenario: Scenario, tier: catalog.Tier, cli: Path | None = None, tim
                        body=normalize_body(json.loads(r.body)))
             for r in kept
         ]
+        probes = [PROBES[name](turns) for name in scenario.probes]
+        turns = probes if scenario.probes_only else turns + probes
         return ClientCapture(
             scenario=scenario.id,
             tier=tier.id,

@@ -136,8 +136,28 @@ PROVIDERS: tuple[Provider, ...] = (
     ),
 )
 
-# Rows in the published order. A row without a scenario has no captured traffic
-# yet and is reported as not_tested rather than silently dropped.
+def _fields(messages_api: tuple[str, ...], converse: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Load-bearing fields for the four Anthropic-Messages-shaped providers and Converse."""
+    out = {p: messages_api for p in ("anthropic", "bedrock_invoke", "vertex_ai", "azure")}
+    out["bedrock_converse"] = converse
+    return out
+
+
+_THINKING = _fields(
+    ("body.thinking", "body.output_config.effort"),
+    ("body.additionalModelRequestFields.thinking", "body.additionalModelRequestFields.output_config.effort"),
+)
+_TOOLS = _fields(("body.tools", "body.tool_choice"), ("body.toolConfig",))
+_CACHE = _fields(
+    ("body.system[*].cache_control", "body.tools[*].cache_control"),
+    ("body.system[*].cachePoint", "body.toolConfig.tools[*].cachePoint"),
+)
+_STREAM_CHECKS = ("assistant_text", "well_formed_stream", "upstream_content_intact")
+_NO_1M_HAIKU = {("*", "haiku"): "Haiku 4.5 has no 1M-token context window"}
+
+# Rows in the published order. `fields` name what must reach the provider for the
+# feature to work (beyond the provider's base fields); `checks` what Claude Code
+# needs back (checks.py). docs/rows.md explains each choice.
 FEATURES: tuple[Feature, ...] = (
     Feature(
         id="basic_messaging_non_streaming",
@@ -150,22 +170,110 @@ FEATURES: tuple[Feature, ...] = (
         id="basic_messaging_streaming",
         name="Basic messaging (streaming)",
         scenario="basic_messaging_streaming",
-        streaming=True,
-        checks=("assistant_text", "well_formed_stream", "upstream_content_intact"),
+        checks=_STREAM_CHECKS,
     ),
-    Feature(id="tool_use", name="Tool use", scenario=None),
-    Feature(id="prompt_caching_5m", name="Prompt caching (5m TTL)", scenario=None),
-    Feature(id="vision", name="Vision", scenario=None),
-    Feature(id="thinking", name="Thinking", scenario=None),
-    Feature(id="tool_use_streaming", name="Tool use (streaming / fine-grained)", scenario=None),
-    Feature(id="thinking_with_tool_use", name="Extended thinking + tool use", scenario=None),
-    Feature(id="pdf_input", name="PDF document input", scenario=None),
-    Feature(id="prompt_caching_1h", name="Prompt caching (1h TTL)", scenario=None),
-    Feature(id="web_search", name="Web search (server tool)", scenario=None),
-    Feature(id="structured_outputs", name="Structured outputs", scenario=None),
-    Feature(id="count_tokens", name="count_tokens endpoint", scenario=None),
-    Feature(id="tool_search", name="Tool search (MCP discovery)", scenario=None),
-    Feature(id="long_context_1m", name="Long context (1M)", scenario=None),
+    Feature(
+        id="tool_use",
+        name="Tool use",
+        scenario="tool_use",
+        fields=_TOOLS,
+        checks=("tool_use_roundtrip", "assistant_text", "upstream_content_intact"),
+    ),
+    Feature(
+        id="prompt_caching_5m",
+        name="Prompt caching (5m TTL)",
+        # Claude Code caches by default: the basic conversation is the trigger
+        scenario="basic_messaging_streaming",
+        fields=_CACHE,
+        checks=("cache_usage", "assistant_text", "upstream_content_intact"),
+    ),
+    Feature(
+        id="vision",
+        name="Vision",
+        scenario="vision",
+        checks=("tool_use_roundtrip", "assistant_text", "upstream_content_intact"),
+    ),
+    Feature(
+        id="thinking",
+        name="Thinking",
+        scenario="thinking",
+        fields=_THINKING,
+        checks=("thinking_block",) + _STREAM_CHECKS,
+    ),
+    Feature(
+        id="tool_use_streaming",
+        name="Tool use (streaming / fine-grained)",
+        scenario="tool_use",
+        fields=_TOOLS,
+        checks=("tool_input_streamed", "tool_use_roundtrip") + _STREAM_CHECKS,
+    ),
+    Feature(
+        id="thinking_with_tool_use",
+        name="Extended thinking + tool use",
+        scenario="thinking_with_tool_use",
+        fields={p: _THINKING[p] + _TOOLS[p] for p in _THINKING},
+        checks=("thinking_block", "tool_use_roundtrip") + _STREAM_CHECKS,
+    ),
+    Feature(
+        id="pdf_input",
+        name="PDF document input",
+        scenario="pdf_input",
+        checks=("tool_use_roundtrip", "assistant_text", "upstream_content_intact"),
+    ),
+    Feature(
+        id="prompt_caching_1h",
+        name="Prompt caching (1h TTL)",
+        scenario="prompt_caching_1h",
+        fields=_CACHE,
+        checks=("cache_usage", "assistant_text", "upstream_content_intact"),
+    ),
+    Feature(
+        id="web_search",
+        name="Web search (server tool)",
+        scenario="web_search",
+        fields=_TOOLS,
+        checks=("web_search_results",) + _STREAM_CHECKS,
+    ),
+    Feature(
+        id="structured_outputs",
+        name="Structured outputs",
+        scenario="structured_outputs",
+        fields=_TOOLS,
+        checks=("structured_output", "upstream_content_intact"),
+    ),
+    Feature(
+        id="count_tokens",
+        name="count_tokens endpoint",
+        scenario="count_tokens",
+        streaming=False,
+        fields=_fields(("body.tools",), ("body.toolConfig",)),
+        checks=("input_tokens_counted",),
+    ),
+    Feature(
+        id="tool_search",
+        name="Tool search (MCP discovery)",
+        scenario="tool_search",
+        fields={
+            **_fields(("body.tools[*].defer_loading", "body.tools[*].type"), ("body.toolConfig",)),
+            "anthropic": ("body.tools[*].defer_loading", "body.tools[*].type",
+                          "headers.anthropic-beta.advanced-tool-use-2025-11-20"),
+        },
+        checks=("tool_use_roundtrip", "assistant_text", "well_formed_stream"),
+    ),
+    Feature(
+        id="long_context_1m",
+        name="Long context (1M)",
+        scenario="long_context_1m",
+        fields={
+            "anthropic": ("headers.anthropic-beta.context-1m-2025-08-07",),
+            "azure": ("headers.anthropic-beta.context-1m-2025-08-07",),
+            "vertex_ai": ("headers.anthropic-beta.context-1m-2025-08-07", "body.anthropic_beta.context-1m-2025-08-07"),
+            "bedrock_invoke": ("body.anthropic_beta.context-1m-2025-08-07",),
+            "bedrock_converse": ("body.additionalModelRequestFields.anthropic_beta.context-1m-2025-08-07",),
+        },
+        checks=_STREAM_CHECKS,
+        not_applicable=_NO_1M_HAIKU,
+    ),
 )
 
 # Older layouts of the published matrix used other ids for some rows.

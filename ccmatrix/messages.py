@@ -23,6 +23,10 @@ class Canonical:
     usage: dict[str, int] = field(default_factory=dict)
     # problems found while assembling a stream (out-of-order events, bad JSON ...)
     stream_problems: list[str] = field(default_factory=list)
+    # delta types seen per content block index (streams only): how content arrived
+    delta_types: dict[int, set[str]] = field(default_factory=dict)
+    # every usage field as the client got it (cache fields included)
+    raw_usage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -35,6 +39,7 @@ _KEEP = {
     "redacted_thinking": ("type", "data"),
     "tool_use": ("type", "id", "name", "input"),
     "server_tool_use": ("type", "id", "name", "input"),
+    "web_search_tool_result": ("type", "tool_use_id", "content"),
 }
 
 
@@ -49,10 +54,13 @@ def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
 
 
 def from_anthropic_json(message: dict[str, Any]) -> Canonical:
+    if "input_tokens" in message and "content" not in message:  # a count_tokens answer
+        return Canonical(usage=_usage(message), raw_usage=dict(message))
     return Canonical(
         content=[_block(b) for b in message.get("content") or []],
         stop_reason=message.get("stop_reason"),
         usage=_usage(message.get("usage")),
+        raw_usage=dict(message.get("usage") or {}),
     )
 
 
@@ -77,6 +85,7 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> Canonical:
                 out.stream_problems.append("second message_start")
             seen_start = True
             out.usage.update(_usage(event.get("message", {}).get("usage")))
+            out.raw_usage.update(event.get("message", {}).get("usage") or {})
             continue
         if not seen_start:
             out.stream_problems.append(f"event {n} ({kind}) before message_start")
@@ -92,6 +101,7 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> Canonical:
                 continue
             delta, block = event.get("delta") or {}, blocks[index]
             dtype = delta.get("type")
+            out.delta_types.setdefault(index, set()).add(dtype)
             if dtype == "text_delta":
                 block["text"] = block.get("text", "") + delta.get("text", "")
             elif dtype == "thinking_delta":
@@ -116,6 +126,7 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> Canonical:
         elif kind == "message_delta":
             out.stop_reason = (event.get("delta") or {}).get("stop_reason", out.stop_reason)
             out.usage.update(_usage(event.get("usage")))
+            out.raw_usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
         elif kind == "message_stop":
             seen_stop = True
     if events and not seen_stop:

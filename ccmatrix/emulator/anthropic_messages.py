@@ -9,7 +9,19 @@ from typing import Any
 
 from ccmatrix.emulator import ids
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response, parse_json_object
-from ccmatrix.emulator.plan import Conversation, ReplyPlan, TextBlock, ThinkingBlock, plan_reply, split_text
+from ccmatrix.emulator.plan import (
+    Conversation,
+    ReplyPlan,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolSpec,
+    ToolUseBlock,
+    WebSearchResultBlock,
+    plan_reply,
+    split_json,
+    split_text,
+)
 from ccmatrix.wire.sse import encode_sse_event
 
 # Top-level body fields the first-party API accepts. Anything else is answered
@@ -59,10 +71,34 @@ def body_problem(body: dict | None, known: frozenset[str], required: tuple[str, 
 
 
 def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
-    """The provider-neutral view of a Messages body (thinking config included)."""
+    """The provider-neutral view of a Messages body (thinking config and content included)."""
     thinking = body.get("thinking")
     wants_thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
     display = thinking.get("display") if wants_thinking and thinking.get("display") else "summarized"
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    users = [m for m in messages if m.get("role") == "user"]
+    latest = messages[-1] if messages and messages[-1].get("role") == "user" else None
+    calls: list[str] = []
+    server_calls = 0
+    for message in messages:
+        if message.get("role") == "assistant":
+            for block in _blocks(message.get("content")):
+                if block.get("type") == "tool_use":
+                    calls.append(str(block.get("name")))
+                elif block.get("type") == "server_tool_use":
+                    server_calls += 1
+    results = images = documents = 0
+    for message in users:
+        blocks = _blocks(message.get("content"))
+        tool_results = [b for b in blocks if b.get("type") == "tool_result"]
+        results += len(tool_results)
+        if tool_results:
+            # inside the results, and next to them (where some proxies move media)
+            nested = [c for b in tool_results for c in _blocks(b.get("content"))]
+            for inner in nested + blocks:
+                images += inner.get("type") == "image"
+                documents += inner.get("type") == "document"
+    markers = _cache_markers(body)
     return Conversation(
         seed=req.seed,
         body_size=len(req.body),
@@ -70,7 +106,56 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
         message_count=len(body.get("messages") or []),
         thinking=wants_thinking,
         thinking_display=display,
+        first_user_text=_text_of(users[0].get("content")) if users else "",
+        latest_user_text=_text_of(latest.get("content")) if latest else "",
+        tools=tuple(_tool_spec(tool) for tool in body.get("tools") or [] if isinstance(tool, dict)),
+        assistant_tool_calls=tuple(calls),
+        server_tool_calls=server_calls,
+        latest_has_tool_result=latest is not None and any(b.get("type") == "tool_result" for b in _blocks(latest.get("content"))),
+        tool_results=results,
+        images_in_results=images,
+        documents_in_results=documents,
+        cache_markers=len(markers),
+        cache_markers_1h=sum(1 for marker in markers if marker.get("ttl") == "1h"),
     )
+
+
+def _blocks(content: Any) -> list[dict]:
+    """Content as a list of block dicts (a string is one text block)."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [block for block in content if isinstance(block, dict)] if isinstance(content, list) else []
+
+
+def _text_of(content: Any) -> str:
+    return "\n".join(str(block.get("text", "")) for block in _blocks(content) if block.get("type") == "text")
+
+
+def _tool_spec(tool: dict) -> ToolSpec:
+    return ToolSpec(name=str(tool.get("name", "")), type=tool.get("type"), input_schema=tool.get("input_schema"))
+
+
+def _cache_markers(body: dict) -> list[dict]:
+    """Every cache_control in the body: top level, system, tools, messages (nested results too)."""
+    markers: list[dict] = []
+
+    def visit(item: Any) -> None:
+        if isinstance(item, dict):
+            if isinstance(item.get("cache_control"), dict):
+                markers.append(item["cache_control"])
+            if isinstance(item.get("content"), list):
+                for inner in item["content"]:
+                    visit(inner)
+
+    if isinstance(body.get("cache_control"), dict):
+        markers.append(body["cache_control"])
+    for key in ("system", "tools"):
+        if isinstance(body.get(key), list):
+            for block in body[key]:
+                visit(block)
+    for message in body.get("messages") or []:
+        visit(message)
+    return markers
 
 
 # ---------------------------------------------------------------- rendering
@@ -81,16 +166,34 @@ def _block_json(block: Any) -> dict:
         return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
     if isinstance(block, TextBlock):
         return {"type": "text", "text": block.text}
+    if isinstance(block, ToolUseBlock):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if isinstance(block, ServerToolUseBlock):
+        return {"type": "server_tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if isinstance(block, WebSearchResultBlock):
+        return {"type": "web_search_tool_result", "tool_use_id": block.tool_use_id, "content": [dict(r) for r in block.results]}
     raise TypeError(f"no Messages rendering for {block!r}")
 
 
 def _usage(plan: ReplyPlan, output_tokens: int) -> dict:
-    return {
+    usage: dict[str, Any] = {
         "input_tokens": plan.input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": plan.cache_creation_input_tokens,
+        "cache_read_input_tokens": plan.cache_read_input_tokens,
     }
+    if plan.cache_creation_1h_tokens is not None:
+        usage["cache_creation"] = {
+            "ephemeral_5m_input_tokens": plan.cache_creation_5m_tokens,
+            "ephemeral_1h_input_tokens": plan.cache_creation_1h_tokens,
+        }
+    usage["output_tokens"] = output_tokens
+    if plan.web_search_requests:
+        usage["server_tool_use"] = _server_tool_usage(plan)
+    return usage
+
+
+def _server_tool_usage(plan: ReplyPlan) -> dict:
+    return {"web_search_requests": plan.web_search_requests, "web_fetch_requests": 0}
 
 
 def render_message(plan: ReplyPlan, message_id: str) -> dict:
@@ -113,7 +216,9 @@ def render_stream_events(plan: ReplyPlan, message_id: str, stop_extra: dict | No
     `stop_extra` adds keys to message_stop (Bedrock puts its invocation metrics there).
     """
     start = render_message(plan, message_id)
-    start.update(content=[], stop_reason=None, usage=_usage(plan, 1))
+    start_usage = _usage(plan, 1)
+    start_usage.pop("server_tool_use", None)  # counted once the searches ran (message_delta)
+    start.update(content=[], stop_reason=None, usage=start_usage)
     events: list[dict] = [{"type": "message_start", "message": start}]
     for index, block in enumerate(plan.blocks):
         events.append({"type": "content_block_start", "index": index, "content_block": _empty_block(block)})
@@ -121,11 +226,14 @@ def render_stream_events(plan: ReplyPlan, message_id: str, stop_extra: dict | No
             events.append({"type": "ping"})  # the real API pings after the first block opens
         events.extend({"type": "content_block_delta", "index": index, "delta": delta} for delta in _deltas(block))
         events.append({"type": "content_block_stop", "index": index})
+    delta_usage: dict[str, Any] = {"output_tokens": plan.output_tokens}
+    if plan.web_search_requests:
+        delta_usage["server_tool_use"] = _server_tool_usage(plan)
     events.append(
         {
             "type": "message_delta",
             "delta": {"stop_reason": plan.stop_reason, "stop_sequence": None},
-            "usage": {"output_tokens": plan.output_tokens},
+            "usage": delta_usage,
         }
     )
     events.append({"type": "message_stop", **(stop_extra or {})})
@@ -135,6 +243,10 @@ def render_stream_events(plan: ReplyPlan, message_id: str, stop_extra: dict | No
 def _empty_block(block: Any) -> dict:
     if isinstance(block, ThinkingBlock):
         return {"type": "thinking", "thinking": "", "signature": ""}
+    if isinstance(block, (ToolUseBlock, ServerToolUseBlock)):
+        return {**_block_json(block), "input": {}}
+    if isinstance(block, WebSearchResultBlock):
+        return _block_json(block)  # arrives complete, no deltas
     return {"type": "text", "text": ""}
 
 
@@ -142,6 +254,10 @@ def _deltas(block: Any) -> list[dict]:
     if isinstance(block, ThinkingBlock):
         deltas = [{"type": "thinking_delta", "thinking": piece} for piece in split_text(block.thinking)]
         return deltas + [{"type": "signature_delta", "signature": block.signature}]
+    if isinstance(block, (ToolUseBlock, ServerToolUseBlock)):
+        return [{"type": "input_json_delta", "partial_json": piece} for piece in split_json(block.input_json)]
+    if isinstance(block, WebSearchResultBlock):
+        return []
     return [{"type": "text_delta", "text": piece} for piece in split_text(block.text)]
 
 

@@ -4,6 +4,7 @@ InvokeModel carries Anthropic Messages bodies (`anthropic_version:
 "bedrock-2023-05-31"`, no `model`, no `stream`) and answers with the Message
 JSON; the streaming variant wraps each Anthropic stream event in an AWS event
 stream message `{"bytes": base64(event JSON)}`. Converse lives in converse.py.
+CountTokens (`/model/{id}/count-tokens`) sizes either kind of request.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from ccmatrix.wire.sse import compact_json
 BEDROCK_VERSION = "bedrock-2023-05-31"
 INVOKE_FIELDS = (messages.MESSAGES_FIELDS - {"model", "stream"}) | {"anthropic_version", "anthropic_beta"}
 
-_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|invoke-with-response-stream|converse|converse-stream)$")
+_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$")
+
+# The tool `type` tags InvokeModel's schema accepts (measured on Claude Haiku 4.5:
+# the 400 for a tool-search tool lists them). Only the tool-search types are
+# rejected here: other server tools may be accepted for other models or betas.
+INVOKE_TOOL_TAGS = (
+    "bash_20250124", "custom", "memory_20250818", "text_editor_20250124", "text_editor_20250429",
+    "text_editor_20250728", "web_search_20250305",
+)  # fmt: skip
+REJECTED_TOOL_TYPES = ("tool_search_tool_regex_", "tool_search_tool_bm25_")
 
 
 def handle(req: EmulatedRequest) -> EmulatedResponse | None:
@@ -38,6 +48,8 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
     body = parse_json_object(req.body)
     if body is None:
         return validation_error("Malformed input request, please reformat your input and try again.", req.seed)
+    if action == "count-tokens":
+        return _count_tokens(req, body)
     if action.startswith("converse"):
         return converse.handle(req, body, model, stream=action == "converse-stream")
     return _invoke(req, body, model, stream=action == "invoke-with-response-stream")
@@ -54,23 +66,23 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
             return malformed(f"#: extraneous key [{name}] is not permitted", req.seed)
     if body["anthropic_version"] != BEDROCK_VERSION:
         return validation_error(f"anthropic_version: Input should be '{BEDROCK_VERSION}'", req.seed)
-    problem = messages.body_problem(body, INVOKE_FIELDS, ())
+    problem = messages.body_problem(body, INVOKE_FIELDS, ()) or tools_problem(body.get("tools"))
     if problem:
         return validation_error(problem, req.seed)
     plan = plan_reply(messages.conversation(req, body, model))
     message_id = ids.anthropic_id(req.seed, "msg_bdrk_")
     request_id = ids.aws_request_id(req.seed)
     if not stream:
-        return json_response(
-            200,
-            messages.render_message(plan, message_id),
-            {
-                "x-amzn-RequestId": request_id,
-                "X-Amzn-Bedrock-Invocation-Latency": str(plan.latency_ms()),
-                "X-Amzn-Bedrock-Output-Token-Count": str(plan.output_tokens),
-                "X-Amzn-Bedrock-Input-Token-Count": str(plan.input_tokens),
-            },
-        )
+        headers = {
+            "x-amzn-RequestId": request_id,
+            "X-Amzn-Bedrock-Invocation-Latency": str(plan.latency_ms()),
+            "X-Amzn-Bedrock-Output-Token-Count": str(plan.output_tokens),
+            "X-Amzn-Bedrock-Input-Token-Count": str(plan.input_tokens),
+        }
+        if plan.cache_creation_input_tokens or plan.cache_read_input_tokens:
+            headers["X-Amzn-Bedrock-Cache-Read-Input-Token-Count"] = str(plan.cache_read_input_tokens)
+            headers["X-Amzn-Bedrock-Cache-Write-Input-Token-Count"] = str(plan.cache_creation_input_tokens)
+        return json_response(200, messages.render_message(plan, message_id), headers)
     events = messages.render_stream_events(plan, message_id, stop_extra={"amazon-bedrock-invocationMetrics": invocation_metrics(plan)})
     chunks = [event_message("chunk", {"bytes": _b64_json(event)}) for event in events]
     return EmulatedResponse(200, stream_headers(req.seed), chunks)
@@ -78,12 +90,65 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
 
 def invocation_metrics(plan: ReplyPlan) -> dict:
     """What real Bedrock appends to the final message_stop event."""
-    return {
+    metrics = {
         "inputTokenCount": plan.input_tokens,
         "outputTokenCount": plan.output_tokens,
         "invocationLatency": plan.latency_ms(),
         "firstByteLatency": plan.first_byte_latency_ms(),
     }
+    if plan.cache_creation_input_tokens or plan.cache_read_input_tokens:
+        metrics["cacheReadInputTokenCount"] = plan.cache_read_input_tokens
+        metrics["cacheWriteInputTokenCount"] = plan.cache_creation_input_tokens
+    return metrics
+
+
+def tools_problem(tools: object) -> str | None:
+    """InvokeModel's schema check of `tools[i].type` (a tagged union), phrased like Bedrock."""
+    if not isinstance(tools, list):
+        return None
+    expected = ", ".join(f"'{tag}'" for tag in INVOKE_TOOL_TAGS)
+    for index, tool in enumerate(tools):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if isinstance(kind, str) and kind.startswith(REJECTED_TOOL_TYPES):
+            return f"tools.{index}: Input tag '{kind}' found using 'type' does not match any of the expected tags: {expected}"
+    return None
+
+
+def _count_tokens(req: EmulatedRequest, body: dict) -> EmulatedResponse:
+    """CountTokens: {"input": {"invokeModel": {"body": blob}} | {"converse": {...}}} -> {"inputTokens": N}.
+
+    N is what the same request sent to InvokeModel / Converse would report as input.
+    """
+    wrapped = body.get("input")
+    if not isinstance(wrapped, dict) or len(wrapped) != 1 or next(iter(wrapped)) not in ("invokeModel", "converse"):
+        return validation_error("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must set exactly one of [invokeModel, converse]", req.seed)
+    kind, value = next(iter(wrapped.items()))
+    if kind == "invokeModel":
+        raw = value.get("body") if isinstance(value, dict) else None
+        inner = _blob(raw)
+        if inner is None or parse_json_object(inner) is None:
+            return malformed("#: expected type: JSONObject, found: String", req.seed)
+        size = len(inner)
+    else:
+        if not isinstance(value, dict):
+            return validation_error("1 validation error detected: Value at 'input.converse' failed to satisfy constraint: Member must not be null", req.seed)
+        problem = converse.request_problem(value)
+        if problem:
+            return validation_error(problem, req.seed)
+        size = len(compact_json(value).encode("utf-8"))
+    return json_response(200, {"inputTokens": max(1, size // 4)}, {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
+
+
+def _blob(raw: object) -> bytes | None:
+    """A JSON-protocol blob is base64 (what botocore sends); a raw JSON string is accepted too."""
+    if not isinstance(raw, str):
+        return None
+    if raw.lstrip().startswith("{"):
+        return raw.encode("utf-8")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError:
+        return None
 
 
 def _b64_json(event: dict) -> str:

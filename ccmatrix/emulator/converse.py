@@ -14,7 +14,7 @@ from typing import Any
 from ccmatrix.emulator import ids
 from ccmatrix.emulator.aws import event_message, stream_headers, validation_error
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
-from ccmatrix.emulator.plan import Conversation, ReplyPlan, TextBlock, ThinkingBlock, plan_reply, split_text
+from ccmatrix.emulator.plan import Conversation, ReplyPlan, TextBlock, ThinkingBlock, ToolSpec, ToolUseBlock, plan_reply, split_json, split_text
 
 # Members of the ConverseRequest shape (botocore's bedrock-runtime model), minus
 # modelId, which travels in the URL.
@@ -69,14 +69,64 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
     # "thinking" is today's field; "reasoning_config" what Claude 3.7 on Converse used
     thinking = (extra.get("thinking") or extra.get("reasoning_config")) if isinstance(extra, dict) else None
     wants_thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    messages = body["messages"]
+    users = [m for m in messages if m.get("role") == "user"]
+    latest = messages[-1] if messages[-1].get("role") == "user" else None
+    calls: list[str] = []
+    server_calls = 0
+    for message in messages:
+        if message.get("role") == "assistant":
+            for block in message["content"]:
+                use = block.get("toolUse")
+                if isinstance(use, dict):
+                    if use.get("type") == "server_tool_use":
+                        server_calls += 1
+                    else:
+                        calls.append(str(use.get("name")))
+    results = images = documents = 0
+    for message in users:
+        tool_results = [b["toolResult"] for b in message["content"] if isinstance(b.get("toolResult"), dict)]
+        results += len(tool_results)
+        if tool_results:
+            nested = [c for r in tool_results for c in r.get("content") or [] if isinstance(c, dict)]
+            for inner in nested + message["content"]:
+                images += "image" in inner
+                documents += "document" in inner
+    tool_config = body.get("toolConfig") if isinstance(body.get("toolConfig"), dict) else {}
+    tools = [t for t in tool_config.get("tools") or [] if isinstance(t, dict)]
+    specs = tuple(
+        ToolSpec(name=str(t["toolSpec"].get("name", "")), input_schema=(t["toolSpec"].get("inputSchema") or {}).get("json"))
+        for t in tools
+        if isinstance(t.get("toolSpec"), dict)
+    )
+    markers = [
+        block["cachePoint"]
+        for block in [*(body.get("system") or []), *tools, *(b for m in messages for b in m["content"])]
+        if isinstance(block, dict) and isinstance(block.get("cachePoint"), dict)
+    ]
     return Conversation(
         seed=req.seed,
         body_size=len(req.body),
         model=model,
-        message_count=len(body["messages"]),
+        message_count=len(messages),
         thinking=wants_thinking,
         thinking_display=(thinking.get("display") or "summarized") if wants_thinking else "summarized",
+        first_user_text=_text_of(users[0]["content"]) if users else "",
+        latest_user_text=_text_of(latest["content"]) if latest else "",
+        tools=specs,
+        assistant_tool_calls=tuple(calls),
+        server_tool_calls=server_calls,
+        latest_has_tool_result=latest is not None and any("toolResult" in b for b in latest["content"]),
+        tool_results=results,
+        images_in_results=images,
+        documents_in_results=documents,
+        cache_markers=len(markers),
+        cache_markers_1h=sum(1 for marker in markers if marker.get("ttl") == "1h"),
     )
+
+
+def _text_of(blocks: list[dict]) -> str:
+    return "\n".join(str(block["text"]) for block in blocks if "text" in block)
 
 
 def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> EmulatedResponse:
@@ -91,11 +141,18 @@ def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emulat
 
 
 def _usage(plan: ReplyPlan) -> dict:
-    return {
+    usage: dict[str, Any] = {
         "inputTokens": plan.input_tokens,
         "outputTokens": plan.output_tokens,
-        "totalTokens": plan.input_tokens + plan.output_tokens,
+        "totalTokens": plan.input_tokens + plan.output_tokens + plan.cache_read_input_tokens + plan.cache_creation_input_tokens,
     }
+    if plan.cache_creation_input_tokens or plan.cache_read_input_tokens:
+        usage["cacheReadInputTokens"] = plan.cache_read_input_tokens
+        usage["cacheWriteInputTokens"] = plan.cache_creation_input_tokens
+        if plan.cache_creation_1h_tokens is not None:
+            details = [("5m", plan.cache_creation_5m_tokens), ("1h", plan.cache_creation_1h_tokens)]
+            usage["cacheDetails"] = [{"ttl": ttl, "inputTokens": n} for ttl, n in details if n]
+    return usage
 
 
 def _block_json(block: Any) -> dict:
@@ -103,6 +160,8 @@ def _block_json(block: Any) -> dict:
         return {"reasoningContent": {"reasoningText": {"text": block.thinking, "signature": block.signature}}}
     if isinstance(block, TextBlock):
         return {"text": block.text}
+    if isinstance(block, ToolUseBlock):
+        return {"toolUse": {"toolUseId": block.id, "name": block.name, "input": block.input}}
     raise TypeError(f"no Converse rendering for {block!r}")
 
 
@@ -123,6 +182,9 @@ def render_stream(plan: ReplyPlan) -> list[tuple[str, dict]]:
     """
     events: list[tuple[str, dict]] = [("messageStart", {"role": "assistant"})]
     for index, block in enumerate(plan.blocks):
+        if isinstance(block, ToolUseBlock):
+            start = {"toolUse": {"toolUseId": block.id, "name": block.name}}
+            events.append(("contentBlockStart", {"contentBlockIndex": index, "start": start}))
         for delta in _deltas(block):
             events.append(("contentBlockDelta", {"contentBlockIndex": index, "delta": delta}))
         events.append(("contentBlockStop", {"contentBlockIndex": index}))
@@ -135,4 +197,6 @@ def _deltas(block: Any) -> list[dict]:
     if isinstance(block, ThinkingBlock):
         texts = [{"reasoningContent": {"text": piece}} for piece in split_text(block.thinking)]
         return texts + [{"reasoningContent": {"signature": block.signature}}]
+    if isinstance(block, ToolUseBlock):
+        return [{"toolUse": {"input": piece}} for piece in split_json(block.input_json)]
     return [{"text": piece} for piece in split_text(block.text)]

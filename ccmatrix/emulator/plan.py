@@ -5,17 +5,60 @@ a `ReplyPlan` (content blocks, stop reason, token counts), and the per-provider
 encoders (anthropic_messages, bedrock, converse) only render a plan. A new
 feature (tool_use, server tools, an error on purpose...) is a new decision here
 and one new block kind per encoder, not a change to every route.
+
+Two kinds of determinism meet here:
+- message ids, latencies and token counts derive from the request body's hash
+  (`Conversation.seed`): same bytes, same answer;
+- anything a client echoes back later (tool_use ids, server tool ids, thinking
+  signatures) derives from the conversation's CONTENT (`Conversation.content_key`:
+  the first user message's text without whitespace, plus how many tool calls
+  the assistant already made), so
+  the Claude Code CLI talking first-party and LiteLLM talking Vertex, Bedrock
+  Invoke, Converse or Foundry for the same conversation get the same ids.
+
+The directive protocol: a line `ccmatrix-directive: <JSON>` anywhere in the
+text of the first user message scripts the reply (see `parse_directive`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from ccmatrix.emulator import ids
 
-__all__ = ["Conversation", "ReplyPlan", "TextBlock", "ThinkingBlock", "plan_reply", "split_text", "tier_label"]
+__all__ = [
+    "Conversation",
+    "ReplyPlan",
+    "ServerToolUseBlock",
+    "TextBlock",
+    "ThinkingBlock",
+    "ToolSpec",
+    "ToolUseBlock",
+    "WebSearchResultBlock",
+    "content_key",
+    "parse_directive",
+    "plan_reply",
+    "split_text",
+    "synthesize_from_schema",
+    "tier_label",
+]
+
+DIRECTIVE_PREFIX = "ccmatrix-directive:"
+STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the request offers: a client tool (type None/"custom") or a server tool."""
+
+    name: str
+    type: str | None = None
+    input_schema: Any = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +72,34 @@ class Conversation:
     thinking: bool = False
     # "summarized" (the default) or "omitted": thinking text withheld, signature kept
     thinking_display: str = "summarized"
+    # --- content (provider-neutral; see the module docstring)
+    first_user_text: str = ""  # every text block of the first user message, joined by "\n"
+    latest_user_text: str = ""
+    tools: tuple[ToolSpec, ...] = ()
+    # names of the client tools the assistant called so far, one entry per tool_use block
+    assistant_tool_calls: tuple[str, ...] = ()
+    server_tool_calls: int = 0  # server_tool_use blocks the assistant already sent
+    latest_has_tool_result: bool = False
+    tool_results: int = 0  # tool_result blocks in the whole conversation
+    images_in_results: int = 0  # image blocks inside (or next to) tool results
+    documents_in_results: int = 0
+    cache_markers: int = 0  # cache_control / cachePoint blocks in the request
+    cache_markers_1h: int = 0  # ... of which with ttl "1h"
+
+    @property
+    def directive(self) -> dict | None:
+        return parse_directive(self.first_user_text)
+
+    @property
+    def content_key(self) -> str:
+        return content_key(self.first_user_text)
+
+    def tool(self, name: str) -> ToolSpec | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
+
+    @property
+    def web_search_tool(self) -> ToolSpec | None:
+        return next((tool for tool in self.tools if (tool.type or "").startswith("web_search_")), None)
 
 
 @dataclass(frozen=True)
@@ -42,7 +113,39 @@ class ThinkingBlock:
     signature: str
 
 
-Block = Union[TextBlock, ThinkingBlock]
+@dataclass(frozen=True)
+class ToolUseBlock:
+    """A client tool call (Anthropic `tool_use`, Converse `toolUse`)."""
+
+    id: str
+    name: str
+    input: dict
+
+    @property
+    def input_json(self) -> str:
+        return json.dumps(self.input, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ServerToolUseBlock:
+    """A server tool call the provider runs itself (web_search)."""
+
+    id: str
+    name: str
+    input: dict
+
+    @property
+    def input_json(self) -> str:
+        return json.dumps(self.input, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class WebSearchResultBlock:
+    tool_use_id: str
+    results: tuple[dict, ...]
+
+
+Block = Union[TextBlock, ThinkingBlock, ToolUseBlock, ServerToolUseBlock, WebSearchResultBlock]
 
 
 @dataclass(frozen=True)
@@ -53,6 +156,11 @@ class ReplyPlan:
     stop_reason: str
     input_tokens: int
     output_tokens: int
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    # the 1h share of cache_creation_input_tokens; None = no 1h breakdown to report
+    cache_creation_1h_tokens: int | None = None
+    web_search_requests: int = 0
 
     def latency_ms(self) -> int:
         """Deterministic stand-in for the latency figures Bedrock reports."""
@@ -61,6 +169,200 @@ class ReplyPlan:
     def first_byte_latency_ms(self) -> int:
         return ids.number(self.seed, "first-byte-latency", 100, 299)
 
+    @property
+    def cache_creation_5m_tokens(self) -> int:
+        return self.cache_creation_input_tokens - (self.cache_creation_1h_tokens or 0)
+
+
+# ---------------------------------------------------------------- content helpers
+
+
+def content_key(first_user_text: str) -> str:
+    """The first user text without any whitespace: survives block merging, re-joining and trimming."""
+    return "".join(first_user_text.split())
+
+
+def parse_directive(text: str) -> dict | None:
+    """The JSON object after the first `ccmatrix-directive:` in text, or None.
+
+    Accepted forms: `{"tool_use": {"name", "input"}}` (one step) and
+    `{"steps": [{"tool_use": ...}, ...]}` (one tool call per assistant turn).
+    The JSON may be followed by other text on the same line.
+    """
+    at = text.find(DIRECTIVE_PREFIX)
+    if at < 0:
+        return None
+    rest = text[at + len(DIRECTIVE_PREFIX) :].lstrip()
+    try:
+        value, _ = json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def directive_steps(directive: dict | None) -> list[dict]:
+    """The directive's tool calls in order, each {"name": str, "input": dict}."""
+    if not directive:
+        return []
+    raw = directive.get("steps") if isinstance(directive.get("steps"), list) else [directive]
+    steps = []
+    for step in raw:
+        call = step.get("tool_use") if isinstance(step, dict) else None
+        if isinstance(call, dict) and isinstance(call.get("name"), str):
+            steps.append({"name": call["name"], "input": call.get("input") if isinstance(call.get("input"), dict) else {}})
+    return steps
+
+
+def synthesize_from_schema(schema: Any, depth: int = 0) -> Any:
+    """A value satisfying a (simple) JSON schema: its required properties, filled plainly."""
+    if not isinstance(schema, dict) or depth > 8:
+        return "ccmatrix"
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for union in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(union), list) and schema[union]:
+            return synthesize_from_schema(schema[union][0], depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), kind[0] if kind else None)
+    if kind is None and isinstance(schema.get("properties"), dict):
+        kind = "object"
+    if kind == "object":
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        required = [name for name in schema.get("required") or [] if isinstance(name, str)]
+        return {name: synthesize_from_schema(props.get(name), depth + 1) for name in required}
+    if kind == "array":
+        return []
+    if kind in ("number", "integer"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return "ccmatrix"
+
+
+def _content_id(key: str, label: str, prefix: str) -> str:
+    """An Anthropic-shaped id from the conversation content (not the body bytes)."""
+    return ids.anthropic_id(hashlib.sha256(f"{key}\x00{label}".encode()).hexdigest(), prefix)
+
+
+def _search_query(conversation: Conversation) -> str:
+    text = conversation.latest_user_text or conversation.first_user_text
+    match = re.search(r"query:\s*(.+)", text)
+    query = match[1] if match else text
+    query = " ".join(query.split())[:120]
+    return query or "ccmatrix"
+
+
+def _search_results(key: str, query: str) -> tuple[dict, ...]:
+    results = []
+    for i in (1, 2):
+        blob = hashlib.sha256(f"{key}\x00search-result-{i}".encode()).digest() * 2
+        results.append(
+            {
+                "type": "web_search_result",
+                "url": f"https://example.com/ccmatrix/synthetic-result-{i}",
+                "title": f"ccmatrix synthetic search result {i} for {query!r}",
+                "encrypted_content": "ccmatrix-synthetic-" + base64.b64encode(blob).decode("ascii"),
+                "page_age": "January 1, 2025",
+            }
+        )
+    return tuple(results)
+
+
+# ---------------------------------------------------------------- the decision
+
+
+def plan_reply(conversation: Conversation) -> ReplyPlan:
+    """Thinking first (when enabled), then, in order of precedence:
+
+    1. the directive's next tool call, if one remains and the request offers the tool;
+    2. a web search (server tool), if offered and not yet run in this conversation;
+    3. a StructuredOutput call, if offered and not yet called;
+    4. text: plain, or a summary of the tool results seen.
+    """
+    tier = tier_label(conversation.model)
+    count = conversation.message_count
+    key = conversation.content_key
+    blocks: list[Block] = []
+    if conversation.thinking:
+        thinking = f"ccmatrix emulator: synthetic thinking ({tier}); no model reasoned here."
+        if conversation.thinking_display == "omitted":
+            thinking = ""
+        # the client echoes signatures back: content-derived like the tool ids
+        progress = len(conversation.assistant_tool_calls) + conversation.server_tool_calls
+        signature_seed = hashlib.sha256(f"{key}\x00thinking:{progress}".encode()).hexdigest()
+        blocks.append(ThinkingBlock(thinking=thinking, signature=ids.signature(signature_seed)))
+
+    stop_reason = "end_turn"
+    searches = 0
+    steps = directive_steps(conversation.directive)
+    done = sum(1 for name in conversation.assistant_tool_calls if name != STRUCTURED_OUTPUT_TOOL)
+    structured = conversation.tool(STRUCTURED_OUTPUT_TOOL)
+    web_search = conversation.web_search_tool
+    if done < len(steps) and conversation.tool(steps[done]["name"]) is not None:
+        step = steps[done]
+        tool_id = _content_id(key, f"tool_use:{done}:{step['name']}", "toolu_")
+        blocks.append(ToolUseBlock(id=tool_id, name=step["name"], input=step["input"]))
+        stop_reason = "tool_use"
+    elif web_search is not None and conversation.server_tool_calls == 0 and not conversation.latest_has_tool_result:
+        query = _search_query(conversation)
+        tool_id = _content_id(key, "server_tool_use:web_search", "srvtoolu_")
+        blocks.append(ServerToolUseBlock(id=tool_id, name="web_search", input={"query": query}))
+        blocks.append(WebSearchResultBlock(tool_use_id=tool_id, results=_search_results(key, query)))
+        blocks.append(TextBlock(f"ccmatrix emulator: synthetic web search summary ({tier}); 2 placeholder results on example.com, nothing was searched."))
+        searches = 1
+    elif structured is not None and STRUCTURED_OUTPUT_TOOL not in conversation.assistant_tool_calls:
+        tool_id = _content_id(key, f"tool_use:{len(conversation.assistant_tool_calls)}:{STRUCTURED_OUTPUT_TOOL}", "toolu_")
+        blocks.append(ToolUseBlock(id=tool_id, name=STRUCTURED_OUTPUT_TOOL, input=_object(synthesize_from_schema(structured.input_schema))))
+        stop_reason = "tool_use"
+    elif conversation.tool_results:
+        text = f"ccmatrix emulator: synthetic reply after {conversation.tool_results} tool result(s) ({tier})"
+        seen = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in ((conversation.images_in_results, "image"), (conversation.documents_in_results, "document")) if n]
+        if seen:
+            text += "; saw " + " and ".join(seen)
+        blocks.append(TextBlock(text))
+    else:
+        blocks.append(TextBlock(f"ccmatrix emulator: synthetic reply ({tier}, {count} message{'s' if count != 1 else ''})"))
+
+    total = max(1, conversation.body_size // 4)
+    creation, creation_1h = 0, None
+    if conversation.cache_markers:
+        creation = max(1, total * 3 // 4)
+        total = max(1, total - creation)
+        if conversation.cache_markers_1h:
+            creation_1h = creation * conversation.cache_markers_1h // conversation.cache_markers
+    return ReplyPlan(
+        seed=conversation.seed,
+        model=conversation.model,
+        blocks=tuple(blocks),
+        stop_reason=stop_reason,
+        input_tokens=total,
+        output_tokens=sum(_tokens(block) for block in blocks),
+        cache_creation_input_tokens=creation,
+        cache_creation_1h_tokens=creation_1h,
+        web_search_requests=searches,
+    )
+
+
+def _object(value: Any) -> dict:
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _tokens(block: Block) -> int:
+    if isinstance(block, TextBlock):
+        text = block.text
+    elif isinstance(block, ThinkingBlock):
+        text = block.thinking
+    elif isinstance(block, (ToolUseBlock, ServerToolUseBlock)):
+        text = block.name + block.input_json
+    else:
+        return 0  # search results are input to the model, not output
+    return max(1, len(text) // 4)
+
 
 def tier_label(model: str) -> str:
     """"sonnet" for any Sonnet id on any provider, else the model id itself."""
@@ -68,31 +370,6 @@ def tier_label(model: str) -> str:
         if tier in model.lower():
             return tier
     return model
-
-
-def plan_reply(conversation: Conversation) -> ReplyPlan:
-    tier = tier_label(conversation.model)
-    count = conversation.message_count
-    blocks: list[Block] = []
-    if conversation.thinking:
-        thinking = f"ccmatrix emulator: synthetic thinking ({tier}); no model reasoned here."
-        if conversation.thinking_display == "omitted":
-            thinking = ""
-        blocks.append(ThinkingBlock(thinking=thinking, signature=ids.signature(conversation.seed)))
-    blocks.append(TextBlock(f"ccmatrix emulator: synthetic reply ({tier}, {count} message{'s' if count != 1 else ''})"))
-    return ReplyPlan(
-        seed=conversation.seed,
-        model=conversation.model,
-        blocks=tuple(blocks),
-        stop_reason="end_turn",
-        input_tokens=max(1, conversation.body_size // 4),
-        output_tokens=sum(_tokens(block) for block in blocks),
-    )
-
-
-def _tokens(block: Block) -> int:
-    text = block.text if isinstance(block, TextBlock) else block.thinking
-    return max(1, len(text) // 4)
 
 
 def split_text(text: str, parts: int = 3) -> list[str]:
@@ -106,3 +383,11 @@ def split_text(text: str, parts: int = 3) -> list[str]:
         start, end = len(words) * i // parts, len(words) * (i + 1) // parts
         pieces.append("".join(words[start:end]))
     return [piece for piece in pieces if piece]
+
+
+def split_json(text: str, parts: int = 3) -> list[str]:
+    """Cut compact JSON into up to `parts` non-empty character runs (input_json_delta pieces)."""
+    if len(text) < parts:
+        return [text] if text else []
+    cuts = [len(text) * i // parts for i in range(parts + 1)]
+    return [text[cuts[i] : cuts[i + 1]] for i in range(parts) if cuts[i] < cuts[i + 1]]
