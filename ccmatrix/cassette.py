@@ -195,7 +195,7 @@ def read_blob(blob_dir: Path, name: str, source: Path) -> Any:
         raise CassetteError(f"{source}: invalid blob reference {name!r}")
     path = blob_dir / name
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # not read_text: keep \r\n as recorded
     except FileNotFoundError:
         raise CassetteError(f"{source}: blob {name} is missing from {blob_dir}") from None
     if name.endswith(".txt"):
@@ -207,9 +207,32 @@ def read_blob(blob_dir: Path, name: str, source: Path) -> Any:
 
 
 def dump_json(value: Any) -> str:
-    # Key order is kept as recorded (stream payloads must re-encode byte-exact);
-    # it is deterministic because every writer builds dicts in a fixed order.
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON, except stream events: one compact event per line, which keeps
+    cassettes small and makes a changed event one changed line in a diff.
+
+    Key order is kept as recorded (stream payloads must re-encode byte-exact); it
+    is deterministic because every writer builds dicts in a fixed order."""
+    events: list[str] = []
+
+    def mark(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: [_event_marker(e, events) for e in v] if k == "events" and isinstance(v, list) else mark(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [mark(v) for v in node]
+        return node
+
+    text = json.dumps(mark(value), indent=2, ensure_ascii=False)
+    for n, event in enumerate(events):
+        text = text.replace(f'"\\u0000event-{n}\\u0000"', event, 1)
+    return text + "\n"
+
+
+def _event_marker(event: Any, events: list[str]) -> str:
+    events.append(json.dumps(event, ensure_ascii=False))
+    return f"\u0000event-{len(events) - 1}\u0000"
 
 
 def write_document(path: Path, document: dict[str, Any], blob_root: Path) -> None:
@@ -252,17 +275,20 @@ def read_document(path: Path, blob_root: Path) -> Any:
 
 
 def save(cassette: Cassette, path: Path, root: Path) -> bool:
-    """Write the cassette; False (and the file untouched) when only the recording
-    time would change, so re-recording unchanged traffic leaves a clean diff."""
+    """Write the cassette. When only the recording time would change, the old time is
+    kept, so re-recording unchanged traffic leaves a clean diff; returns whether the
+    recorded content changed."""
+    changed = True
     if path.exists():
         try:
             old = load(path, root)
         except CassetteError:
             old = None
         if old is not None and _same_but_time(old, cassette):
-            return False
+            cassette = cassette.model_copy(update={"provenance": old.provenance})
+            changed = False
     write_document(path, cassette.model_dump(mode="json", by_alias=True, exclude_none=True), root)
-    return True
+    return changed
 
 
 def _same_but_time(a: Cassette, b: Cassette) -> bool:

@@ -105,7 +105,8 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(
         id="bedrock_invoke",
         name="Bedrock Invoke",
-        hosts=("bedrock-runtime.*.amazonaws.com",),
+        # bedrock-mantle: Bedrock's Anthropic-compatible API (LiteLLM's count_tokens route)
+        hosts=("bedrock-runtime.*.amazonaws.com", "bedrock-mantle.*.api.aws"),
         model_ids=_BEDROCK_IDS,
         litellm_prefix="bedrock/invoke/",
         base_fields=_MESSAGES_FIELDS + ("body.anthropic_version",),
@@ -113,7 +114,8 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(
         id="bedrock_converse",
         name="Bedrock Converse",
-        hosts=("bedrock-runtime.*.amazonaws.com",),
+        # bedrock-mantle: Bedrock's Anthropic-compatible API (LiteLLM's count_tokens route)
+        hosts=("bedrock-runtime.*.amazonaws.com", "bedrock-mantle.*.api.aws"),
         model_ids=_BEDROCK_IDS,
         litellm_prefix="bedrock/converse/",
         base_fields=("method", "path", "body.messages", "body.system", "body.inferenceConfig.maxTokens"),
@@ -259,6 +261,8 @@ FEATURES: tuple[Feature, ...] = (
                           "headers.anthropic-beta.advanced-tool-use-2025-11-20"),
         },
         checks=("tool_use_roundtrip", "assistant_text", "well_formed_stream"),
+        not_applicable={("*", "haiku"): "Claude Code 2.1.126 does not use tool search with Haiku 4.5 "
+                                        "(no ToolSearch tool, no advanced-tool-use beta in its requests)"},
     ),
     Feature(
         id="long_context_1m",

@@ -121,7 +121,8 @@ def compare(recorded: Mapping[str, Any], observed: Mapping[str, Any], load_beari
     diffs: list[FieldDiff] = []
     for path in sorted(set(recorded) | set(observed)):
         in_rec, in_obs = path in recorded, path in observed
-        if in_rec and in_obs and recorded[path] == observed[path]:
+        # typed equality: JSON false is not 0, 32000 is not 32000.0 for a provider
+        if in_rec and in_obs and _same(recorded[path], observed[path]):
             continue
         kind = "changed" if in_rec and in_obs else ("missing" if in_rec else "added")
         diffs.append(
@@ -135,6 +136,10 @@ def compare(recorded: Mapping[str, Any], observed: Mapping[str, Any], load_beari
         )
     diffs.sort(key=lambda d: not d.load_bearing)
     return diffs
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
 
 
 def summarize(diffs: list[FieldDiff], limit: int = 5) -> str:

@@ -160,12 +160,16 @@ def _eventstream_messages(data: bytes) -> list[tuple[dict[str, Any], bytes]]:
 
 
 def from_bedrock_invoke_stream(data: bytes) -> Canonical:
-    events = []
+    events, problems = [], []
     for headers, payload in _eventstream_messages(data):
-        if headers.get(":message-type") != "event" or headers.get(":event-type") != "chunk":
+        if headers.get(":message-type") != "event":
+            problems.append(f"{headers.get(':exception-type') or headers.get(':message-type')}: {payload[:200]!r}")
             continue
-        events.append(json.loads(base64.b64decode(json.loads(payload)["bytes"])))
-    return from_anthropic_events(events)
+        if headers.get(":event-type") == "chunk":
+            events.append(json.loads(base64.b64decode(json.loads(payload)["bytes"])))
+    out = from_anthropic_events(events)
+    out.stream_problems[:0] = problems
+    return out
 
 
 _CONVERSE_STOP = {"end_turn": "end_turn", "tool_use": "tool_use", "max_tokens": "max_tokens",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -40,9 +43,32 @@ def _redact_body(body: Body | None) -> Body | None:
     return body
 
 
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]{64,}={0,2}$")
+BASE64_JSON_KEY = "$base64_json"
+
+
+def decode_embedded_json(value: Any) -> Any:
+    """Bedrock's CountTokens carries the whole Messages body as base64 JSON: store it
+    decoded, so it is reviewed, diffed field by field and shares blobs."""
+    if isinstance(value, dict):
+        return {k: decode_embedded_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_embedded_json(v) for v in value]
+    if isinstance(value, str) and _BASE64.match(value):
+        try:
+            decoded = json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
+        except ValueError:
+            return value
+        if isinstance(decoded, dict):
+            return {BASE64_JSON_KEY: decode_embedded_json(decoded)}
+    return value
+
+
 def record_request(method: str, url: str, headers: Iterable[tuple[str, str]], content: bytes) -> RecordedRequest:
     hdrs = _headers(headers, _DROP_REQUEST_HEADERS)
     body = Body.from_bytes(content, hdrs.get("content-type", ""))
+    if body is not None and body.json_ is not None:
+        body = Body(json_=decode_embedded_json(body.json_))
     return RecordedRequest(method=method.upper(), url=redact_url(url), headers=hdrs, body=_redact_body(body))
 
 

@@ -52,15 +52,18 @@ SECRET_KEYS = frozenset(
 
 _SIGV4 = re.compile(r"^(?P<alg>AWS4-HMAC-SHA256)\s+(?P<rest>.*)$", re.S)
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), REDACTED),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\n]*)", re.S), REDACTED),
+    (re.compile(r"(?i)(aws_secret_access_key[\"'\s:=]+)[A-Za-z0-9/+]{40}"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(x-amz-security-token[\"'\s:=]+)[A-Za-z0-9/+=]{40,}"), r"\1" + REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), REDACTED),
     (re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{8,}"), REDACTED),
     (re.compile(r"\bya29\.[A-Za-z0-9_\-.]+"), REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), REDACTED),  # JWT
     (re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"), r"\1" + REDACTED),
     (re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"]+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)(Credential=)[^,\s\"]+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)\b(Bearer\s+)(?!<redacted>)[A-Za-z0-9_\-.=+/]{8,}"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(Credential=)[^,&\s\"]+"), r"\1" + REDACTED),
+    # a token, not a word: 20+ characters, at least one digit
+    (re.compile(r"(?i)\b(Bearer\s+)(?!<redacted>)(?=[A-Za-z_\-.=+/]*\d)[A-Za-z0-9_\-.=+/]{20,}"), r"\1" + REDACTED),
 )
 
 

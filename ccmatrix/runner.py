@@ -66,6 +66,8 @@ def run_cells(
     for cell in the_plan.cells:
         reason = cell.not_applicable_reason
         if reason:
+            if mode != "replay":  # a cell that stopped applying keeps no stale cassette
+                cell.cassette_path(stack.cassettes).unlink(missing_ok=True)
             result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
                                 model_alias=cell.proxy_model, status="not_applicable", reason=reason)
         else:

@@ -216,6 +216,7 @@ class CcmatrixRecorder:
             return _json_response(409, {"error": str(exc)})
 
     def _begin(self, cell_id: str, provenance: dict[str, Any]) -> None:
+        self.session = None  # a refused begin must not leave the previous cell answering
         cell = catalog.Cell.parse(cell_id)
         recorded = None
         if self.upstream == "replay":

@@ -294,6 +294,12 @@ def foundry(req: EmulatedRequest) -> EmulatedResponse | None:
     return _messages_route(req, prefix="/anthropic", auth_headers=("x-api-key", "api-key", "authorization"), api_style=False)
 
 
+def bedrock_mantle(req: EmulatedRequest) -> EmulatedResponse | None:
+    """bedrock-mantle.<region>.api.aws/anthropic/...: Bedrock's Anthropic-compatible
+    endpoint, where LiteLLM sends count_tokens for the newest models (SigV4-signed)."""
+    return _messages_route(req, prefix="/anthropic", auth_headers=("authorization",), api_style=False)
+
+
 def _messages_route(req: EmulatedRequest, *, prefix: str, auth_headers: tuple[str, ...], api_style: bool) -> EmulatedResponse | None:
     path = req.route_path.rstrip("/")
     if req.method != "POST" or path not in (f"{prefix}/v1/messages", f"{prefix}/v1/messages/count_tokens"):

@@ -19,6 +19,7 @@ ROUTES: tuple[tuple[str, Handler], ...] = (
     ("*-aiplatform.googleapis.com", vertex.handle),
     ("oauth2.googleapis.com", google_token.handle),
     ("bedrock-runtime.*.amazonaws.com", bedrock.handle),
+    ("bedrock-mantle.*.api.aws", anthropic_messages.bedrock_mantle),
 )
 
 

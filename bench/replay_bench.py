@@ -1,0 +1,529 @@
+#!/usr/bin/env python
+"""How much does ccmatrix cost on top of the LiteLLM proxy it tests?
+
+Two measurements, in the same run, against the same LiteLLM environment:
+
+  ccmatrix  `ccmatrix.runner.execute(cells, mode="replay", ...)`: everything a
+            `ccmatrix run` does except writing reports: loading cassettes,
+            starting mitmdump + LiteLLM, every cell (control calls, replay
+            matching in the addon, verdicts), stopping both processes.
+  floor     the same LiteLLM proxy (same environment, same model list, proxy
+            start included) answering the same client turns, with no ccmatrix
+            around it: no mitmdump, no matching, no verdict. Each provider's
+            endpoint (`api_base` / `aws_bedrock_runtime_endpoint`, and the
+            Vertex service account's `token_uri`) points at a plain loopback
+            server that answers each request at once with the next recorded
+            response of the cell's cassette, byte for byte.
+
+    python bench/replay_bench.py [--repeat N] [--litellm SPEC] [-p PROVIDER ...] [--json FILE]
+
+It prints figures and ratios; it never judges them (exit 1 only on errors: a
+process that does not start, or a floor that did not do the same work as the
+ccmatrix run, i.e. a cell whose client saw different statuses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+from ccmatrix import catalog, litellm_config, runner
+from ccmatrix import cassette as cassettes
+from ccmatrix.client import load_capture, send_turns
+from ccmatrix.credentials import fake_credentials
+from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
+from ccmatrix.emulator.server import EmulatorServer
+from ccmatrix.litellm_env import LiteLLMEnv, LiteLLMEnvError, resolve
+from ccmatrix.stack import Process, Stack, StackError, _tail, free_port, spawn
+
+TARGET_SECONDS = 60.0  # the issue's target: a full replay of all cells under a minute on 2 cores
+POLL_INTERVAL = 0.2  # what Stack polls LiteLLM's /health/liveliness with, so both starts are timed alike
+# framing, encoding, Server and Date are the loopback server's (it sends its own Server: a
+# second one makes aiohttp fail the response: "Duplicate 'Server' header found.")
+_SKIP_HEADERS = {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "server", "date"}
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM (peak resident set) of a live process, from /proc; None where unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB -> MB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@dataclass
+class Measurement:
+    kind: str  # "ccmatrix" | "floor"
+    total: float = 0.0  # wall time, start to stop, proxy start included
+    start: float = 0.0  # processes up and answering
+    start_parts: dict[str, float] = field(default_factory=dict)
+    cells: float = 0.0  # all cells, first begin to last end
+    stop: float = 0.0
+    n_cells: int = 0
+    peak_rss_mb: dict[str, float | None] = field(default_factory=dict)
+    client_statuses: dict[str, list[int]] = field(default_factory=dict)
+    client_errors: dict[str, str] = field(default_factory=dict)  # the first error a cell's client got
+    cell_seconds: dict[str, float] = field(default_factory=dict)  # client turns, per cell
+    # ccmatrix only: time per step summed over all cells (begin_cell, end_cell, judge)
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def client_turns(self) -> float:
+        return sum(self.cell_seconds.values())
+
+    @property
+    def per_cell(self) -> float:
+        return self.cells / self.n_cells if self.n_cells else 0.0
+
+
+def record_client(m: Measurement, key: str, exchanges: list[Any]) -> None:
+    m.client_statuses[key] = [e.status for e in exchanges]
+    for e in exchanges:
+        if e.status != 200:
+            m.client_errors[key] = e.error_text[:300]
+            break
+
+
+# ---------------------------------------------------------------- ccmatrix
+
+
+@contextmanager
+def instrumented(m: Measurement) -> Iterator[None]:
+    """Time Stack's phases and read the processes' peak RSS, without changing what they do."""
+    saved = {
+        "start": Stack.__dict__["start"],
+        "_start_mitmdump": Stack._start_mitmdump,
+        "_start_litellm": Stack._start_litellm,
+        "stop": Stack.stop,
+        "send_turns": runner.send_turns,
+        "begin_cell": Stack.begin_cell,
+        "end_cell": Stack.end_cell,
+        "judge": runner.judge,
+    }
+    start_fn = saved["start"].__func__
+
+    def start(cls, *args: Any, **kwargs: Any) -> Stack:
+        t0 = time.perf_counter()
+        stack = start_fn(cls, *args, **kwargs)
+        m.start = time.perf_counter() - t0
+        m.cells = -time.perf_counter()  # completed in stop()
+        return stack
+
+    def phase(name: str, fn: Any) -> Any:
+        def timed(self: Stack, *args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(self, *args, **kwargs)
+            finally:
+                m.start_parts[name] = time.perf_counter() - t0
+
+        return timed
+
+    def step(name: str, fn: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                m.steps[name] = m.steps.get(name, 0.0) + time.perf_counter() - t0
+
+        return timed
+
+    def stop(self: Stack) -> None:
+        if self.processes:
+            if m.cells < 0:
+                m.cells += time.perf_counter()
+            for proc in self.processes:
+                m.peak_rss_mb[proc.name] = peak_rss_mb(proc.popen.pid)
+            t0 = time.perf_counter()
+            saved["stop"](self)
+            m.stop = time.perf_counter() - t0
+        else:
+            saved["stop"](self)
+
+    def client(base_url: str, capture: Any, model: str, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        exchanges = saved["send_turns"](base_url, capture, model, *args, **kwargs)
+        key = f"{capture.scenario}/{model}"
+        m.cell_seconds[key] = time.perf_counter() - t0
+        record_client(m, key, exchanges)
+        return exchanges
+
+    Stack.start = classmethod(start)  # type: ignore[method-assign]
+    Stack._start_mitmdump = phase("mitmdump", saved["_start_mitmdump"])  # type: ignore[method-assign]
+    Stack._start_litellm = phase("litellm", saved["_start_litellm"])  # type: ignore[method-assign]
+    Stack.stop = stop  # type: ignore[method-assign]
+    runner.send_turns = client
+    Stack.begin_cell = step("begin_cell", saved["begin_cell"])  # type: ignore[method-assign]
+    Stack.end_cell = step("end_cell", saved["end_cell"])  # type: ignore[method-assign]
+    runner.judge = step("judge", saved["judge"])
+    try:
+        yield
+    finally:
+        Stack.start = saved["start"]  # type: ignore[method-assign]
+        Stack._start_mitmdump = saved["_start_mitmdump"]  # type: ignore[method-assign]
+        Stack._start_litellm = saved["_start_litellm"]  # type: ignore[method-assign]
+        Stack.stop = saved["stop"]  # type: ignore[method-assign]
+        runner.send_turns = saved["send_turns"]
+        Stack.begin_cell = saved["begin_cell"]  # type: ignore[method-assign]
+        Stack.end_cell = saved["end_cell"]  # type: ignore[method-assign]
+        runner.judge = saved["judge"]
+
+
+def run_ccmatrix(cells: list[catalog.Cell], env: LiteLLMEnv, root: Path) -> Measurement:
+    m = Measurement("ccmatrix")
+    statuses: list[str] = []
+    with instrumented(m):
+        t0 = time.perf_counter()
+        runner.execute(cells, mode="replay", litellm=env, root=root, on_result=lambda r: statuses.append(r.status))
+        m.total = time.perf_counter() - t0
+    m.n_cells = len(m.client_statuses)
+    return m
+
+
+# ---------------------------------------------------------------- the floor
+
+
+class RecordedUpstream:
+    """Answers, in order, with the recorded responses of the cell being replayed.
+
+    No matching and no checks: the next request gets the next response. Token
+    requests (the Vertex service account's token_uri) get the auth cassette's.
+    """
+
+    def __init__(self, token: cassettes.RecordedResponse | None) -> None:
+        self.token = _as_response(token) if token else None
+        self.queue: list[EmulatedResponse] = []
+        self.errors: list[str] = []
+        self.paths: list[str] = []
+        self.cell = ""
+        self.lock = threading.Lock()
+        self.server = EmulatorServer(responder=self)
+
+    def load(self, cell_id: str, interactions: list[cassettes.Interaction]) -> None:
+        with self.lock:
+            self.cell = cell_id
+            self.queue = [_as_response(i.response) for i in interactions]
+
+    def __call__(self, req: EmulatedRequest) -> EmulatedResponse:
+        with self.lock:
+            self.paths.append(f"{self.cell}: {req.method} {req.path}")
+            if req.route_path.endswith("/token") and self.token is not None:
+                return self.token
+            if not self.queue:
+                self.errors.append(f"{self.cell}: unexpected extra upstream request {req.method} {req.path}")
+                return json_response(500, {"error": {"message": "replay_bench: no recorded response left"}})
+            return self.queue.pop(0)
+
+
+def _as_response(recorded: cassettes.RecordedResponse) -> EmulatedResponse:
+    headers = {k: v for k, v in recorded.headers.items() if k.lower() not in _SKIP_HEADERS}
+    # one chunk: sent with Content-Length, like mitmproxy sends a replayed answer
+    return EmulatedResponse(recorded.status, headers, [recorded.content()])
+
+
+def floor_config(providers: list[catalog.Provider], upstream: str, path: Path) -> Path:
+    """ccmatrix's own model list, with every provider pointed at the loopback upstream."""
+    import yaml
+
+    by_model = {catalog.proxy_model_name(p, t): p for p in providers for t in catalog.TIERS}
+    config = litellm_config.build_config(providers)
+    for entry in config["model_list"]:
+        params = entry["litellm_params"]
+        pid = by_model[entry["model_name"]].id
+        if pid in ("bedrock_invoke", "bedrock_converse"):
+            params["aws_bedrock_runtime_endpoint"] = upstream  # SigV4 still signed, against this host
+        elif pid == "vertex_ai":
+            # 1.108.7: a base without a path gets the default .../publishers/anthropic/models/m:rawPredict
+            # path; 1.83.14 posts to it verbatim. The loopback upstream answers any path.
+            params["api_base"] = upstream
+        elif pid == "azure":
+            params["api_base"] = upstream + "/anthropic"
+        elif pid == "anthropic":
+            params["api_base"] = upstream
+        else:  # pragma: no cover - follows the catalog
+            raise BenchError(f"no floor endpoint for provider {pid}")
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def floor_env(workdir: Path, upstream: str) -> dict[str, str]:
+    """Stack's LiteLLM environment minus the proxy and CA settings (nothing sits in between)."""
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "NO_PROXY": "*", "no_proxy": "*",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
+        "LITELLM_MASTER_KEY": litellm_config.MASTER_KEY,
+        "LITELLM_LOG": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    creds = fake_credentials(workdir)
+    account = Path(creds["VERTEXAI_CREDENTIALS"])
+    info = json.loads(account.read_text())
+    info["token_uri"] = upstream + "/token"
+    account.write_text(json.dumps(info, indent=2))
+    creds["AZURE_AI_API_BASE"] = upstream + "/anthropic"
+    # Bedrock count_tokens for models only offered cross-region goes to bedrock-mantle.<region>.api.aws;
+    # 1.108.7's count_tokens handler ignores the deployment's endpoint override, only this variable moves it
+    env["BEDROCK_MANTLE_API_BASE"] = upstream
+    env.update(creds)
+    return env
+
+
+def start_floor_litellm(env: LiteLLMEnv, workdir: Path, config: Path, environ: dict[str, str],
+                        timeout: float = 90.0) -> tuple[Process, str]:
+    port = free_port()
+    cli = env.python.parent / "litellm"
+    base = [str(cli)] if cli.exists() else [str(env.python), "-m", "litellm.proxy.proxy_cli"]
+    cmd = base + ["--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    proc = spawn("litellm", cmd, environ, workdir / "litellm.log", cwd=workdir)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if proc.popen.poll() is not None:
+                raise BenchError(f"floor LiteLLM exited with code {proc.popen.returncode}:\n{_tail(proc.log)}")
+            try:
+                if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
+                    return proc, url
+            except httpx.HTTPError:
+                pass
+            time.sleep(POLL_INTERVAL)
+        raise BenchError(f"floor LiteLLM did not answer in {timeout:.0f}s:\n{_tail(proc.log)}")
+    except BaseException:
+        proc.stop()
+        raise
+
+
+def run_floor(the_plan: runner.Plan, env: LiteLLMEnv, root: Path, verbose: bool) -> Measurement:
+    m = Measurement("floor")
+    auth_path = catalog.auth_cassette_path("google_oauth2_token", root)
+    token = cassettes.load(auth_path, root).interactions[0].response if auth_path.exists() else None
+    upstream = RecordedUpstream(token)
+    cells = [c for c in the_plan.cells if not c.not_applicable_reason]
+    providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
+    with tempfile.TemporaryDirectory(prefix="ccmatrix-bench-") as tmp, upstream.server:
+        workdir = Path(tmp)
+        base = upstream.server.url
+        config = floor_config(providers, base, workdir / "litellm-config.yaml")
+        environ = floor_env(workdir, base)
+        t0 = time.perf_counter()
+        proc, url = start_floor_litellm(env, workdir, config, environ)
+        try:
+            m.start = m.start_parts["litellm"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            for cell in cells:
+                upstream.load(cell.id, the_plan.cassettes[cell.id].interactions)
+                capture = the_plan.captures[(cell.feature.scenario, cell.tier.id)]
+                c0 = time.perf_counter()
+                exchanges = send_turns(url, capture, cell.proxy_model)
+                key = f"{capture.scenario}/{cell.proxy_model}"
+                m.cell_seconds[key] = time.perf_counter() - c0
+                record_client(m, key, exchanges)
+            m.cells = time.perf_counter() - t1
+            m.peak_rss_mb["litellm"] = peak_rss_mb(proc.popen.pid)
+        finally:
+            t2 = time.perf_counter()
+            proc.stop()
+            m.stop = time.perf_counter() - t2
+        m.total = time.perf_counter() - t0
+    m.n_cells = len(cells)
+    if verbose:
+        print("floor upstream requests:", *upstream.paths, sep="\n  ", file=sys.stderr)
+    if upstream.errors:
+        raise BenchError("the floor's upstream saw requests it had no recording for:\n  " + "\n  ".join(upstream.errors))
+    return m
+
+
+# ---------------------------------------------------------------- report
+
+
+def compare_work(floor: Measurement, cc: Measurement) -> list[str]:
+    """The floor must have done what the ccmatrix run did: same cells, same client statuses."""
+    problems = []
+    for key in sorted(set(floor.client_statuses) | set(cc.client_statuses)):
+        f, c = floor.client_statuses.get(key), cc.client_statuses.get(key)
+        if f != c:
+            why = floor.client_errors.get(key) or cc.client_errors.get(key) or ""
+            problems.append(f"{key}: client statuses floor={f} ccmatrix={c}" + (f"; {why}" if why else ""))
+    return problems
+
+
+def _mb(value: float | None) -> str:
+    return f"{value:.0f} MB" if value is not None else "n/a"
+
+
+def report(pairs: list[tuple[Measurement, Measurement, str]], env: LiteLLMEnv, n_cells: int, resolve_s: float) -> dict[str, Any]:
+    cpus = os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"replay bench: {n_cells} cell(s), LiteLLM {env.version} ({env.python}), {cpus} CPU(s), "
+          f"{len(pairs)} repeat(s); env resolve {resolve_s:.2f} s (not counted); load average now {load:.2f}")
+    print()
+    print(f"{'run':>3}  {'order':<14} {'floor s':>8} {'ccmatrix s':>11} {'ratio':>6} {'overhead/cell':>14}")
+    for i, (floor, cc, order) in enumerate(pairs, 1):
+        print(f"{i:>3}  {order:<14} {floor.total:>8.2f} {cc.total:>11.2f} {cc.total / floor.total:>6.2f} "
+              f"{(cc.total - floor.total) / n_cells * 1000:>11.0f} ms")
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    floors, ccs = [p[0] for p in pairs], [p[1] for p in pairs]
+    row = {
+        "total": (med([f.total for f in floors]), med([c.total for c in ccs])),
+        "start": (med([f.start for f in floors]), med([c.start for c in ccs])),
+        "cells": (med([f.cells for f in floors]), med([c.cells for c in ccs])),
+        "client": (med([f.client_turns for f in floors]), med([c.client_turns for c in ccs])),
+        "per_cell": (med([f.per_cell for f in floors]), med([c.per_cell for c in ccs])),
+        "stop": (med([f.stop for f in floors]), med([c.stop for c in ccs])),
+    }
+    names = {
+        "total": "total (start to stop)",
+        "start": "proxy / stack start",
+        "cells": f"all {n_cells} cells",
+        "client": "  client turns",
+        "per_cell": "per cell (mean)",
+        "stop": "stop",
+    }
+    # ccmatrix-only parts, printed under their parent line
+    parts = {
+        "start": [(f"  {name}", med([c.start_parts.get(name, 0.0) for c in ccs])) for name in ("mitmdump", "litellm")],
+        "client": [(f"  {name}", med([c.steps.get(name, 0.0) for c in ccs])) for name in ("begin_cell", "end_cell", "judge")],
+    }
+    label = "median " if len(pairs) > 1 else ""
+    print()
+    print(f"{label + 'breakdown':<26} {'floor':>10} {'ccmatrix':>10} {'ratio':>7}")
+    for key, (f, c) in row.items():
+        scale, unit = (1000, "ms") if key == "per_cell" else (1, "s ")
+        ratio = f"{c / f:>7.2f}" if f > 0 else f"{'-':>7}"
+        print(f"{names[key]:<26} {f * scale:>7.2f} {unit} {c * scale:>7.2f} {unit} {ratio}")
+        for name, value in parts.get(key, []):
+            print(f"{name:<26} {'':>10} {value:>7.2f} s")
+    overhead_total = (row["total"][1] - row["total"][0]) / n_cells
+    overhead_cells = (row["cells"][1] - row["cells"][0]) / n_cells
+    print()
+    print(f"overhead per cell: {overhead_total * 1000:.0f} ms all in (start included), "
+          f"{overhead_cells * 1000:.0f} ms per cell once running")
+    last = ccs[-1]
+    print(f"peak RSS (VmHWM): mitmdump {_mb(last.peak_rss_mb.get('mitmdump'))}, "
+          f"LiteLLM {_mb(last.peak_rss_mb.get('litellm'))} (floor LiteLLM {_mb(floors[-1].peak_rss_mb.get('litellm'))})")
+    full = row["total"][1]
+    print(f"target: full replay under {TARGET_SECONDS:.0f} s on 2 cores: {full:.1f} s "
+          f"({'within' if full < TARGET_SECONDS else 'over'}; informational, never an exit status)")
+    return {
+        "litellm_version": env.version,
+        "cpus": cpus,
+        "cells": n_cells,
+        "target_seconds": TARGET_SECONDS,
+        "median": {k: {"floor": f, "ccmatrix": c} for k, (f, c) in row.items()},
+        "runs": [{"order": o, "floor": asdict(f), "ccmatrix": asdict(c)} for f, c, o in pairs],
+    }
+
+
+# ---------------------------------------------------------------- main
+
+
+def recorded_cells(cells: list[catalog.Cell], root: Path) -> tuple[list[catalog.Cell], list[str]]:
+    """The cells a replay can run: their cassette and client capture exist (or they are n/a).
+
+    A row being added has its catalog entry before its recordings; the bench
+    measures what can be replayed and says what it left out.
+    """
+    from ccmatrix.client import capture_path
+
+    keep, missing = [], []
+    for cell in cells:
+        if cell.not_applicable_reason or (
+            cell.cassette_path(root).exists() and capture_path(cell.feature.scenario, cell.tier.id, root).exists()
+        ):
+            keep.append(cell)
+        else:
+            missing.append(cell.id)
+    return keep, missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="measure N times (order alternates); default 1")
+    parser.add_argument("--litellm", default=None, help="LiteLLM release or environment path (default: ccmatrix's default)")
+    parser.add_argument("--feature", "-f", action="append", default=[], help="feature id; repeatable; default all implemented")
+    parser.add_argument("--provider", "-p", action="append", default=[], help="provider id; repeatable")
+    parser.add_argument("--tier", "-t", action="append", default=[], help="tier id; repeatable")
+    parser.add_argument("--cassettes", type=Path, default=catalog.DEFAULT_CASSETTE_DIR)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--verbose", "-v", action="store_true", help="list the floor's upstream requests")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    try:
+        cells, missing = recorded_cells(catalog.select(args.feature, args.provider, args.tier), args.cassettes)
+        if missing:
+            print(f"skipping {len(missing)} implemented cell(s) with no cassette or client capture yet: "
+                  + ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else ""), file=sys.stderr)
+        if not cells:
+            raise BenchError("the selection has no implemented cell with a cassette")
+        t0 = time.perf_counter()
+        env = resolve(args.litellm)
+        resolve_s = time.perf_counter() - t0
+        the_plan = runner.plan(cells, args.cassettes, "replay")  # for the floor; execute() plans again, timed
+        pairs = []
+        problems: list[str] = []
+        for i in range(args.repeat):
+            # alternate which goes first, so neither always gets the colder page cache
+            floor_first = i % 2 == 0
+            print(f"[{i + 1}/{args.repeat}] {'floor, then ccmatrix' if floor_first else 'ccmatrix, then floor'} ...",
+                  file=sys.stderr, flush=True)
+            if floor_first:
+                floor = run_floor(the_plan, env, args.cassettes, args.verbose)
+                cc = run_ccmatrix(cells, env, args.cassettes)
+            else:
+                cc = run_ccmatrix(cells, env, args.cassettes)
+                floor = run_floor(the_plan, env, args.cassettes, args.verbose)
+            problems += [f"run {i + 1}: {p}" for p in compare_work(floor, cc)]
+            pairs.append((floor, cc, "floor first" if floor_first else "ccmatrix first"))
+        n_cells = pairs[0][1].n_cells
+        figures = report(pairs, env, n_cells, resolve_s)
+        figures["problems"] = problems
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        if problems:
+            # e.g. a replay mismatch (ccmatrix answers 400) the floor cannot see: the ratio compares unlike work
+            raise BenchError("the floor did not do the same work as the ccmatrix run (figures above are not comparable):\n  "
+                             + "\n  ".join(problems))
+    except (BenchError, StackError, LiteLLMEnvError, runner.ConfigError, catalog.CatalogError) as exc:
+        print(f"replay_bench: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

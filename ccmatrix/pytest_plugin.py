@@ -1,0 +1,405 @@
+"""A pytest plugin over the runner: the compatibility matrix as pytest items.
+
+    pytest --ccmatrix -n 2 --junitxml=ccmatrix.xml
+
+It does nothing unless ``--ccmatrix`` is given. Then it collects one item per
+implemented (feature, provider, tier) cell, named ``ccmatrix[<feature>-<provider>-<tier>]``,
+and replays each one with `runner.run_cell` through a Stack (mitmdump + a real
+LiteLLM proxy) that each process (each xdist worker) starts once, on its first
+cell, and stops at the end of the session.
+
+A cell fails with its verdict's error and load-bearing differences. A cell whose
+cassette records a failing verdict (a known LiteLLM incompatibility) is an xfail:
+XFAIL while it still fails, XPASS once it passes; ``--runxfail`` makes them plain
+results. Verdicts travel to the xdist controller on the test reports, which
+writes compatibility-matrix.json with ``--ccmatrix-out``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+from ccmatrix import catalog
+
+if TYPE_CHECKING:
+    from ccmatrix.litellm_env import LiteLLMEnv
+    from ccmatrix.results import TierResult
+    from ccmatrix.runner import Plan
+    from ccmatrix.stack import Stack
+
+COLLECTOR_NAME = "ccmatrix"
+MARKER = "ccmatrix"
+# the verdict a report carries from a worker to the controller (a plain dict)
+REPORT_ATTR = "ccmatrix"
+
+
+def item_name(cell: catalog.Cell) -> str:
+    return f"{COLLECTOR_NAME}[{cell.feature.id}-{cell.provider.id}-{cell.tier.id}]"
+
+
+# ------------------------------------------------------------------ options
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ccmatrix", "Claude Code x LiteLLM compatibility matrix (ccmatrix)")
+    group.addoption("--ccmatrix", action="store_true", default=False,
+                    help="collect and replay the ccmatrix cells (one test per feature/provider/tier); "
+                         "without paths on the command line, only the matrix is collected")
+    group.addoption("--ccmatrix-litellm", metavar="SPEC", default=None,
+                    help=f"LiteLLM release (default {catalog.DEFAULT_LITELLM_VERSION}) "
+                         "or a Python environment path with litellm installed")
+    group.addoption("--ccmatrix-cassettes", metavar="DIR", default=None,
+                    help=f"cassette directory (default {catalog.DEFAULT_CASSETTE_DIR})")
+    group.addoption("--ccmatrix-strict", action="store_true", default=False,
+                    help="fail cells on drift too (non-load-bearing request differences)")
+    group.addoption("--ccmatrix-feature", metavar="ID", action="append", default=[],
+                    help="only this feature (row); repeatable")
+    group.addoption("--ccmatrix-provider", metavar="ID", action="append", default=[],
+                    help="only this provider; repeatable")
+    group.addoption("--ccmatrix-tier", metavar="ID", action="append", default=[],
+                    help="only this tier (haiku, sonnet, opus) or model alias; repeatable")
+    group.addoption("--ccmatrix-out", metavar="DIR", default=None,
+                    help="write compatibility-matrix.json of this run into DIR")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("ccmatrix"):
+        return
+    config.addinivalue_line("markers", f"{MARKER}: a ccmatrix cell (added by --ccmatrix)")
+    config.pluginmanager.register(MatrixSession(config), "ccmatrix-session")
+
+
+# ------------------------------------------------------------------ nodes
+class MatrixCollector(pytest.Collector):
+    """The virtual node under the session that holds the cells (nodeid ``ccmatrix``)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        matrix = self.config.stash[_SESSION]
+        for cell in matrix.cells:
+            yield CellItem.from_parent(self, name=item_name(cell), cell=cell)
+
+
+class CellItem(pytest.Item):
+    def __init__(self, *, cell: catalog.Cell, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.cell = cell
+        self.result: TierResult | None = None
+        self.meta: dict[str, Any] = {}
+        self.add_marker(MARKER)
+        matrix = self.config.stash[_SESSION]
+        recorded = matrix.recorded_status(cell)
+        if recorded == "fail":
+            # XFAIL while it still fails, XPASS (not a failure) once LiteLLM fixes it
+            self.add_marker(pytest.mark.xfail(reason="recorded verdict: fail (known incompatibility)",
+                                              strict=False))
+
+    def setup(self) -> None:
+        # infrastructure (cassettes, LiteLLM, mitmdump) fails here, as an ERROR;
+        # a verdict fails in runtest, as a FAILURE
+        self.config.stash[_SESSION].prepare(self)
+
+    def runtest(self) -> None:
+        self.config.stash[_SESSION].run(self)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.cell.cassette_path(self.config.stash[_SESSION].root), None, self.name
+
+    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def]
+        from ccmatrix.stack import StackError
+
+        if isinstance(excinfo.value, StackError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+
+_SESSION = pytest.StashKey["MatrixSession"]()
+
+
+# ------------------------------------------------------------------ the session
+class MatrixSession:
+    """Registered only with --ccmatrix: every hook below is inert otherwise."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        config.stash[_SESSION] = self
+        opt = config.getoption
+        self.is_worker = hasattr(config, "workerinput")
+        self.spec: str | None = opt("ccmatrix_litellm")
+        self.root = Path(opt("ccmatrix_cassettes") or catalog.DEFAULT_CASSETTE_DIR).expanduser().resolve()
+        self.strict: bool = opt("ccmatrix_strict")
+        self.out: str | None = opt("ccmatrix_out")
+        try:
+            self.cells = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"))
+        except catalog.CatalogError as exc:
+            raise pytest.UsageError(f"ccmatrix: {exc}") from None
+        if not self.cells:
+            raise pytest.UsageError("ccmatrix: the selection has no implemented cell "
+                                    "(rows without captured Claude Code traffic are not run)")
+        if not self.root.is_dir():
+            raise pytest.UsageError(f"ccmatrix: cassette directory {self.root} does not exist")
+        # with paths on the command line, the matrix runs beside them; otherwise alone
+        self.matrix_only = config.args_source != pytest.Config.ArgsSource.ARGS
+        self.env: LiteLLMEnv | None = None
+        self._plan: Plan | None | bool = None
+        self.stack: Stack | None = None
+        self._stack_error: str | None = None
+        self._old_sigterm: Any = None
+        self.results: list[TierResult] = []
+        self.claude_code_versions: set[str] = set()
+        self.litellm_versions: set[str] = set()
+        self.written: Path | None = None
+
+    # -------------------------------------------------------------- collection
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):  # type: ignore[no-untyped-def]
+        report = yield
+        if isinstance(collector, pytest.Session) and report.passed:
+            node = MatrixCollector.from_parent(collector, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME)
+            if self.matrix_only:
+                report.result[:] = [node]
+            else:
+                report.result.append(node)
+        return report
+
+    def recorded_status(self, cell: catalog.Cell) -> str | None:
+        """The verdict stored with the cell's cassette (cheap: no blobs resolved)."""
+        try:
+            data = json.loads(cell.cassette_path(self.root).read_text())
+            return (data.get("verdict") or {}).get("status")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    # -------------------------------------------------------------- session start
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # On the controller (or the only process), before xdist starts workers: make
+        # sure the LiteLLM environment and the mitmproxy CA exist, so workers never
+        # build them at the same time.
+        if self.is_worker or self.config.getoption("collectonly"):
+            return
+        from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+
+        try:
+            try:
+                self.env = resolve(self.spec, install=False)
+            except LiteLLMEnvError:
+                if self.spec and not self.spec[:1].isdigit():
+                    raise  # a Python environment path: nothing to install
+                reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+                if reporter is not None:
+                    release = self.spec or catalog.DEFAULT_LITELLM_VERSION
+                    reporter.write_line(f"ccmatrix: installing LiteLLM {release} ...")
+                self.env = resolve(self.spec)
+        except LiteLLMEnvError as exc:
+            raise pytest.UsageError(f"ccmatrix: {exc}") from None
+        _ensure_mitm_ca()
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        where = self.env.label if self.env else f"litellm {self.spec or catalog.DEFAULT_LITELLM_VERSION}"
+        return [f"ccmatrix: {len(self.cells)} cell(s) against {where}; cassettes {self.root}"]
+
+    # -------------------------------------------------------------- running a cell
+    def plan_for(self, item: CellItem) -> "Plan":
+        from ccmatrix.runner import ConfigError, plan
+
+        if self._plan is None:
+            cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
+            try:
+                self._plan = plan(cells, self.root, "replay")
+            except ConfigError:
+                self._plan = False  # a broken cassette fails its own cell only, below
+        if self._plan:
+            return self._plan  # type: ignore[return-value]
+        try:
+            return plan([item.cell], self.root, "replay")
+        except ConfigError as exc:
+            error = str(exc)
+        pytest.fail(f"ccmatrix: {error}", pytrace=False)
+
+    def stack_for(self, item: CellItem) -> "Stack":
+        from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+        from ccmatrix.stack import Stack, StackError
+
+        if self.stack is not None:
+            return self.stack
+        if self._stack_error:
+            pytest.fail(f"ccmatrix: the LiteLLM stack failed to start earlier in this process:\n{self._stack_error}",
+                        pytrace=False)
+        cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
+        providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
+        self._trap_sigterm()
+        try:
+            if self.env is None:
+                self.env = resolve(self.spec)
+            self.stack = Stack.start("replay", self.root, self.env, providers=providers)
+        except (LiteLLMEnvError, StackError) as exc:
+            self._stack_error = str(exc)
+            self._restore_sigterm()
+        if self.stack is None:
+            pytest.fail(f"ccmatrix: {self._stack_error}", pytrace=False)
+        return self.stack
+
+    def prepare(self, item: CellItem) -> None:
+        if not item.cell.not_applicable_reason:
+            self.plan_for(item)
+            self.stack_for(item)
+
+    def run(self, item: CellItem) -> None:
+        from ccmatrix.results import TierResult
+        from ccmatrix.runner import run_cell
+
+        cell = item.cell
+        reason = cell.not_applicable_reason
+        if reason:
+            item.result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
+                                     model_alias=cell.proxy_model, status="not_applicable", reason=reason)
+            _record_properties(item)
+            pytest.skip(f"not applicable: {reason}")
+        the_plan = self.plan_for(item)
+        stack = self.stack_for(item)
+        result = run_cell(cell, the_plan, stack, "replay", self.strict)
+        capture = the_plan.captures[(cell.feature.scenario, cell.tier.id)]
+        item.result = result
+        item.meta = {"litellm_version": stack.litellm.version,
+                     "claude_code_version": capture.provenance.get("claude_code_version")}
+        _record_properties(item)
+        if result.status == "fail":
+            if result.recorded_status == "fail":
+                pytest.xfail(f"known failure (recorded verdict: fail): {failure_message(result, recorded=False)}")
+            pytest.fail(failure_message(result), pytrace=False)
+
+    # -------------------------------------------------------------- reports
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+        report = yield
+        if call.when == "call" and isinstance(item, CellItem) and item.result is not None:
+            # a plain dict, so xdist carries it from the worker to the controller
+            setattr(report, REPORT_ATTR, {"result": item.result.model_dump(mode="json"), **item.meta})
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if self.is_worker or report.when != "call" or not isinstance(data, dict):
+            return
+        from ccmatrix.results import TierResult
+
+        self.results.append(TierResult.model_validate(data["result"]))
+        if data.get("litellm_version"):
+            self.litellm_versions.add(data["litellm_version"])
+        if data.get("claude_code_version"):
+            self.claude_code_versions.add(data["claude_code_version"])
+
+    # -------------------------------------------------------------- session end
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._stop()
+        if self.is_worker or not self.out or self.config.getoption("collectonly"):
+            return
+        from ccmatrix.report.matrix_json import write_matrix
+
+        self.written = write_matrix(self.run_result(), self.out)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._stop()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not self.results:
+            return
+        run = self.run_result()
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        regressions = [f"{r.feature}/{r.provider}/{r.tier}" for r in self.results if r.regressed]
+        terminalreporter.write_sep("-", "ccmatrix")
+        terminalreporter.write_line(
+            f"{len(self.results)} cell tier(s) against litellm {run.litellm_version}: {summary}")
+        if regressions:
+            terminalreporter.write_line(f"regressed (recorded pass, now fail): {', '.join(sorted(regressions))}")
+        if self.written:
+            terminalreporter.write_line(f"wrote {self.written}")
+
+    def run_result(self):  # type: ignore[no-untyped-def]
+        from ccmatrix.runner import assemble
+
+        order = {c.id: i for i, c in enumerate(catalog.select(implemented_only=False))}
+        results = sorted(self.results, key=lambda r: order.get(f"{r.feature}/{r.provider}/{r.tier}", len(order)))
+        litellm_version = (", ".join(sorted(self.litellm_versions))
+                           or (self.env.version if self.env else self.spec or catalog.DEFAULT_LITELLM_VERSION))
+        return assemble(results, mode="replay", litellm_version=litellm_version,
+                        claude_code_version=", ".join(sorted(self.claude_code_versions)) or catalog.CLAUDE_CODE_VERSION)
+
+    # -------------------------------------------------------------- process hygiene
+    def _stop(self) -> None:
+        if self.stack is not None:
+            stack, self.stack = self.stack, None
+            stack.stop()
+        self._restore_sigterm()
+
+    def _trap_sigterm(self) -> None:
+        # so a SIGTERM (CI cancel) unwinds pytest and stops LiteLLM and mitmdump, as Ctrl-C does
+        try:
+            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                self._old_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
+        except ValueError:  # not the main thread
+            pass
+
+    def _restore_sigterm(self) -> None:
+        if self._old_sigterm is not None:
+            try:
+                signal.signal(signal.SIGTERM, self._old_sigterm)
+            except ValueError:
+                pass
+            self._old_sigterm = None
+
+
+def _raise_interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _ensure_mitm_ca() -> None:
+    """Create mitmproxy's CA once, before several mitmdumps could race to create it."""
+    try:
+        from mitmproxy.certs import CertStore
+        from mitmproxy.options import CONF_BASENAME, KEY_SIZE
+
+        from ccmatrix.stack import mitm_confdir
+
+        CertStore.from_store(mitm_confdir(), CONF_BASENAME, KEY_SIZE)
+    except Exception:  # best effort: mitmdump creates it itself otherwise
+        pass
+
+
+def failure_message(result: "TierResult", recorded: bool = True) -> str:
+    lines = [f"[{result.model_alias}] {result.error or 'failed'}"]
+    bearing = [d for d in result.diffs if d.load_bearing]
+    if bearing:
+        lines.append("load-bearing differences:")
+        lines += [f"  {d.describe()}" for d in bearing]
+    if result.drift:
+        lines.append(f"drift: {len(result.drift)} non-load-bearing difference(s)")
+    if recorded and result.recorded_status:
+        lines.append(f"recorded verdict: {result.recorded_status}"
+                     + (" (regression)" if result.regressed else ""))
+    return "\n".join(lines)
+
+
+def _record_properties(item: CellItem) -> None:
+    """JUnit XML properties (pytest writes item.user_properties into each testcase)."""
+    r = item.result
+    assert r is not None
+    props: list[tuple[str, object]] = [("cell", item.cell.id), ("model", r.model_alias), ("status", r.status)]
+    if r.recorded_status:
+        props.append(("recorded_status", r.recorded_status))
+    if r.error:
+        props.append(("error", r.error))
+    if r.reason:
+        props.append(("reason", r.reason))
+    bearing = [d.describe() for d in r.diffs if d.load_bearing]
+    if bearing:
+        props.append(("diff", "; ".join(bearing)))
+    if item.meta.get("litellm_version"):
+        props.append(("litellm_version", item.meta["litellm_version"]))
+    item.user_properties.extend(props)
