@@ -93,20 +93,20 @@ class ClientExchange:
         return f"status={self.status}; {text.strip()[:2000]}"
 
 
-def send_turns(base_url: str, capture: ClientCapture, model: str, timeout: float = 120) -> list[ClientExchange]:
-    """Send each captured turn to the proxy, as Claude Code would, with `model` swapped in."""
+def send_turns(http: httpx.Client, capture: ClientCapture, model: str) -> list[ClientExchange]:
+    """Send each captured turn to the proxy (`http` has its base URL), as Claude Code
+    would, with `model` swapped in."""
     exchanges: list[ClientExchange] = []
-    with httpx.Client(base_url=base_url, timeout=timeout, trust_env=False) as http:
-        for n, turn in enumerate(capture.turns):
-            body = {**turn.body, "model": model} if "model" in turn.body else turn.body
-            headers = {k: v for k, v in turn.headers.items() if k in FORWARDED_HEADERS}
-            headers["x-api-key"] = MASTER_KEY
-            response = http.request(turn.method, turn.path, json=body, headers=headers)
-            ctype = response.headers.get("content-type", "")
-            message = None
-            if response.status_code == 200:
-                message = from_sse(response.content) if ctype.startswith("text/event-stream") else from_anthropic_json(response.json())
-            exchanges.append(ClientExchange(n, response.status_code, ctype, response.content, message))
-            if response.status_code != 200:
-                break  # Claude Code stops at an error too
+    for n, turn in enumerate(capture.turns):
+        body = {**turn.body, "model": model} if "model" in turn.body else turn.body
+        headers = {k: v for k, v in turn.headers.items() if k in FORWARDED_HEADERS}
+        headers["x-api-key"] = MASTER_KEY
+        response = http.request(turn.method, turn.path, json=body, headers=headers)
+        ctype = response.headers.get("content-type", "")
+        message = None
+        if response.status_code == 200:
+            message = from_sse(response.content) if ctype.startswith("text/event-stream") else from_anthropic_json(response.json())
+        exchanges.append(ClientExchange(n, response.status_code, ctype, response.content, message))
+        if response.status_code != 200:
+            break  # Claude Code stops at an error too
     return exchanges

@@ -8,6 +8,7 @@ re-recording the same traffic reproduces the same cassette bytes.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -67,7 +68,9 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def redact_text(text: str) -> str:
+    # cached: Claude Code's system prompt and tool texts come back in every request
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -42,11 +42,15 @@ def match(
     request: RecordedRequest,
     load_bearing: Sequence[str],
     source: str = "cassette",
+    views: Sequence[dict[str, Any]] | None = None,
 ) -> Match:
+    """`views`: the interactions' request views, when the caller keeps them computed."""
     observed = view(request)
+    if views is None:
+        views = [view(i.request) for i in interactions]
     scored: list[tuple[int, int, int, list[FieldDiff]]] = []
-    for index, interaction in enumerate(interactions):
-        diffs = compare(view(interaction.request), observed, load_bearing)
+    for index, recorded_view in enumerate(views):
+        diffs = compare(recorded_view, observed, load_bearing)
         route_differs = any(d.path in ("method", "path") for d in diffs)
         bearing = sum(d.load_bearing for d in diffs)
         scored.append((route_differs, bearing, len(diffs), index, diffs))  # type: ignore[arg-type]

@@ -87,7 +87,7 @@ def run_cell(cell: catalog.Cell, the_plan: Plan, stack: Stack, mode: Mode, stric
     }
     stack.begin_cell(cell, provenance)
     try:
-        client = send_turns(stack.litellm_url, capture, cell.proxy_model)
+        client = send_turns(stack.http, capture, cell.proxy_model)
     finally:
         seen = stack.end_cell()
     recorded = the_plan.cassettes.get(cell.id)

@@ -111,6 +111,7 @@ class Stack:
     litellm_port: int
     credentials: dict[str, str] | None = None  # None: fake ones offline, the environment's live
     processes: list[Process] = field(default_factory=list)
+    _clients: dict[str, httpx.Client] = field(default_factory=dict)
     _exit: ExitStack = field(default_factory=ExitStack)
 
     # ------------------------------------------------------------ lifecycle
@@ -144,6 +145,9 @@ class Stack:
         self.stop()
 
     def stop(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
@@ -216,7 +220,7 @@ class Stack:
         while time.monotonic() < deadline:
             proc.check_alive()
             try:
-                if httpx.get(f"{self.litellm_url}/health/liveliness", timeout=2).status_code == 200:
+                if self.http.get("/health/liveliness", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -231,10 +235,22 @@ class Stack:
     def litellm_log_tail(self) -> str:
         return _tail(self.workdir / "litellm.log")
 
+    def _client(self, name: str, **options: Any) -> httpx.Client:
+        # one pooled client each, made once: building an httpx.Client loads the CA
+        # store (~30 ms), which per request cost more than the requests themselves
+        if name not in self._clients:
+            self._clients[name] = httpx.Client(trust_env=False, verify=False, **options)
+        return self._clients[name]
+
+    @property
+    def http(self) -> httpx.Client:
+        """A client for the LiteLLM proxy (plain HTTP on loopback)."""
+        return self._client("litellm", base_url=self.litellm_url, timeout=120)
+
     def control(self, method: str, path: str, json: Any = None, timeout: float = 30) -> httpx.Response:
         """Talk to the addon: plain HTTP to a reserved host, through mitmdump itself."""
-        with httpx.Client(proxy=f"http://127.0.0.1:{self.mitm_port}", timeout=timeout, trust_env=False) as client:
-            return client.request(method, f"http://{CONTROL_HOST}{path}", json=json)
+        client = self._client("control", proxy=f"http://127.0.0.1:{self.mitm_port}")
+        return client.request(method, f"http://{CONTROL_HOST}{path}", json=json, timeout=timeout)
 
     def begin_cell(self, cell: catalog.Cell, provenance: dict[str, Any]) -> None:
         r = self.control("POST", "/cell/begin", json={"cell": cell.id, "provenance": provenance})

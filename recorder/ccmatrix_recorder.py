@@ -31,7 +31,7 @@ from mitmproxy import ctx, http
 from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
 from ccmatrix.recording import CellSession, content_type, is_stream, record_interaction, record_request
-from ccmatrix.replay import error_response, match
+from ccmatrix.replay import error_response, match, view
 
 CONTROL_HOST = "ccmatrix.control"
 UPSTREAMS = ("replay", "emulate", "live")
@@ -48,6 +48,7 @@ class CcmatrixRecorder:
         self.pending: CellSession | None = None
         self.emulator = None
         self.auth_cache: dict[str, cassettes.Cassette] = {}
+        self.views: dict[str, list[dict[str, Any]]] = {}  # cassette path -> its request views
 
     # ------------------------------------------------------------ mitmproxy hooks
     def load(self, loader) -> None:
@@ -168,7 +169,10 @@ class CcmatrixRecorder:
             source = session.recorded
             where = str(session.cell.cassette_path(self.root))
         interactions = source.interactions if source is not None else []
-        result = match(interactions, request, session.cell.feature.load_bearing(session.cell.provider), where)
+        views = self.views.get(where)
+        if views is None:
+            views = self.views[where] = [view(i.request) for i in interactions]
+        result = match(interactions, request, session.cell.feature.load_bearing(session.cell.provider), where, views)
         exchange: dict[str, Any] = {
             "request": request.model_dump(mode="json", by_alias=True, exclude_none=True),
             "auth": bool(auth_name),
@@ -218,6 +222,7 @@ class CcmatrixRecorder:
     def _begin(self, cell_id: str, provenance: dict[str, Any]) -> None:
         self.session = None  # a refused begin must not leave the previous cell answering
         cell = catalog.Cell.parse(cell_id)
+        self.views.pop(str(cell.cassette_path(self.root)), None)  # the file may have changed
         recorded = None
         if self.upstream == "replay":
             recorded = cassettes.load(cell.cassette_path(self.root), self.root)
