@@ -121,7 +121,9 @@ def instrumented(m: Measurement) -> Iterator[None]:
         "begin_cell": Stack.begin_cell,
         "end_cell": Stack.end_cell,
         "judge": runner.judge,
+        "run_cell": runner.run_cell,
     }
+    current = [""]  # the cell being run: several rows share one client scenario
     start_fn = saved["start"].__func__
 
     def start(cls, *args: Any, **kwargs: Any) -> Stack:
@@ -163,10 +165,10 @@ def instrumented(m: Measurement) -> Iterator[None]:
         else:
             saved["stop"](self)
 
-    def client(base_url: str, capture: Any, model: str, *args: Any, **kwargs: Any) -> Any:
+    def client(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
-        exchanges = saved["send_turns"](base_url, capture, model, *args, **kwargs)
-        key = f"{capture.scenario}/{model}"
+        exchanges = saved["send_turns"](*args, **kwargs)
+        key = current[0]
         m.cell_seconds[key] = time.perf_counter() - t0
         record_client(m, key, exchanges)
         return exchanges
@@ -175,7 +177,12 @@ def instrumented(m: Measurement) -> Iterator[None]:
     Stack._start_mitmdump = phase("mitmdump", saved["_start_mitmdump"])  # type: ignore[method-assign]
     Stack._start_litellm = phase("litellm", saved["_start_litellm"])  # type: ignore[method-assign]
     Stack.stop = stop  # type: ignore[method-assign]
+    def run_cell(cell: catalog.Cell, *args: Any, **kwargs: Any) -> Any:
+        current[0] = cell.id
+        return saved["run_cell"](cell, *args, **kwargs)
+
     runner.send_turns = client
+    runner.run_cell = run_cell
     Stack.begin_cell = step("begin_cell", saved["begin_cell"])  # type: ignore[method-assign]
     Stack.end_cell = step("end_cell", saved["end_cell"])  # type: ignore[method-assign]
     runner.judge = step("judge", saved["judge"])
@@ -190,6 +197,7 @@ def instrumented(m: Measurement) -> Iterator[None]:
         Stack.begin_cell = saved["begin_cell"]  # type: ignore[method-assign]
         Stack.end_cell = saved["end_cell"]  # type: ignore[method-assign]
         runner.judge = saved["judge"]
+        runner.run_cell = saved["run_cell"]
 
 
 def run_ccmatrix(cells: list[catalog.Cell], env: LiteLLMEnv, root: Path) -> Measurement:
@@ -336,6 +344,8 @@ def run_floor(the_plan: runner.Plan, env: LiteLLMEnv, root: Path, verbose: bool)
         environ = floor_env(workdir, base)
         t0 = time.perf_counter()
         proc, url = start_floor_litellm(env, workdir, config, environ)
+        # pooled, like Stack.http: one client for the run
+        http = httpx.Client(base_url=url, timeout=120, trust_env=False, verify=False)
         try:
             m.start = m.start_parts["litellm"] = time.perf_counter() - t0
             t1 = time.perf_counter()
@@ -343,14 +353,15 @@ def run_floor(the_plan: runner.Plan, env: LiteLLMEnv, root: Path, verbose: bool)
                 upstream.load(cell.id, the_plan.cassettes[cell.id].interactions)
                 capture = the_plan.captures[(cell.feature.scenario, cell.tier.id)]
                 c0 = time.perf_counter()
-                exchanges = send_turns(url, capture, cell.proxy_model)
-                key = f"{capture.scenario}/{cell.proxy_model}"
+                exchanges = send_turns(http, capture, cell.proxy_model)
+                key = cell.id
                 m.cell_seconds[key] = time.perf_counter() - c0
                 record_client(m, key, exchanges)
             m.cells = time.perf_counter() - t1
             m.peak_rss_mb["litellm"] = peak_rss_mb(proc.popen.pid)
         finally:
             t2 = time.perf_counter()
+            http.close()
             proc.stop()
             m.stop = time.perf_counter() - t2
         m.total = time.perf_counter() - t0

@@ -161,6 +161,55 @@ def capture(
 
 
 @app.command()
+def bisect(
+    feature: List[str] = typer.Option(..., "--feature", "-f", help="feature (row) id; repeatable"),
+    provider: List[str] = typer.Option(..., "--provider", "-p", help="provider id; repeatable"),
+    tier: Optional[List[str]] = TierOpt,
+    good: Optional[str] = typer.Option(None, "--good", help="a LiteLLM release where the cells pass"),
+    bad: Optional[str] = typer.Option(None, "--bad", help="a LiteLLM release where they fail"),
+    candidates: Optional[str] = typer.Option(
+        None, "--candidates",
+        help="comma-separated releases or Python environment paths, in order from good to bad "
+             "(e.g. environments built from LiteLLM commits); instead of --good/--bad"),
+    cassettes: Path = CassettesOpt,
+) -> None:
+    """Find the first LiteLLM release (or candidate) where the selected cells stop passing."""
+    from ccmatrix import bisect as bisecting
+    from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+    from ccmatrix.runner import ConfigError, execute
+
+    cells = _select(feature, provider, tier)
+    try:
+        if candidates:
+            order = [c.strip() for c in candidates.split(",") if c.strip()]
+        elif good and bad:
+            order = bisecting.releases_between(good, bad, bisecting.index_versions())
+        else:
+            raise _fail("give --good and --bad releases, or --candidates")
+    except bisecting.BisectError as exc:
+        raise _fail(str(exc))
+    err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell(s)")
+
+    def is_good(candidate: str) -> tuple[bool, str]:
+        env = resolve(candidate)
+        result = execute(cells, mode="replay", litellm=env, root=cassettes)
+        failed = [c for c in result.cells() if c.status == "fail"]
+        detail = failed[0].error if failed else "pass"
+        err.print(f"  litellm {env.version}: {'good' if not failed else 'bad'}  {detail[:160]}", highlight=False,
+                  markup=False)
+        return not failed, detail or ""
+
+    _sigterm_as_interrupt()
+    try:
+        found = bisecting.bisect(order, is_good)
+    except (bisecting.BisectError, LiteLLMEnvError, ConfigError) as exc:
+        raise _fail(str(exc))
+    bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
+    console.print(f"last good: {found.last_good}\nfirst bad: {found.first_bad}\n  {bad_probe.detail}",
+                  highlight=False, markup=False)
+
+
+@app.command()
 def diff(old: Path = typer.Argument(...), new: Path = typer.Argument(...)) -> None:
     """Compare two compatibility-matrix.json files (schema v1); exit 3 on pass -> fail."""
     from ccmatrix.report.compare import compare_matrices, render_comparison

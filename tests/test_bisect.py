@@ -1,0 +1,51 @@
+"""Bisecting LiteLLM releases: the search itself, and one real two-release run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ccmatrix.bisect import BisectError, bisect, releases_between
+
+
+def test_finds_first_bad_with_log_probes():
+    releases = [f"1.{n}.0" for n in range(40)]
+    calls = []
+
+    def is_good(v):
+        calls.append(v)
+        return int(v.split(".")[1]) < 23, ""
+
+    found = bisect(releases, is_good)
+    assert (found.last_good, found.first_bad) == ("1.22.0", "1.23.0")
+    assert len(calls) <= 2 + 6  # both ends, then log2(40)
+
+
+def test_ends_are_verified():
+    with pytest.raises(BisectError, match="not good"):
+        bisect(["a", "b"], lambda v: (False, "boom"))
+    with pytest.raises(BisectError, match="not bad"):
+        bisect(["a", "b"], lambda v: (True, ""))
+
+
+def test_releases_between_orders_from_good_to_bad_and_skips_prereleases():
+    available = ["1.84.0", "1.83.14", "1.83.13", "1.84.0rc1", "1.85.0"]
+    assert releases_between("1.83.13", "1.84.0", available) == ["1.83.13", "1.83.14", "1.84.0"]
+    # finding a fix: the newer release is the good one
+    assert releases_between("1.84.0", "1.83.14", available) == ["1.84.0", "1.83.14"]
+    with pytest.raises(BisectError, match="not on the package index"):
+        releases_between("1.83.13", "1.99.0", available)
+
+
+@pytest.mark.proxy
+def test_bisect_command_names_the_release_that_drops_effort():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ccmatrix", "bisect", "-f", "thinking", "-p", "vertex_ai", "-t", "opus",
+         "--candidates", "1.108.7,1.83.14"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "last good: 1.108.7" in proc.stdout and "first bad: 1.83.14" in proc.stdout
+    assert "body.output_config.effort missing" in proc.stdout
