@@ -66,16 +66,21 @@ def _execute(cells, mode, litellm, cassettes, strict):
     from ccmatrix.runner import ConfigError, execute
     from ccmatrix.stack import StackError
 
-    done = [0]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    task = bar.add_task("starting LiteLLM", total=len(cells))
 
     def progress(result) -> None:
-        done[0] += 1
-        mark = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]"}.get(result.status, result.status)
-        err.print(f"  [{done[0]}/{len(cells)}] {result.feature}/{result.provider}/{result.tier}: {mark}", highlight=False)
+        bar.update(task, advance=1, description=f"{result.feature}/{result.provider}")
+        if result.status == "fail":  # only what needs attention goes to the log
+            err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
 
     _sigterm_as_interrupt()
     try:
-        return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, on_result=progress)
+        with bar:
+            return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, on_result=progress)
     except ConfigError as exc:
         raise _fail(str(exc))
     except StackError as exc:

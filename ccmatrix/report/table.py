@@ -11,6 +11,8 @@ from ccmatrix import catalog
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.results import CellResult, RunResult
 
+_SHORT = {"anthropic": "Anthropic", "bedrock_invoke": "Invoke", "bedrock_converse": "Converse",
+          "vertex_ai": "Vertex", "azure": "Azure"}
 _STYLE = {"pass": "green", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow"}
 
 
@@ -48,7 +50,9 @@ def render_table(run: RunResult, console: Console) -> None:
     )
     table.add_column("Feature", no_wrap=True)
     for p in run.providers:
-        table.add_column(provider_name(p), justify="center")
+        # short headers on a narrow terminal (CI logs are 80 columns)
+        header = provider_name(p) if console.width >= 120 else _SHORT.get(p, provider_name(p))
+        table.add_column(header, justify="center")
     for row in run.rows:
         table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))
     console.print(table)
@@ -61,15 +65,15 @@ def render_table(run: RunResult, console: Console) -> None:
         for t in cell.tiers:
             if t.status != "fail":
                 continue
-            line = Text(f"  {t.tier} [{t.model_alias}] ")
-            line.append(t.error or "failed", style="red")
+            line = Text(f"  {t.tier} [{t.model_alias}]")
             if t.regressed:
                 line.append("  (regression: recorded pass)", style="bold red")
             console.print(line)
-            for check in t.failed_checks:
-                console.print(Text(f"    check failed: {check}"))
+            # the error already carries the failed checks and replay mismatches, one per " | "
+            for part in (t.error or "failed").split(" | "):
+                console.print(Text(f"    {part}", style="red"))
             for d in t.diffs:
-                if d.load_bearing:
+                if d.load_bearing and d.describe() not in (t.error or ""):
                     console.print(Text(f"    {d.describe()}", style="red"))
             if t.drift:
                 console.print(Text(f"    + {len(t.drift)} drift diff(s), not load-bearing", style="dim"))
