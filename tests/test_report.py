@@ -236,7 +236,7 @@ def test_render_table_without_color_spells_statuses(run):
     assert "REGRESSED" in out
     # per-tier detail of the red cells
     assert "thinking / bedrock_invoke" in out
-    assert "sonnet [claude-sonnet-4-6-bedrock-invoke] upstream request lost output_config.effort" in out
+    assert "sonnet [claude-sonnet-4-6-bedrock-invoke]" in out and "    upstream request lost output_config.effort" in out
     assert "body.output_config.effort missing (recorded 'high')" in out
     assert "body.output_config.effort changed: 'xhigh' -> 'low'" in out
     assert "check failed: effort_forwarded" in out

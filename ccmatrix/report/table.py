@@ -72,6 +72,9 @@ def render_table(run: RunResult, console: Console) -> None:
             # the error already carries the failed checks and replay mismatches, one per " | "
             for part in (t.error or "failed").split(" | "):
                 console.print(Text(f"    {part}", style="red"))
+            for check in t.failed_checks:
+                if check not in (t.error or ""):
+                    console.print(Text(f"    check failed: {check}", style="red"))
             for d in t.diffs:
                 if d.load_bearing and d.describe() not in (t.error or ""):
                     console.print(Text(f"    {d.describe()}", style="red"))
