@@ -135,3 +135,46 @@ def test_regression_exits_3_and_corrupt_cassette_exits_2(cassette_copy, tmp_path
     assert proc.returncode == 2
     assert str(corrupt) in proc.stderr and "not valid JSON" in proc.stderr
     assert not (tmp_path / "out2").exists()  # nothing half-written
+
+
+def test_drift_is_reported_and_fails_only_under_strict(cassette_copy, litellm_env):
+    cell = "basic_messaging_non_streaming/anthropic/sonnet"
+
+    def change_context_management(doc):  # not load-bearing for basic messaging
+        doc["interactions"][0]["request"]["body"]["json"]["context_management"] = {"edits": []}
+
+    derive_cassette(cassette_copy, cell, change_context_management)
+    cells = [catalog.Cell.parse(cell)]
+    from ccmatrix.stack import Stack
+
+    the_plan = runner.plan(cells, cassette_copy, "replay")
+    with Stack.start("replay", cassette_copy, litellm_env, providers=[cells[0].provider]) as stack:
+        lenient = runner.run_cell(cells[0], the_plan, stack, "replay", strict=False)
+        strict = runner.run_cell(cells[0], the_plan, stack, "replay", strict=True)
+    assert lenient.status == "pass"
+    assert [d.path for d in lenient.drift][:1] == ["body.context_management.edits"]
+    assert strict.status == "fail" and "drift (--strict)" in strict.error and "context_management" in strict.error
+
+
+def test_ctrl_c_stops_litellm_and_mitmdump(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([*CCMATRIX, "run", "--out", str(tmp_path / "out")], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    children: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(children) < 2:  # wait until both are up
+        time.sleep(0.5)
+        children = {int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                    text=True).stdout.split()}
+    assert len(children) >= 2, "ccmatrix did not start LiteLLM and mitmdump"
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 130, output[-2000:]
+    time.sleep(0.5)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
+             and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+    assert not alive, f"left running: {alive}"
+    assert not (tmp_path / "out" / "compatibility-matrix.json").exists()  # nothing half-written
