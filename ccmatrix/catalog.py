@@ -56,7 +56,6 @@ class Feature:
     name: str
     # the captured Claude Code conversation this row sends (cassettes/clients/<scenario>/)
     scenario: str | None
-    streaming: bool = True
     # load-bearing upstream request fields, beyond the provider's base fields:
     # provider id (or "*") -> diff path patterns
     fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -165,7 +164,6 @@ FEATURES: tuple[Feature, ...] = (
         id="basic_messaging_non_streaming",
         name="Basic messaging (non-streaming)",
         scenario="basic_messaging_non_streaming",
-        streaming=False,
         checks=("assistant_text", "upstream_content_intact"),
     ),
     Feature(
@@ -247,7 +245,6 @@ FEATURES: tuple[Feature, ...] = (
         id="count_tokens",
         name="count_tokens endpoint",
         scenario="count_tokens",
-        streaming=False,
         fields=_fields(("body.tools",), ("body.toolConfig",)),
         checks=("input_tokens_counted",),
     ),
