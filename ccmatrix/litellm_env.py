@@ -8,6 +8,7 @@ per release is also what makes `--litellm 1.83.14` and bisecting cheap.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -21,8 +22,9 @@ from ccmatrix.catalog import DEFAULT_LITELLM_VERSION
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[.\-]?(?:post|rc|a|b|dev)\d+)?$")
 _COMPLETE_MARK = ".ccmatrix-complete"
-# google-auth: Vertex AI token exchange, not pulled in by litellm[proxy] itself
-_EXTRA_PACKAGES = ("google-auth",)
+# What a production proxy serving Vertex AI has besides litellm[proxy]: google-auth for
+# the token exchange, and the Vertex SDK some releases import (1.83.14's count_tokens).
+_EXTRA_PACKAGES = ("google-auth", "google-cloud-aiplatform")
 
 
 class LiteLLMEnvError(Exception):
@@ -80,14 +82,34 @@ def _uv() -> str:
     return found
 
 
+def _mark(version: str) -> str:
+    # the mark names the packages too: an env built with fewer extras is rebuilt
+    return " ".join([version, *_EXTRA_PACKAGES]) + "\n"
+
+
+def _complete(target: Path, version: str) -> bool:
+    mark = target / _COMPLETE_MARK
+    return mark.exists() and mark.read_text() == _mark(version)
+
+
 def _release_env(version: str, *, install: bool) -> LiteLLMEnv:
     target = cache_dir() / "envs" / f"litellm-{version}"
     python = target / "bin" / "python"
-    if (target / _COMPLETE_MARK).exists():
+    if _complete(target, version):
         return LiteLLMEnv(python=python, version=version)
     if not install:
         raise LiteLLMEnvError(f"litellm {version} is not installed in {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
+    # One builder per release at a time (pytest -n 2 workers, parallel CI jobs):
+    # the others wait, then find it complete.
+    with open(target.parent / f".litellm-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _complete(target, version):
+            _build(version, target)
+    return LiteLLMEnv(python=python, version=version)
+
+
+def _build(version: str, target: Path) -> None:
     # Build beside the target and rename into place, so an interrupted install
     # never leaves a half-built environment that looks usable.
     staging = Path(tempfile.mkdtemp(prefix=f".litellm-{version}.", dir=target.parent))
@@ -100,14 +122,13 @@ def _release_env(version: str, *, install: bool) -> LiteLLMEnv:
              f"litellm[proxy]=={version}", *_EXTRA_PACKAGES],
             version,
         )
-        (staging / _COMPLETE_MARK).write_text(version + "\n")
+        (staging / _COMPLETE_MARK).write_text(_mark(version))
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return LiteLLMEnv(python=python, version=version)
 
 
 def _run(cmd: list[str], version: str) -> None:

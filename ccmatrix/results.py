@@ -57,6 +57,7 @@ class TierResult(BaseModel):
     failed_checks: list[str] = Field(default_factory=list)
     diffs: list[FieldDiff] = Field(default_factory=list)  # load-bearing first, then drift
     recorded_status: Status | None = None  # the verdict stored with the cassette
+    recorded_error: str | None = None
     provenance: Provenance | None = None
 
     @property
@@ -66,6 +67,12 @@ class TierResult(BaseModel):
     @property
     def regressed(self) -> bool:
         return self.recorded_status == "pass" and self.status == "fail"
+
+    @property
+    def fails_differently(self) -> bool:
+        """Still red, but for another reason than when recorded: not a regression
+        (exit code), yet worth a look, since a second bug can hide behind the first."""
+        return self.status == "fail" and self.recorded_status == "fail" and self.error != self.recorded_error
 
 
 class CellResult(BaseModel):

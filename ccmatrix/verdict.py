@@ -105,6 +105,7 @@ def judge(
         failed_checks=failed_checks,
         diffs=sorted(diffs, key=lambda d: not d.load_bearing),
         recorded_status=recorded.verdict.status if recorded and recorded.verdict else None,
+        recorded_error=recorded.verdict.error if recorded and recorded.verdict else None,
         provenance=provenance,
     )
 

@@ -68,6 +68,9 @@ def render_table(run: RunResult, console: Console) -> None:
             line = Text(f"  {t.tier} [{t.model_alias}]")
             if t.regressed:
                 line.append("  (regression: recorded pass)", style="bold red")
+            elif t.fails_differently:
+                line.append("  (failing differently than recorded: ", style="yellow")
+                line.append(f"{(t.recorded_error or '')[:120]})", style="yellow")
             console.print(line)
             # the error already carries the failed checks and replay mismatches, one per " | "
             for part in (t.error or "failed").split(" | "):
