@@ -248,6 +248,26 @@ def html(
     console.print(f"wrote {output}", highlight=False)
 
 
+@app.command()
+def setup(
+    litellm: Optional[List[str]] = typer.Option(
+        None, "--litellm", help=f"LiteLLM releases to prepare besides the default ({catalog.DEFAULT_LITELLM_VERSION}); repeatable"),
+    claude_code: bool = typer.Option(False, "--claude-code", help=f"also install Claude Code {catalog.CLAUDE_CODE_VERSION}"),
+) -> None:
+    """Prepare ccmatrix's cached environments (LiteLLM releases with uv, the pinned
+    Claude Code CLI with npm), so later runs and the tests need no network."""
+    from ccmatrix.claude_cli import ClaudeCliError, install
+    from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+
+    try:
+        for spec in dict.fromkeys([catalog.DEFAULT_LITELLM_VERSION, *(litellm or [])]):
+            console.print(resolve(spec).label, highlight=False)
+        if claude_code:
+            console.print(f"claude {install()}", highlight=False)
+    except (LiteLLMEnvError, ClaudeCliError) as exc:
+        raise _fail(str(exc))
+
+
 @app.command("litellm-config")
 def litellm_config_cmd() -> None:
     """Print the LiteLLM proxy config ccmatrix runs (real endpoints, credentials from the environment)."""
