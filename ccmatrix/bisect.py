@@ -9,7 +9,6 @@ candidates, so it needs about log2(n) LiteLLM installs.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -62,14 +61,21 @@ def bisect(candidates: Sequence[str], is_good: Callable[[str], tuple[bool, str]]
 
 
 def index_versions(package: str = "litellm") -> list[str]:
-    """Released versions on the package index, via pip (no pre-releases)."""
+    """Released versions on the package index, via pip (its plain output: `--json`
+    only exists in newer pips)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "index", "versions", package, "--json"],
-        capture_output=True, text=True,
+        [sys.executable, "-m", "pip", "index", "versions", package], capture_output=True, text=True,
     )
     if proc.returncode != 0:
         raise BisectError(f"cannot list {package} releases: {proc.stderr.strip()[-300:]}")
-    return list(json.loads(proc.stdout)["versions"])
+    return parse_index_versions(proc.stdout)
+
+
+def parse_index_versions(output: str) -> list[str]:
+    for line in output.splitlines():
+        if line.startswith("Available versions:"):
+            return [v.strip() for v in line.split(":", 1)[1].split(",") if v.strip()]
+    raise BisectError(f"unexpected `pip index versions` output: {output[:200]!r}")
 
 
 def releases_between(good: str, bad: str, available: Sequence[str]) -> list[str]:

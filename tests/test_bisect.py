@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ccmatrix.bisect import BisectError, bisect, releases_between
+from ccmatrix.bisect import BisectError, bisect, parse_index_versions, releases_between
 
 
 def test_finds_first_bad_with_log_probes():
@@ -37,6 +37,13 @@ def test_releases_between_orders_from_good_to_bad_and_skips_prereleases():
     assert releases_between("1.84.0", "1.83.14", available) == ["1.84.0", "1.83.14"]
     with pytest.raises(BisectError, match="not on the package index"):
         releases_between("1.83.13", "1.99.0", available)
+
+
+def test_parses_pip_index_output():
+    out = "litellm (1.84.0)\nAvailable versions: 1.84.0, 1.83.14, 1.83.13\n  INSTALLED: 1.83.14\n"
+    assert parse_index_versions(out) == ["1.84.0", "1.83.14", "1.83.13"]
+    with pytest.raises(BisectError):
+        parse_index_versions("ERROR: no matching distribution")
 
 
 @pytest.mark.proxy
