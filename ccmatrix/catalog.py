@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -379,7 +379,3 @@ def select(
         for t in TIERS
         if t in ts
     ]
-
-
-def provider_for_host(host: str, candidates: Iterable[Provider] = PROVIDERS) -> Iterator[Provider]:
-    return (p for p in candidates if p.owns_host(host))

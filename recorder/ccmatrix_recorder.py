@@ -84,8 +84,7 @@ class CcmatrixRecorder:
         if session is None:
             flow.response = _json_response(502, {"error": f"ccmatrix: request to {host} outside any cell"})
             return
-        providers = list(catalog.provider_for_host(host, [session.cell.provider]))
-        if not providers:
+        if not session.cell.provider.owns_host(host):
             flow.response = _json_response(
                 502, {"error": f"ccmatrix: {host} is not a host of provider {session.cell.provider.id}; refused"}
             )
