@@ -124,13 +124,15 @@ def test_schema_v1_top_level_and_cells(run):
     # the published rule: first failing tier's error, prefixed with its alias
     assert failed["error"] == "[claude-sonnet-4-6-bedrock-invoke] upstream request lost output_config.effort"
     assert "reason" not in failed
-    sonnet = failed["tiers"]["sonnet"]
+    sonnet = dict(failed["tiers"]["sonnet"])
+    assert sonnet.pop("cassette") == {"recorded_at": "2026-07-20T10:00:00Z", "source": "emulator",
+                                      "litellm_version": None}
     assert sonnet == {"status": "fail", "model": "claude-sonnet-4-6-bedrock-invoke",
                       "error": "upstream request lost output_config.effort",
                       "diff": ["body.output_config.effort missing (recorded 'high')"], "drift": 1,
                       "recorded_status": "pass"}
     assert failed["tiers"]["opus"]["diff"] == ["body.output_config.effort changed: 'xhigh' -> 'low'"]
-    assert failed["tiers"]["haiku"] == {"status": "pass", "model": "claude-haiku-4-5-bedrock-invoke",
+    assert {k: v for k, v in failed["tiers"]["haiku"].items() if k != "cassette"} == {"status": "pass", "model": "claude-haiku-4-5-bedrock-invoke",
                                         "diff": [], "drift": 0, "recorded_status": "pass"}
 
     na = feats["web_search"]["vertex_ai"]

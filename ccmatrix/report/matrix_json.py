@@ -199,6 +199,9 @@ def _tier_entry(t: TierResult) -> dict[str, Any]:
     entry["drift"] = len(t.drift)
     if t.recorded_status is not None:
         entry["recorded_status"] = t.recorded_status
+    if t.provenance is not None:  # where the cassette this tier was judged against came from
+        entry["cassette"] = {"recorded_at": t.provenance.recorded_at, "source": t.provenance.source,
+                             "litellm_version": t.provenance.litellm_version}
     return entry
 
 
