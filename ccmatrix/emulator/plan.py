@@ -114,9 +114,7 @@ class ThinkingBlock:
 
 
 @dataclass(frozen=True)
-class ToolUseBlock:
-    """A client tool call (Anthropic `tool_use`, Converse `toolUse`)."""
-
+class _ToolCall:
     id: str
     name: str
     input: dict
@@ -127,16 +125,13 @@ class ToolUseBlock:
 
 
 @dataclass(frozen=True)
-class ServerToolUseBlock:
-    """A server tool call the provider runs itself (web_search)."""
+class ToolUseBlock(_ToolCall):
+    """A client tool call (Anthropic `tool_use`, Converse `toolUse`)."""
 
-    id: str
-    name: str
-    input: dict
 
-    @property
-    def input_json(self) -> str:
-        return json.dumps(self.input, separators=(",", ":"), ensure_ascii=False)
+@dataclass(frozen=True)
+class ServerToolUseBlock(_ToolCall):
+    """A server tool call the provider runs itself (web_search); not a ToolUseBlock."""
 
 
 @dataclass(frozen=True)
