@@ -138,6 +138,8 @@ class CcmatrixRecorder:
         self.session.exchanges.append({
             "request": request.model_dump(mode="json", by_alias=True, exclude_none=True),
             "auth": bool(auth_name),
+            # how the response passed through: streamed chunk by chunk, or whole
+            "chunks": len([c for c in chunks if c]) if chunks is not None else None,
             "response": interaction.response.model_dump(mode="json", by_alias=True, exclude_none=True),
         })
 

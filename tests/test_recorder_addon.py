@@ -310,6 +310,11 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     exchanges = end.json()["exchanges"]
     assert [e.get("refused") for e in exchanges] == [None, None, f"POST https://{BEDROCK_HOST}/model/x/invoke"]
     assert exchanges[0]["response"]["stream"]["format"] == "sse"
+    # the stream passed through chunk by chunk (the emulator flushes one event per
+    # chunk), not buffered whole; the JSON answer was not streamed at all
+    events = len(exchanges[0]["response"]["stream"]["events"])
+    assert exchanges[0]["chunks"] > 1 and exchanges[0]["chunks"] <= events
+    assert exchanges[1]["chunks"] is None
 
     w = emulate.control("/cell/write", {"verdict": {"status": "pass"}})
     assert w.status_code == 200, w.text
