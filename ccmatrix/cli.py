@@ -255,10 +255,12 @@ def setup(
     claude_code: bool = typer.Option(False, "--claude-code", help=f"also install Claude Code {catalog.CLAUDE_CODE_VERSION}"),
 ) -> None:
     """Prepare ccmatrix's cached environments (LiteLLM releases with uv, the pinned
-    Claude Code CLI with npm), so later runs and the tests need no network."""
+    Claude Code CLI with npm, the mitmproxy CA), so later runs and the tests need no network."""
     from ccmatrix.claude_cli import ClaudeCliError, install
     from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+    from ccmatrix.stack import ensure_mitm_ca
 
+    console.print(f"mitmproxy CA {ensure_mitm_ca()}", highlight=False)
     try:
         for spec in dict.fromkeys([catalog.DEFAULT_LITELLM_VERSION, *(litellm or [])]):
             console.print(resolve(spec).label, highlight=False)

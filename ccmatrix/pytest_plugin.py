@@ -195,7 +195,9 @@ class MatrixSession:
                 self.env = resolve(self.spec)
         except LiteLLMEnvError as exc:
             raise pytest.UsageError(f"ccmatrix: {exc}") from None
-        _ensure_mitm_ca()
+        from ccmatrix.stack import ensure_mitm_ca
+
+        ensure_mitm_ca()  # once, before several workers' mitmdumps could race to make it
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         where = self.env.label if self.env else f"litellm {self.spec or catalog.DEFAULT_LITELLM_VERSION}"
@@ -357,19 +359,6 @@ class MatrixSession:
 
 def _raise_interrupt(*_: Any) -> None:
     raise KeyboardInterrupt
-
-
-def _ensure_mitm_ca() -> None:
-    """Create mitmproxy's CA once, before several mitmdumps could race to create it."""
-    try:
-        from mitmproxy.certs import CertStore
-        from mitmproxy.options import CONF_BASENAME, KEY_SIZE
-
-        from ccmatrix.stack import mitm_confdir
-
-        CertStore.from_store(mitm_confdir(), CONF_BASENAME, KEY_SIZE)
-    except Exception:  # best effort: mitmdump creates it itself otherwise
-        pass
 
 
 def failure_message(result: "TierResult", recorded: bool = True) -> str:

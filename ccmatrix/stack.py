@@ -93,6 +93,23 @@ def mitm_confdir() -> Path:
     return path
 
 
+def ensure_mitm_ca() -> Path:
+    """The mitmproxy CA, made once. Two mitmdumps starting together on a fresh
+    machine (pytest -n 2) would each make one, and LiteLLM could trust the wrong one."""
+    import fcntl
+
+    confdir = mitm_confdir()
+    ca = confdir / "mitmproxy-ca-cert.pem"
+    with open(confdir / ".ca.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ca.exists():
+            from mitmproxy.certs import CertStore
+            from mitmproxy.options import CONF_BASENAME, KEY_SIZE
+
+            CertStore.from_store(confdir, CONF_BASENAME, KEY_SIZE)
+    return ca
+
+
 def ca_bundle(path: Path, mitm_ca: Path) -> Path:
     """certifi's CAs plus the mitmproxy CA, for LiteLLM's aiohttp/httpx and requests."""
     import certifi
@@ -154,6 +171,7 @@ class Stack:
         self._exit.close()
 
     def _start_mitmdump(self, timeout: float) -> None:
+        ensure_mitm_ca()
         if not ADDON_SCRIPT.exists():
             raise StackError(f"the recorder addon is missing: {ADDON_SCRIPT} (install ccmatrix from a checkout: pip install -e .)")
         mitmdump = shutil.which("mitmdump", path=str(Path(sys.executable).parent)) or shutil.which("mitmdump")
@@ -186,7 +204,7 @@ class Stack:
 
     def _litellm_env(self) -> dict[str, str]:
         proxy = f"http://127.0.0.1:{self.mitm_port}"
-        bundle = ca_bundle(self.workdir / "ca-bundle.pem", mitm_confdir() / "mitmproxy-ca-cert.pem")
+        bundle = ca_bundle(self.workdir / "ca-bundle.pem", ensure_mitm_ca())
         home = self.workdir / "home"
         home.mkdir(exist_ok=True)
         env = {
