@@ -9,10 +9,12 @@ which keeps the tree small while a pull-request diff still shows what changed.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,8 +43,6 @@ class Body(BaseModel):
 
     @classmethod
     def from_bytes(cls, data: bytes, content_type: str = "") -> "Body | None":
-        from urllib.parse import parse_qsl
-
         if not data:
             return None
         ctype = content_type.split(";")[0].strip().lower()
@@ -51,8 +51,6 @@ class Body(BaseModel):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            import base64
-
             return cls(base64=base64.b64encode(data).decode())
         try:
             return cls(json_=json.loads(text))
@@ -70,15 +68,11 @@ class Body(BaseModel):
         return self.json_
 
     def to_bytes(self) -> bytes:
-        from urllib.parse import urlencode
-
         if self.form is not None:
             return urlencode(self.form).encode()
         if self.text is not None:
             return self.text.encode()
         if self.base64 is not None:
-            import base64
-
             return base64.b64decode(self.base64)
         return json.dumps(self.json_, separators=(",", ":"), ensure_ascii=False).encode()
 

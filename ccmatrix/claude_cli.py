@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from ccmatrix.catalog import CLAUDE_CODE_VERSION
+from ccmatrix.fsutil import build_once
 from ccmatrix.litellm_env import cache_dir
 
 PACKAGE = "@anthropic-ai/claude-code"
@@ -32,20 +32,16 @@ def install(version: str = CLAUDE_CODE_VERSION) -> Path:
     npm = shutil.which("npm")
     if not npm:
         raise ClaudeCliError("npm is needed to install the Claude Code CLI (apt-get install npm)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
-    try:
+
+    def build(staging: Path) -> None:
         proc = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", "--prefix", str(staging), f"{PACKAGE}@{version}"],
             capture_output=True, text=True,
         )
         if proc.returncode != 0:
             raise ClaudeCliError(f"npm install {PACKAGE}@{version} failed:\n{proc.stderr[-2000:]}")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    build_once(target, binary.exists, build)
     return binary
 
 

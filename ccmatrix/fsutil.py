@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> Path:
@@ -21,3 +22,28 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def build_once(target: Path, complete: Callable[[], bool], build: Callable[[Path], None]) -> None:
+    """Build a directory (a LiteLLM environment, an npm install) exactly once.
+
+    One builder at a time (parallel test workers, CI jobs share the cache): the
+    others wait on a lock, then find it complete. The build goes into a staging
+    directory renamed into place, so an interrupted build never leaves a
+    half-built directory that looks usable."""
+    import fcntl
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if complete():
+            return
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            build(staging)
+            if target.exists():
+                shutil.rmtree(target)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

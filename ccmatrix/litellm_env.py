@@ -8,17 +8,16 @@ per release is also what makes `--litellm 1.83.14` and bisecting cheap.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ccmatrix.catalog import DEFAULT_LITELLM_VERSION
+from ccmatrix.fsutil import build_once
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[.\-]?(?:post|rc|a|b|dev)\d+)?$")
 _COMPLETE_MARK = ".ccmatrix-complete"
@@ -99,36 +98,19 @@ def _release_env(version: str, *, install: bool) -> LiteLLMEnv:
         return LiteLLMEnv(python=python, version=version)
     if not install:
         raise LiteLLMEnvError(f"litellm {version} is not installed in {target}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # One builder per release at a time (pytest -n 2 workers, parallel CI jobs):
-    # the others wait, then find it complete.
-    with open(target.parent / f".litellm-{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _complete(target, version):
-            _build(version, target)
+    build_once(target, lambda: _complete(target, version), lambda staging: _build(version, staging))
     return LiteLLMEnv(python=python, version=version)
 
 
-def _build(version: str, target: Path) -> None:
-    # Build beside the target and rename into place, so an interrupted install
-    # never leaves a half-built environment that looks usable.
-    staging = Path(tempfile.mkdtemp(prefix=f".litellm-{version}.", dir=target.parent))
-    try:
-        uv = _uv()
-        base_python = sys.executable
-        _run([uv, "venv", "--quiet", "--relocatable", "--python", base_python, str(staging)], version)
-        _run(
-            [uv, "pip", "install", "--quiet", "--python", str(staging / "bin" / "python"),
-             f"litellm[proxy]=={version}", *_EXTRA_PACKAGES],
-            version,
-        )
-        (staging / _COMPLETE_MARK).write_text(_mark(version))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+def _build(version: str, staging: Path) -> None:
+    uv = _uv()
+    _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], version)
+    _run(
+        [uv, "pip", "install", "--quiet", "--python", str(staging / "bin" / "python"),
+         f"litellm[proxy]=={version}", *_EXTRA_PACKAGES],
+        version,
+    )
+    (staging / _COMPLETE_MARK).write_text(_mark(version))
 
 
 def _run(cmd: list[str], version: str) -> None:

@@ -6,6 +6,7 @@ These are the boundary between the runner (which produces them) and the reports
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -32,8 +33,6 @@ class FieldDiff(BaseModel):
 
 
 def _short(value: object, limit: int = 60) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -138,17 +138,17 @@ def test_half_built_environment_is_not_taken_for_a_release(private_cache: Path):
 def test_failed_install_names_the_release_and_leaves_nothing(private_cache: Path, monkeypatch: pytest.MonkeyPatch):
     # offline: uv resolves from its cache only, so the failure is immediate and
     # needs no index; the staging directory must still be cleaned up
-    import ccmatrix.litellm_env as litellm_env
+    import ccmatrix.fsutil as fsutil  # where the staging directory is made
 
     monkeypatch.setenv("UV_OFFLINE", "1")
     staged: list[Path] = []
-    real_mkdtemp = litellm_env.tempfile.mkdtemp
+    real_mkdtemp = fsutil.tempfile.mkdtemp
 
     def mkdtemp(*args, **kwargs):
         staged.append(Path(real_mkdtemp(*args, **kwargs)))
         return str(staged[-1])
 
-    monkeypatch.setattr(litellm_env.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(fsutil.tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(LiteLLMEnvError) as info:
         resolve(MISSING_RELEASE)
     assert f"installing litellm {MISSING_RELEASE} failed" in str(info.value)
