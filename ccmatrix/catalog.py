@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
-DEFAULT_CASSETTE_DIR = REPO_DIR / "cassettes"
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR  # noqa: F401  (re-exported: the default everywhere)
 
 # The LiteLLM release `ccmatrix run` replays against when none is named.
 DEFAULT_LITELLM_VERSION = "1.108.7"

@@ -29,12 +29,21 @@ TierOpt = typer.Option(None, "--tier", "-t", help="tier id (haiku, sonnet, opus)
 LiteLLMOpt = typer.Option(
     None, "--litellm", help=f"a LiteLLM release (default {catalog.DEFAULT_LITELLM_VERSION}) or a Python environment path"
 )
-CassettesOpt = typer.Option(catalog.DEFAULT_CASSETTE_DIR, "--cassettes", help="cassette directory")
+CassettesOpt = typer.Option(None, "--cassettes", help="cassette directory (default: the cassettes bundled with ccmatrix)")
 
 
 def _fail(message: str) -> "typer.Exit":
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
+
+
+def _cassettes(given: Optional[Path], *, writing: bool = False) -> Path:
+    from ccmatrix.bundled import BundleError, cassette_dir
+
+    try:
+        return cassette_dir(given, writing=writing)
+    except BundleError as exc:
+        raise _fail(str(exc))
 
 
 def _sigterm_as_interrupt() -> None:
@@ -97,7 +106,7 @@ def run(
     tier: Optional[List[str]] = TierOpt,
     litellm: Optional[str] = LiteLLMOpt,
     out: Path = typer.Option(Path("out"), "--out", help="folder for compatibility-matrix.json and reports"),
-    cassettes: Path = CassettesOpt,
+    cassettes: Optional[Path] = CassettesOpt,
     strict: bool = typer.Option(False, "--strict", help="fail on drift too (non-load-bearing differences)"),
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
@@ -110,9 +119,10 @@ def run(
     except KnownIssuesError as exc:
         raise _fail(str(exc))
     cells = _select(feature, provider, tier)
+    root = _cassettes(cassettes)
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell(s) against {env.label}")
-    result = _execute(cells, "replay", env, cassettes, strict)
+    result = _execute(cells, "replay", env, root, strict)
     render_table(result, console)
     written = write_reports(result, out, known_issues)
     console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
@@ -127,7 +137,7 @@ def record(
     provider: Optional[List[str]] = ProviderOpt,
     tier: Optional[List[str]] = TierOpt,
     litellm: Optional[str] = LiteLLMOpt,
-    cassettes: Path = CassettesOpt,
+    cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon."""
     from ccmatrix.report.table import render_table
@@ -142,9 +152,10 @@ def record(
         except MissingCredentials as exc:
             raise _fail(str(exc))
     cells = _select(feature, provider, tier)
+    root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell(s) ({upstream}) through {env.label}")
-    result = _execute(cells, upstream, env, cassettes, False)
+    result = _execute(cells, upstream, env, root, False)
     render_table(result, console)
 
 
@@ -152,7 +163,7 @@ def record(
 def capture(
     scenario: Optional[List[str]] = typer.Option(None, "--scenario", "-s", help="scenario id; default all"),
     tier: Optional[List[str]] = TierOpt,
-    cassettes: Path = CassettesOpt,
+    cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Capture what the pinned Claude Code CLI sends for each scenario (client side of cassettes)."""
     from ccmatrix.capture import SCENARIOS, capture_all
@@ -160,7 +171,8 @@ def capture(
 
     try:
         tiers = [catalog.tier(t) for t in tier] if tier else list(catalog.TIERS)
-        capture_all(list(scenario or SCENARIOS), tiers, cassettes, on_done=lambda p: err.print(f"wrote {p}"))
+        root = _cassettes(cassettes, writing=True)
+        capture_all(list(scenario or SCENARIOS), tiers, root, on_done=lambda p: err.print(f"wrote {p}"))
     except (catalog.CatalogError, ClaudeCliError) as exc:
         raise _fail(str(exc))
 
@@ -176,7 +188,7 @@ def bisect(
         None, "--candidates",
         help="comma-separated releases or Python environment paths, in order from good to bad "
              "(e.g. environments built from LiteLLM commits); instead of --good/--bad"),
-    cassettes: Path = CassettesOpt,
+    cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Find the first LiteLLM release (or candidate) where the selected cells stop passing."""
     from ccmatrix import bisect as bisecting
@@ -184,6 +196,7 @@ def bisect(
     from ccmatrix.runner import ConfigError, execute
 
     cells = _select(feature, provider, tier)
+    root = _cassettes(cassettes)
     try:
         if candidates:
             order = [c.strip() for c in candidates.split(",") if c.strip()]
@@ -197,7 +210,7 @@ def bisect(
 
     def is_good(candidate: str) -> tuple[bool, str]:
         env = resolve(candidate)
-        result = execute(cells, mode="replay", litellm=env, root=cassettes)
+        result = execute(cells, mode="replay", litellm=env, root=root)
         failed = [c for c in result.cells() if c.status == "fail"]
         detail = failed[0].error if failed else "pass"
         err.print(f"  litellm {env.version}: {'good' if not failed else 'bad'}  {detail[:160]}", highlight=False,
@@ -253,9 +266,12 @@ def setup(
     litellm: Optional[List[str]] = typer.Option(
         None, "--litellm", help=f"LiteLLM releases to prepare besides the default ({catalog.DEFAULT_LITELLM_VERSION}); repeatable"),
     claude_code: bool = typer.Option(False, "--claude-code", help=f"also install Claude Code {catalog.CLAUDE_CODE_VERSION}"),
+    wheelhouse: bool = typer.Option(False, "--wheelhouse",
+                                    help="also download ccmatrix's own dependencies as wheels (to install it offline)"),
 ) -> None:
     """Prepare ccmatrix's cached environments (LiteLLM releases with uv, the pinned
     Claude Code CLI with npm, the mitmproxy CA), so later runs and the tests need no network."""
+    from ccmatrix import wheelhouse as wheels
     from ccmatrix.claude_cli import ClaudeCliError, install
     from ccmatrix.litellm_env import LiteLLMEnvError, resolve
     from ccmatrix.stack import ensure_mitm_ca
@@ -266,7 +282,9 @@ def setup(
             console.print(resolve(spec).label, highlight=False)
         if claude_code:
             console.print(f"claude {install()}", highlight=False)
-    except (LiteLLMEnvError, ClaudeCliError) as exc:
+        if wheelhouse:
+            console.print(f"wheelhouse {wheels.fill()}", highlight=False)
+    except (LiteLLMEnvError, ClaudeCliError, wheels.WheelhouseError) as exc:
         raise _fail(str(exc))
 
 

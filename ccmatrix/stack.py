@@ -27,12 +27,12 @@ from typing import Any, Literal
 import httpx
 
 from ccmatrix import catalog, litellm_config
+from ccmatrix.bundled import RECORDER_SCRIPT
 from ccmatrix.credentials import fake_credentials, live_credentials
 from ccmatrix.litellm_env import LiteLLMEnv, cache_dir
 
 Upstream = Literal["replay", "emulate", "live"]
 CONTROL_HOST = "ccmatrix.control"
-ADDON_SCRIPT = catalog.REPO_DIR / "recorder" / "ccmatrix_recorder.py"
 
 
 class StackError(Exception):
@@ -172,13 +172,13 @@ class Stack:
 
     def _start_mitmdump(self, timeout: float) -> None:
         ensure_mitm_ca()
-        if not ADDON_SCRIPT.exists():
-            raise StackError(f"the recorder addon is missing: {ADDON_SCRIPT} (install ccmatrix from a checkout: pip install -e .)")
+        if not RECORDER_SCRIPT.exists():
+            raise StackError(f"the recorder addon is missing from the installed package: {RECORDER_SCRIPT}")
         mitmdump = shutil.which("mitmdump", path=str(Path(sys.executable).parent)) or shutil.which("mitmdump")
         if not mitmdump:
             raise StackError("mitmdump not found (mitmproxy is a ccmatrix dependency)")
         cmd = [
-            mitmdump, "-q", "-s", str(ADDON_SCRIPT),
+            mitmdump, "-q", "-s", str(RECORDER_SCRIPT),
             "--listen-host", "127.0.0.1", "--listen-port", str(self.mitm_port),
             # lazy: no upstream connection on CONNECT, only when the addon lets a request through
             "--set", "connection_strategy=lazy",

@@ -12,12 +12,13 @@ from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
 from ccmatrix import catalog, wire
 from ccmatrix import cassette as cassettes
+from ccmatrix.bundled import CHECKOUT_DIR
 from ccmatrix.cassette import Body, Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse, Stream
 from ccmatrix.results import Provenance
 from tests.conftest import derive_cassette
 
 ROOT = catalog.DEFAULT_CASSETTE_DIR
-SCHEMA_FILE = catalog.REPO_DIR / "docs" / "cassette.schema.json"
+SCHEMA_FILE = CHECKOUT_DIR / "docs" / "cassette.schema.json"
 CELL = "basic_messaging_non_streaming/anthropic/haiku"
 OTHER_CELL = "basic_messaging_streaming/bedrock_invoke/sonnet"
 
@@ -382,7 +383,7 @@ def generated_schema() -> dict:
 
 def test_schema_file_is_generated_from_the_model():
     if not SCHEMA_FILE.exists():
-        pytest.skip(f"{SCHEMA_FILE.relative_to(catalog.REPO_DIR)} is not in the repository yet "
+        pytest.skip(f"{SCHEMA_FILE.relative_to(CHECKOUT_DIR)} is not in the repository yet "
                     "(generate it with Cassette.model_json_schema(by_alias=True))")
     on_disk = json.loads(SCHEMA_FILE.read_text())
     on_disk_model = {k: v for k, v in on_disk.items() if k not in ("$schema", "$id")}

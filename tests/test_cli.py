@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.bundled import CHECKOUT_DIR
 
-REFERENCE = catalog.REPO_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
+REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
 
 
 def ccmatrix(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""The mitmproxy addon, run for real: `mitmdump -s recorder/ccmatrix_recorder.py` on loopback.
+"""The mitmproxy addon, run for real: `mitmdump -s ccmatrix/recorder/script/ccmatrix_recorder.py` on loopback.
 
 Two mitmdumps start once for the module, side by side: one replaying a copy of
 the bundled cassettes, one recording against the built-in emulator into an
@@ -27,11 +27,12 @@ from botocore.eventstream import EventStreamBuffer
 
 from ccmatrix import catalog
 from ccmatrix import cassette as cassettes
+from ccmatrix.bundled import RECORDER_SCRIPT
 from ccmatrix.emulator import EmulatedRequest, respond
 from ccmatrix.stack import free_port, mitm_confdir
 from tests.conftest import derive_cassette
 
-ADDON = catalog.REPO_DIR / "recorder" / "ccmatrix_recorder.py"
+ADDON = RECORDER_SCRIPT
 NON_STREAMING = "basic_messaging_non_streaming/anthropic/haiku"
 STREAMING = "basic_messaging_streaming/anthropic/haiku"
 BEDROCK_STREAMING = "basic_messaging_streaming/bedrock_invoke/haiku"

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from ccmatrix import catalog, runner
+from ccmatrix.bundled import CHECKOUT_DIR
 from ccmatrix.credentials import fake_credentials
 
 pytestmark = pytest.mark.proxy
-SCAN_SECRETS = catalog.REPO_DIR.parent / "shared" / "tools" / "scan-secrets"
+SCAN_SECRETS = CHECKOUT_DIR.parent / "shared" / "tools" / "scan-secrets"
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ccmatrix import catalog
+from ccmatrix.bundled import DEFAULT_KNOWN_ISSUES
 from ccmatrix.report.matrix_json import MatrixV1
 
-DEFAULT_KNOWN_ISSUES = catalog.REPO_DIR / "known-issues.yaml"
 
 IssueStatus = Literal["open", "fixed-upstream", "workaround", "environment", "wontfix"]
 
