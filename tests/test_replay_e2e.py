@@ -160,8 +160,11 @@ def test_ctrl_c_stops_litellm_and_mitmdump(tmp_path):
     import signal
     import time
 
+    # SIGINT as a terminal delivers it: a shell that started this suite in the background
+    # hands its children SIGINT ignored, and Python keeps an ignored SIGINT ignored
     proc = subprocess.Popen([*CCMATRIX, "run", "--out", str(tmp_path / "out")], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children: set[int] = set()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(children) < 2:  # wait until both are up
