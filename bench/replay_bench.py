@@ -32,24 +32,30 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
-from ccmatrix import catalog, litellm_config, runner
 from ccmatrix import cassette as cassettes
-from ccmatrix.client import send_turns
-from ccmatrix.credentials import fake_credentials
+from ccmatrix import catalog
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
+from ccmatrix.catalog import layout
+from ccmatrix.client.driver import send_turns
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.emulator.server import EmulatorServer
-from ccmatrix.litellm_env import LiteLLMEnv, LiteLLMEnvError, resolve
-from ccmatrix.stack import Process, Stack, StackError, _tail, free_port, spawn
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.providers import vertex_ai
+from ccmatrix.proxy import litellm_config
+from ccmatrix.proxy.credentials import fake_credentials
+from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
+from ccmatrix.proxy.litellm_env import LiteLLMEnv, resolve
+from ccmatrix.proxy.process import StackError
+from ccmatrix.proxy.stack import Stack
+from ccmatrix.run import runner
 
 TARGET_SECONDS = 60.0  # the issue's target: a full replay of all cells under a minute on 2 cores
-POLL_INTERVAL = 0.2  # what Stack polls LiteLLM's /health/liveliness with, so both starts are timed alike
 # framing, encoding, Server and Date are the loopback server's (it sends its own Server: a
 # second one makes aiohttp fail the response: "Duplicate 'Server' header found.")
 _SKIP_HEADERS = {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "server", "date"}
@@ -109,104 +115,42 @@ def record_client(m: Measurement, key: str, exchanges: list[Any]) -> None:
 # ---------------------------------------------------------------- ccmatrix
 
 
-@contextmanager
-def instrumented(m: Measurement) -> Iterator[None]:
-    """Time Stack's phases and read the processes' peak RSS, without changing what they do."""
-    saved = {
-        "start": Stack.__dict__["start"],
-        "_start_mitmdump": Stack._start_mitmdump,
-        "_start_litellm": Stack._start_litellm,
-        "stop": Stack.stop,
-        "send_turns": runner.send_turns,
-        "begin_cell": Stack.begin_cell,
-        "end_cell": Stack.end_cell,
-        "judge": runner.judge,
-        "run_cell": runner.run_cell,
-    }
-    current = [""]  # the cell being run: several rows share one client scenario
-    start_fn = saved["start"].__func__
+class Timing(runner.RunObserver):
+    """Times the run's phases through the runner's own observer hooks: it changes
+    nothing the run does."""
 
-    def start(cls, *args: Any, **kwargs: Any) -> Stack:
-        t0 = time.perf_counter()
-        stack = start_fn(cls, *args, **kwargs)
-        m.start = time.perf_counter() - t0
-        m.cells = -time.perf_counter()  # completed in stop()
-        return stack
+    def __init__(self, m: Measurement) -> None:
+        self.m = m
+        self.cells_started = 0.0
 
-    def phase(name: str, fn: Any) -> Any:
-        def timed(self: Stack, *args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return fn(self, *args, **kwargs)
-            finally:
-                m.start_parts[name] = time.perf_counter() - t0
+    def stack_started(self, stack: Stack, seconds: float) -> None:
+        self.m.start = seconds
+        self.m.start_parts.update(stack.start_seconds)
+        self.cells_started = time.perf_counter()
 
-        return timed
-
-    def step(name: str, fn: Any) -> Any:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                m.steps[name] = m.steps.get(name, 0.0) + time.perf_counter() - t0
-
-        return timed
-
-    def stop(self: Stack) -> None:
-        if self.processes:
-            if m.cells < 0:
-                m.cells += time.perf_counter()
-            for proc in self.processes:
-                m.peak_rss_mb[proc.name] = peak_rss_mb(proc.popen.pid)
-            t0 = time.perf_counter()
-            saved["stop"](self)
-            m.stop = time.perf_counter() - t0
+    def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
+        if name == "client":
+            self.m.cell_seconds[cell.id] = seconds
         else:
-            saved["stop"](self)
+            self.m.steps[name] = self.m.steps.get(name, 0.0) + seconds
 
-    def client(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        exchanges = saved["send_turns"](*args, **kwargs)
-        key = current[0]
-        m.cell_seconds[key] = time.perf_counter() - t0
-        record_client(m, key, exchanges)
-        return exchanges
+    def client_done(self, cell: catalog.CellTier, exchanges: list[Any]) -> None:
+        record_client(self.m, cell.id, exchanges)
 
-    Stack.start = classmethod(start)  # type: ignore[method-assign]
-    Stack._start_mitmdump = phase("mitmdump", saved["_start_mitmdump"])  # type: ignore[method-assign]
-    Stack._start_litellm = phase("litellm", saved["_start_litellm"])  # type: ignore[method-assign]
-    Stack.stop = stop  # type: ignore[method-assign]
-    def run_cell(cell: catalog.Cell, *args: Any, **kwargs: Any) -> Any:
-        current[0] = cell.id
-        return saved["run_cell"](cell, *args, **kwargs)
+    def stack_stopping(self, stack: Stack) -> None:
+        self.m.cells = time.perf_counter() - self.cells_started
+        for proc in stack.processes:
+            self.m.peak_rss_mb[proc.name] = peak_rss_mb(proc.pid)
 
-    runner.send_turns = client
-    runner.run_cell = run_cell
-    Stack.begin_cell = step("begin_cell", saved["begin_cell"])  # type: ignore[method-assign]
-    Stack.end_cell = step("end_cell", saved["end_cell"])  # type: ignore[method-assign]
-    runner.judge = step("judge", saved["judge"])
-    try:
-        yield
-    finally:
-        Stack.start = saved["start"]  # type: ignore[method-assign]
-        Stack._start_mitmdump = saved["_start_mitmdump"]  # type: ignore[method-assign]
-        Stack._start_litellm = saved["_start_litellm"]  # type: ignore[method-assign]
-        Stack.stop = saved["stop"]  # type: ignore[method-assign]
-        runner.send_turns = saved["send_turns"]
-        Stack.begin_cell = saved["begin_cell"]  # type: ignore[method-assign]
-        Stack.end_cell = saved["end_cell"]  # type: ignore[method-assign]
-        runner.judge = saved["judge"]
-        runner.run_cell = saved["run_cell"]
+    def stack_stopped(self, seconds: float) -> None:
+        self.m.stop = seconds
 
 
-def run_ccmatrix(cells: list[catalog.Cell], env: LiteLLMEnv, root: Path) -> Measurement:
+def run_ccmatrix(cells: list[catalog.CellTier], env: LiteLLMEnv, root: Path) -> Measurement:
     m = Measurement("ccmatrix")
-    statuses: list[str] = []
-    with instrumented(m):
-        t0 = time.perf_counter()
-        runner.execute(cells, mode="replay", litellm=env, root=root, on_result=lambda r: statuses.append(r.status))
-        m.total = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    runner.execute(cells, mode="replay", litellm=env, root=root, observer=Timing(m))
+    m.total = time.perf_counter() - t0
     m.n_cells = len(m.client_statuses)
     return m
 
@@ -259,110 +203,60 @@ def floor_config(providers: list[catalog.Provider], upstream: str, path: Path) -
     by_model = {catalog.proxy_model_name(p, t): p for p in providers for t in catalog.TIERS}
     config = litellm_config.build_config(providers)
     for entry in config["model_list"]:
-        params = entry["litellm_params"]
-        pid = by_model[entry["model_name"]].id
-        if pid in ("bedrock_invoke", "bedrock_converse"):
-            params["aws_bedrock_runtime_endpoint"] = upstream  # SigV4 still signed, against this host
-        elif pid == "vertex_ai":
-            # 1.108.7: a base without a path gets the default .../publishers/anthropic/models/m:rawPredict
-            # path; 1.83.14 posts to it verbatim. The loopback upstream answers any path.
-            params["api_base"] = upstream
-        elif pid == "azure":
-            params["api_base"] = upstream + "/anthropic"
-        elif pid == "anthropic":
-            params["api_base"] = upstream
-        else:  # pragma: no cover - follows the catalog
-            raise BenchError(f"no floor endpoint for provider {pid}")
+        entry["litellm_params"].update(by_model[entry["model_name"]].direct_upstream(upstream).params)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def floor_env(workdir: Path, upstream: str) -> dict[str, str]:
+def floor_env(workdir: Path, upstream: str, providers: list[catalog.Provider]) -> dict[str, str]:
     """Stack's LiteLLM environment minus the proxy and CA settings (nothing sits in between)."""
-    home = workdir / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "NO_PROXY": "*", "no_proxy": "*",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
-        "LITELLM_MASTER_KEY": litellm_config.MASTER_KEY,
-        "LITELLM_LOG": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    creds = fake_credentials(workdir)
-    account = Path(creds["VERTEXAI_CREDENTIALS"])
-    info = json.loads(account.read_text())
-    info["token_uri"] = upstream + "/token"
-    account.write_text(json.dumps(info, indent=2))
-    creds["AZURE_AI_API_BASE"] = upstream + "/anthropic"
-    # Bedrock count_tokens for models only offered cross-region goes to bedrock-mantle.<region>.api.aws;
-    # 1.108.7's count_tokens handler ignores the deployment's endpoint override, only this variable moves it
-    env["BEDROCK_MANTLE_API_BASE"] = upstream
-    env.update(creds)
+    env = base_environment(workdir / "home")
+    env.update({"NO_PROXY": "*", "no_proxy": "*"})
+    # the Vertex service account trades its JWT at the loopback server, answered from cassettes/auth/
+    env.update(fake_credentials(workdir, token_uri=upstream + "/token"))
+    for p in providers:
+        env.update(p.direct_upstream(upstream).env)
     return env
-
-
-def start_floor_litellm(env: LiteLLMEnv, workdir: Path, config: Path, environ: dict[str, str],
-                        timeout: float = 90.0) -> tuple[Process, str]:
-    port = free_port()
-    cli = env.python.parent / "litellm"
-    base = [str(cli)] if cli.exists() else [str(env.python), "-m", "litellm.proxy.proxy_cli"]
-    cmd = base + ["--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    proc = spawn("litellm", cmd, environ, workdir / "litellm.log", cwd=workdir)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if proc.popen.poll() is not None:
-                raise BenchError(f"floor LiteLLM exited with code {proc.popen.returncode}:\n{_tail(proc.log)}")
-            try:
-                if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
-                    return proc, url
-            except httpx.HTTPError:
-                pass
-            time.sleep(POLL_INTERVAL)
-        raise BenchError(f"floor LiteLLM did not answer in {timeout:.0f}s:\n{_tail(proc.log)}")
-    except BaseException:
-        proc.stop()
-        raise
 
 
 def run_floor(the_plan: runner.Plan, env: LiteLLMEnv, root: Path, verbose: bool) -> Measurement:
     m = Measurement("floor")
-    auth_path = catalog.auth_cassette_path("google_oauth2_token", root)
+    auth_path = layout.auth_cassette_path(root, vertex_ai.PROVIDER.auth_hosts["oauth2.googleapis.com"])
     token = cassettes.load(auth_path, root).interactions[0].response if auth_path.exists() else None
     upstream = RecordedUpstream(token)
-    cells = [c for c in the_plan.cells if not c.not_applicable_reason]
+    cells = [c for c in the_plan.cell_tiers if not c.not_applicable_reason]
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
     with tempfile.TemporaryDirectory(prefix="ccmatrix-bench-") as tmp, upstream.server:
         workdir = Path(tmp)
         base = upstream.server.url
         config = floor_config(providers, base, workdir / "litellm-config.yaml")
-        environ = floor_env(workdir, base)
+        proxy = LiteLLMProxy(env, config, floor_env(workdir, base, providers), workdir)
         t0 = time.perf_counter()
-        proc, url = start_floor_litellm(env, workdir, config, environ)
-        # pooled, like Stack.http: one client for the run
-        http = httpx.Client(base_url=url, timeout=120, trust_env=False, verify=False)
+        try:
+            proxy.start()
+        except StackError as exc:
+            proxy.stop()
+            raise BenchError(f"floor LiteLLM: {exc}") from None
+        # pooled, like Stack.http: one client for the run, with the proxy's key
+        http = httpx.Client(base_url=proxy.url, timeout=120, trust_env=False,
+                            headers={"x-api-key": litellm_config.MASTER_KEY})
         try:
             m.start = m.start_parts["litellm"] = time.perf_counter() - t0
             t1 = time.perf_counter()
             for cell in cells:
                 upstream.load(cell.id, the_plan.cassettes[cell.id].interactions)
-                capture = the_plan.captures[(cell.feature.scenario, cell.tier.id)]
+                capture = the_plan.capture_for(cell)
                 c0 = time.perf_counter()
                 exchanges = send_turns(http, capture, cell.proxy_model)
                 key = cell.id
                 m.cell_seconds[key] = time.perf_counter() - c0
                 record_client(m, key, exchanges)
             m.cells = time.perf_counter() - t1
-            m.peak_rss_mb["litellm"] = peak_rss_mb(proc.popen.pid)
+            m.peak_rss_mb["litellm"] = peak_rss_mb(proxy.process.pid)
         finally:
             t2 = time.perf_counter()
             http.close()
-            proc.stop()
+            proxy.stop()
             m.stop = time.perf_counter() - t2
         m.total = time.perf_counter() - t0
     m.n_cells = len(cells)
@@ -394,7 +288,7 @@ def _mb(value: float | None) -> str:
 def report(pairs: list[tuple[Measurement, Measurement, str]], env: LiteLLMEnv, n_cells: int, resolve_s: float) -> dict[str, Any]:
     cpus = os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"replay bench: {n_cells} cell(s), LiteLLM {env.version} ({env.python}), {cpus} CPU(s), "
+    print(f"replay bench: {n_cells} cell tier(s), LiteLLM {env.version} ({env.python}), {cpus} CPU(s), "
           f"{len(pairs)} repeat(s); env resolve {resolve_s:.2f} s (not counted); load average now {load:.2f}")
     print()
     print(f"{'run':>3}  {'order':<14} {'floor s':>8} {'ccmatrix s':>11} {'ratio':>6} {'overhead/cell':>14}")
@@ -465,18 +359,17 @@ def report(pairs: list[tuple[Measurement, Measurement, str]], env: LiteLLMEnv, n
 # ---------------------------------------------------------------- main
 
 
-def recorded_cells(cells: list[catalog.Cell], root: Path) -> tuple[list[catalog.Cell], list[str]]:
+def recorded_cells(cells: list[catalog.CellTier], root: Path) -> tuple[list[catalog.CellTier], list[str]]:
     """The cells a replay can run: their cassette and client capture exist (or they are n/a).
 
     A row being added has its catalog entry before its recordings; the bench
     measures what can be replayed and says what it left out.
     """
-    from ccmatrix.client import capture_path
-
     keep, missing = [], []
     for cell in cells:
         if cell.not_applicable_reason or (
-            cell.cassette_path(root).exists() and capture_path(cell.feature.scenario, cell.tier.id, root).exists()
+            cell.cassette_path(root).exists()
+            and layout.client_capture_path(root, cell.feature.scenario, cell.tier.id).exists()
         ):
             keep.append(cell)
         else:
@@ -491,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feature", "-f", action="append", default=[], help="feature id; repeatable; default all implemented")
     parser.add_argument("--provider", "-p", action="append", default=[], help="provider id; repeatable")
     parser.add_argument("--tier", "-t", action="append", default=[], help="tier id; repeatable")
-    parser.add_argument("--cassettes", type=Path, default=catalog.DEFAULT_CASSETTE_DIR)
+    parser.add_argument("--cassettes", type=Path, default=DEFAULT_CASSETTE_DIR)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--verbose", "-v", action="store_true", help="list the floor's upstream requests")
     args = parser.parse_args(argv)
@@ -533,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             # e.g. a replay mismatch (ccmatrix answers 400) the floor cannot see: the ratio compares unlike work
             raise BenchError("the floor did not do the same work as the ccmatrix run (figures above are not comparable):\n  "
                              + "\n  ".join(problems))
-    except (BenchError, StackError, LiteLLMEnvError, runner.ConfigError, catalog.CatalogError) as exc:
+    except (BenchError, CcmatrixError) as exc:
         print(f"replay_bench: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

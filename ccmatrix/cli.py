@@ -1,20 +1,24 @@
 """The `ccmatrix` command.
 
-Exit codes: 0 ok; 3 a cell regressed (pass -> fail); 2 usage or configuration error.
+Exit codes: 0 ok; 3 a cell regressed (pass -> fail); 2 usage or configuration error
+(any CcmatrixError: one line naming what is wrong and where); 130 interrupted.
 """
 
 from __future__ import annotations
 
-import signal
+import functools
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ccmatrix import __version__, catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -22,12 +26,13 @@ err = Console(stderr=True)
 
 EXIT_REGRESSION = 3
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 FeatureOpt = typer.Option(None, "--feature", "-f", help="feature (row) id; repeatable; default all")
 ProviderOpt = typer.Option(None, "--provider", "-p", help="provider id; repeatable; default all")
 TierOpt = typer.Option(None, "--tier", "-t", help="tier id (haiku, sonnet, opus) or model alias; repeatable")
 LiteLLMOpt = typer.Option(
-    None, "--litellm", help=f"a LiteLLM release (default {catalog.DEFAULT_LITELLM_VERSION}) or a Python environment path"
+    None, "--litellm", help=f"a LiteLLM release (default {DEFAULT_LITELLM_VERSION}) or a Python environment path"
 )
 CassettesOpt = typer.Option(None, "--cassettes", help="cassette directory (default: the cassettes bundled with ccmatrix)")
 
@@ -37,69 +42,69 @@ def _fail(message: str) -> "typer.Exit":
     return typer.Exit(EXIT_USAGE)
 
 
+def command(name: str | None = None) -> Callable:
+    """`app.command()`, with the one error boundary every command shares: a
+    CcmatrixError is a one-line message and exit 2, Ctrl-C or SIGTERM exit 130 after
+    LiteLLM and mitmdump were stopped (every stack is stopped in a `finally`)."""
+    from ccmatrix.proxy.process import sigterm_as_interrupt
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def guarded(*args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                with sigterm_as_interrupt():
+                    return fn(*args, **kwargs)
+            except CcmatrixError as exc:
+                raise _fail(str(exc))
+            except KeyboardInterrupt:
+                err.print("[yellow]interrupted; LiteLLM and mitmdump stopped[/]")
+                raise typer.Exit(EXIT_INTERRUPTED)
+
+        return app.command(name)(guarded)
+
+    return wrap
+
+
 def _cassettes(given: Optional[Path], *, writing: bool = False) -> Path:
-    from ccmatrix.bundled import BundleError, cassette_dir
+    from ccmatrix.bundled import cassette_dir
 
-    try:
-        return cassette_dir(given, writing=writing)
-    except BundleError as exc:
-        raise _fail(str(exc))
+    return cassette_dir(given, writing=writing)
 
 
-def _sigterm_as_interrupt() -> None:
-    # so `finally` blocks stop LiteLLM and mitmdump on SIGTERM too, as on Ctrl-C
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-
-
-def _select(features, providers, tiers) -> list[catalog.Cell]:
-    try:
-        cells = catalog.select(features or (), providers or (), tiers or ())
-    except catalog.CatalogError as exc:
-        raise _fail(str(exc))
+def _select(features, providers, tiers) -> list[catalog.CellTier]:
+    cells = catalog.select(features or (), providers or (), tiers or ())
     if not cells:
         raise _fail("the selection has no implemented cell (rows without captured traffic are not run)")
     return cells
 
 
 def _env(spec: Optional[str]):
-    from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+    from ccmatrix.proxy.litellm_env import resolve
 
-    try:
-        with err.status(f"preparing LiteLLM {spec or catalog.DEFAULT_LITELLM_VERSION} ..."):
-            return resolve(spec)
-    except LiteLLMEnvError as exc:
-        raise _fail(str(exc))
+    with err.status(f"preparing LiteLLM {spec or DEFAULT_LITELLM_VERSION} ..."):
+        return resolve(spec)
 
 
 def _execute(cells, mode, litellm, cassettes, strict):
-    from ccmatrix.runner import ConfigError, execute
-    from ccmatrix.stack import StackError
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ccmatrix.run.runner import RunObserver, execute
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True, disable=not err.is_terminal)
     task = bar.add_task("starting LiteLLM", total=len(cells))
 
-    def progress(result) -> None:
-        bar.update(task, advance=1, description=f"{result.feature}/{result.provider}")
-        if result.status == "fail":  # only what needs attention goes to the log
-            err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
+    class Progressing(RunObserver):
+        def tier_done(self, result) -> None:  # type: ignore[no-untyped-def]
+            bar.update(task, advance=1, description=f"{result.feature}/{result.provider}")
+            if result.status == "fail":  # only what needs attention goes to the log
+                err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
 
-    _sigterm_as_interrupt()
-    try:
-        with bar:
-            return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, on_result=progress)
-    except ConfigError as exc:
-        raise _fail(str(exc))
-    except StackError as exc:
-        raise _fail(str(exc))
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted; LiteLLM and mitmdump stopped[/]")
-        raise typer.Exit(130)
+    with bar:
+        return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing())
 
 
-@app.command()
+@command()
 def run(
     feature: Optional[List[str]] = FeatureOpt,
     provider: Optional[List[str]] = ProviderOpt,
@@ -111,17 +116,14 @@ def run(
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.report import write_reports
-    from ccmatrix.report.known_issues import KnownIssuesError, load_known_issues
+    from ccmatrix.report.known_issues import load_known_issues
     from ccmatrix.report.table import render_table
 
-    try:
-        known_issues = load_known_issues()
-    except KnownIssuesError as exc:
-        raise _fail(str(exc))
+    known_issues = load_known_issues()
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes)
     env = _env(litellm)
-    err.print(f"replaying {len(cells)} cell(s) against {env.label}")
+    err.print(f"replaying {len(cells)} cell tier(s) against {env.label}")
     result = _execute(cells, "replay", env, root, strict)
     render_table(result, console)
     written = write_reports(result, out, known_issues)
@@ -130,7 +132,7 @@ def run(
         raise typer.Exit(EXIT_REGRESSION)
 
 
-@app.command()
+@command()
 def record(
     upstream: str = typer.Option(..., "--upstream", help="emulate (built-in provider emulator) or live (real clouds)"),
     feature: Optional[List[str]] = FeatureOpt,
@@ -140,44 +142,37 @@ def record(
     cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon."""
+    from ccmatrix.proxy.credentials import live_credentials
     from ccmatrix.report.table import render_table
 
     if upstream not in ("emulate", "live"):
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
     if upstream == "live":
-        from ccmatrix.credentials import MissingCredentials, live_credentials
-
-        try:
-            live_credentials()
-        except MissingCredentials as exc:
-            raise _fail(str(exc))
+        live_credentials()  # names the missing variables before anything starts
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
-    err.print(f"recording {len(cells)} cell(s) ({upstream}) through {env.label}")
+    err.print(f"recording {len(cells)} cell tier(s) ({upstream}) through {env.label}")
     result = _execute(cells, upstream, env, root, False)
     render_table(result, console)
 
 
-@app.command()
+@command()
 def capture(
     scenario: Optional[List[str]] = typer.Option(None, "--scenario", "-s", help="scenario id; default all"),
     tier: Optional[List[str]] = TierOpt,
     cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Capture what the pinned Claude Code CLI sends for each scenario (client side of cassettes)."""
-    from ccmatrix.capture import SCENARIOS, capture_all
-    from ccmatrix.claude_cli import ClaudeCliError
+    from ccmatrix.client.capture import capture_all
+    from ccmatrix.client.scenarios import SCENARIOS
 
-    try:
-        tiers = [catalog.tier(t) for t in tier] if tier else list(catalog.TIERS)
-        root = _cassettes(cassettes, writing=True)
-        capture_all(list(scenario or SCENARIOS), tiers, root, on_done=lambda p: err.print(f"wrote {p}"))
-    except (catalog.CatalogError, ClaudeCliError) as exc:
-        raise _fail(str(exc))
+    tiers = [catalog.tier(t) for t in tier] if tier else list(catalog.TIERS)
+    root = _cassettes(cassettes, writing=True)
+    capture_all(list(scenario or SCENARIOS), tiers, root, on_done=lambda p: err.print(f"wrote {p}"))
 
 
-@app.command()
+@command()
 def bisect(
     feature: List[str] = typer.Option(..., "--feature", "-f", help="feature (row) id; repeatable"),
     provider: List[str] = typer.Option(..., "--provider", "-p", help="provider id; repeatable"),
@@ -191,22 +186,19 @@ def bisect(
     cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Find the first LiteLLM release (or candidate) where the selected cells stop passing."""
-    from ccmatrix import bisect as bisecting
-    from ccmatrix.litellm_env import LiteLLMEnvError, resolve
-    from ccmatrix.runner import ConfigError, execute
+    from ccmatrix.proxy.litellm_env import resolve
+    from ccmatrix.run import bisect as bisecting
+    from ccmatrix.run.runner import execute
 
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes)
-    try:
-        if candidates:
-            order = [c.strip() for c in candidates.split(",") if c.strip()]
-        elif good and bad:
-            order = bisecting.releases_between(good, bad, bisecting.index_versions())
-        else:
-            raise _fail("give --good and --bad releases, or --candidates")
-    except bisecting.BisectError as exc:
-        raise _fail(str(exc))
-    err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell(s)")
+    if candidates:
+        order = [c.strip() for c in candidates.split(",") if c.strip()]
+    elif good and bad:
+        order = bisecting.releases_between(good, bad, bisecting.index_versions())
+    else:
+        raise _fail("give --good and --bad releases, or --candidates")
+    err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell tier(s)")
 
     def is_good(candidate: str) -> tuple[bool, str]:
         env = resolve(candidate)
@@ -217,31 +209,24 @@ def bisect(
                   markup=False)
         return not failed, detail or ""
 
-    _sigterm_as_interrupt()
-    try:
-        found = bisecting.bisect(order, is_good)
-    except (bisecting.BisectError, LiteLLMEnvError, ConfigError) as exc:
-        raise _fail(str(exc))
+    found = bisecting.bisect(order, is_good)
     bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
     console.print(f"last good: {found.last_good}\nfirst bad: {found.first_bad}\n  {bad_probe.detail}",
                   highlight=False, markup=False)
 
 
-@app.command()
+@command()
 def diff(old: Path = typer.Argument(...), new: Path = typer.Argument(...)) -> None:
     """Compare two compatibility-matrix.json files (schema v1); exit 3 on pass -> fail."""
-    from ccmatrix.report.compare import compare_matrices, render_comparison
-    from ccmatrix.report.matrix_json import MatrixError, load_matrix
+    from ccmatrix.report.matrix_diff import compare_matrices, render_comparison
+    from ccmatrix.report.matrix_json import load_matrix
 
-    try:
-        comparison = compare_matrices(load_matrix(old), load_matrix(new))
-    except MatrixError as exc:
-        raise _fail(str(exc))
+    comparison = compare_matrices(load_matrix(old), load_matrix(new))
     console.print(render_comparison(comparison), highlight=False, markup=False)
     raise typer.Exit(comparison.exit_code)
 
 
-@app.command()
+@command()
 def html(
     matrix: Path = typer.Argument(..., help="a compatibility-matrix.json (schema v1, from ccmatrix or the docs site)"),
     output: Path = typer.Option(Path("compatibility-matrix.html"), "--output", "-o"),
@@ -249,60 +234,54 @@ def html(
 ) -> None:
     """Render the HTML matrix page from any schema v1 JSON file."""
     from ccmatrix.report.html import render_html
-    from ccmatrix.report.known_issues import KnownIssuesError, load_known_issues
-    from ccmatrix.report.matrix_json import MatrixError, load_matrix
+    from ccmatrix.report.known_issues import load_known_issues
+    from ccmatrix.report.matrix_json import load_matrix
 
-    try:
-        issues = load_known_issues(known_issues) if known_issues else load_known_issues()
-        page = render_html(load_matrix(matrix), issues)
-    except (MatrixError, KnownIssuesError) as exc:
-        raise _fail(str(exc))
+    issues = load_known_issues(known_issues) if known_issues else load_known_issues()
+    page = render_html(load_matrix(matrix), issues)
     output.write_text(page, encoding="utf-8")
     console.print(f"wrote {output}", highlight=False)
 
 
-@app.command()
+@command()
 def setup(
     litellm: Optional[List[str]] = typer.Option(
-        None, "--litellm", help=f"LiteLLM releases to prepare besides the default ({catalog.DEFAULT_LITELLM_VERSION}); repeatable"),
-    claude_code: bool = typer.Option(False, "--claude-code", help=f"also install Claude Code {catalog.CLAUDE_CODE_VERSION}"),
+        None, "--litellm", help=f"LiteLLM releases to prepare besides the default ({DEFAULT_LITELLM_VERSION}); repeatable"),
+    claude_code: bool = typer.Option(False, "--claude-code", help=f"also install Claude Code {CLAUDE_CODE_VERSION}"),
     wheelhouse: bool = typer.Option(False, "--wheelhouse",
                                     help="also download ccmatrix's own dependencies as wheels (to install it offline)"),
 ) -> None:
     """Prepare ccmatrix's cached environments (LiteLLM releases with uv, the pinned
     Claude Code CLI with npm, the mitmproxy CA), so later runs and the tests need no network."""
     from ccmatrix import wheelhouse as wheels
-    from ccmatrix.claude_cli import ClaudeCliError, install
-    from ccmatrix.litellm_env import LiteLLMEnvError, resolve
-    from ccmatrix.stack import ensure_mitm_ca
+    from ccmatrix.client.claude_cli import install
+    from ccmatrix.proxy.litellm_env import resolve
+    from ccmatrix.proxy.mitmdump import ensure_mitm_ca
 
     console.print(f"mitmproxy CA {ensure_mitm_ca()}", highlight=False)
-    try:
-        for spec in dict.fromkeys([catalog.DEFAULT_LITELLM_VERSION, *(litellm or [])]):
-            console.print(resolve(spec).label, highlight=False)
-        if claude_code:
-            console.print(f"claude {install()}", highlight=False)
-        if wheelhouse:
-            console.print(f"wheelhouse {wheels.fill()}", highlight=False)
-    except (LiteLLMEnvError, ClaudeCliError, wheels.WheelhouseError) as exc:
-        raise _fail(str(exc))
+    for spec in dict.fromkeys([DEFAULT_LITELLM_VERSION, *(litellm or [])]):
+        console.print(resolve(spec).label, highlight=False)
+    if claude_code:
+        console.print(f"claude {install()}", highlight=False)
+    if wheelhouse:
+        console.print(f"wheelhouse {wheels.fill()}", highlight=False)
 
 
-@app.command("litellm-config")
+@command("litellm-config")
 def litellm_config_cmd() -> None:
     """Print the LiteLLM proxy config ccmatrix runs (real endpoints, credentials from the environment)."""
     import yaml
 
-    from ccmatrix.litellm_config import build_config
+    from ccmatrix.proxy.litellm_config import build_config
 
     console.print(yaml.safe_dump(build_config(), sort_keys=False), highlight=False, markup=False)
 
 
-@app.command()
+@command()
 def version() -> None:
     """Print ccmatrix's version and its pinned LiteLLM and Claude Code versions."""
-    console.print(f"ccmatrix {__version__} (LiteLLM default {catalog.DEFAULT_LITELLM_VERSION}, "
-                  f"Claude Code {catalog.CLAUDE_CODE_VERSION})", highlight=False)
+    console.print(f"ccmatrix {__version__} (LiteLLM default {DEFAULT_LITELLM_VERSION}, "
+                  f"Claude Code {CLAUDE_CODE_VERSION})", highlight=False)
 
 
 def main() -> None:  # pragma: no cover

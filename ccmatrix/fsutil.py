@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader (the docs job, a replay) never sees half a file."""
+"""Files and folders ccmatrix owns: atomic writes (a reader, the docs job or a replay,
+never sees half a file), directories built exactly once, and the cache they live in."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Callable
+
+
+def cache_dir() -> Path:
+    """Where ccmatrix keeps what it installs: LiteLLM environments, the Claude Code CLI,
+    the mitmproxy CA, the wheelhouse. `CCMATRIX_CACHE` moves it."""
+    base = os.environ.get("CCMATRIX_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ccmatrix"
+    )
+    return Path(base)
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> Path:

@@ -3,12 +3,12 @@
     pytest --ccmatrix -n 2 --junitxml=ccmatrix.xml
 
 It does nothing unless ``--ccmatrix`` is given. Then it collects one item per
-implemented (feature, provider, tier) cell, named ``ccmatrix[<feature>-<provider>-<tier>]``,
-and replays each one with `runner.run_cell` through a Stack (mitmdump + a real
+implemented cell tier (feature, provider, tier), named ``ccmatrix[<feature>-<provider>-<tier>]``,
+and replays each one with `runner.run_tier` through a Stack (mitmdump + a real
 LiteLLM proxy) that each process (each xdist worker) starts once, on its first
-cell, and stops at the end of the session.
+cell tier, and stops at the end of the session.
 
-A cell fails with its verdict's error and load-bearing differences. A cell whose
+A cell tier fails with its verdict's error and load-bearing differences. One whose
 cassette records a failing verdict (a known LiteLLM incompatibility) is an xfail:
 XFAIL while it still fails, XPASS once it passes; ``--runxfail`` makes them plain
 results. Verdicts travel to the xdist controller on the test reports, which
@@ -18,19 +18,23 @@ writes compatibility-matrix.json with ``--ccmatrix-out``.
 from __future__ import annotations
 
 import json
-import signal
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
 
 if TYPE_CHECKING:
-    from ccmatrix.litellm_env import LiteLLMEnv
-    from ccmatrix.results import TierResult
-    from ccmatrix.runner import Plan
-    from ccmatrix.stack import Stack
+    from ccmatrix.proxy.litellm_env import LiteLLMEnv
+    from ccmatrix.proxy.stack import Stack
+    from ccmatrix.run.runner import Plan
+    from ccmatrix.verdict.results import TierResult
 
 COLLECTOR_NAME = "ccmatrix"
 MARKER = "ccmatrix"
@@ -38,7 +42,7 @@ MARKER = "ccmatrix"
 REPORT_ATTR = "ccmatrix"
 
 
-def item_name(cell: catalog.Cell) -> str:
+def item_name(cell: catalog.CellTier) -> str:
     return f"{COLLECTOR_NAME}[{cell.feature.id}-{cell.provider.id}-{cell.tier.id}]"
 
 
@@ -49,10 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="collect and replay the ccmatrix cells (one test per feature/provider/tier); "
                          "without paths on the command line, only the matrix is collected")
     group.addoption("--ccmatrix-litellm", metavar="SPEC", default=None,
-                    help=f"LiteLLM release (default {catalog.DEFAULT_LITELLM_VERSION}) "
+                    help=f"LiteLLM release (default {DEFAULT_LITELLM_VERSION}) "
                          "or a Python environment path with litellm installed")
     group.addoption("--ccmatrix-cassettes", metavar="DIR", default=None,
-                    help=f"cassette directory (default {catalog.DEFAULT_CASSETTE_DIR})")
+                    help=f"cassette directory (default {DEFAULT_CASSETTE_DIR})")
     group.addoption("--ccmatrix-strict", action="store_true", default=False,
                     help="fail cells on drift too (non-load-bearing request differences)")
     group.addoption("--ccmatrix-feature", metavar="ID", action="append", default=[],
@@ -74,16 +78,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # ------------------------------------------------------------------ nodes
 class MatrixCollector(pytest.Collector):
-    """The virtual node under the session that holds the cells (nodeid ``ccmatrix``)."""
+    """The virtual node under the session that holds the cell tiers (nodeid ``ccmatrix``)."""
 
     def collect(self) -> Iterator[pytest.Item]:
         matrix = self.config.stash[_SESSION]
-        for cell in matrix.cells:
+        for cell in matrix.cell_tiers:
             yield CellItem.from_parent(self, name=item_name(cell), cell=cell)
 
 
 class CellItem(pytest.Item):
-    def __init__(self, *, cell: catalog.Cell, **kw: Any) -> None:
+    def __init__(self, *, cell: catalog.CellTier, **kw: Any) -> None:
         super().__init__(**kw)
         self.cell = cell
         self.result: TierResult | None = None
@@ -108,9 +112,7 @@ class CellItem(pytest.Item):
         return self.cell.cassette_path(self.config.stash[_SESSION].root), None, self.name
 
     def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def]
-        from ccmatrix.stack import StackError
-
-        if isinstance(excinfo.value, StackError):
+        if isinstance(excinfo.value, CcmatrixError):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
@@ -128,14 +130,14 @@ class MatrixSession:
         opt = config.getoption
         self.is_worker = hasattr(config, "workerinput")
         self.spec: str | None = opt("ccmatrix_litellm")
-        self.root = Path(opt("ccmatrix_cassettes") or catalog.DEFAULT_CASSETTE_DIR).expanduser().resolve()
+        self.root = Path(opt("ccmatrix_cassettes") or DEFAULT_CASSETTE_DIR).expanduser().resolve()
         self.strict: bool = opt("ccmatrix_strict")
         self.out: str | None = opt("ccmatrix_out")
         try:
-            self.cells = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"))
+            self.cell_tiers = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"))
         except catalog.CatalogError as exc:
             raise pytest.UsageError(f"ccmatrix: {exc}") from None
-        if not self.cells:
+        if not self.cell_tiers:
             raise pytest.UsageError("ccmatrix: the selection has no implemented cell "
                                     "(rows without captured Claude Code traffic are not run)")
         if not self.root.is_dir():
@@ -146,7 +148,7 @@ class MatrixSession:
         self._plan: Plan | None | bool = None
         self.stack: Stack | None = None
         self._stack_error: str | None = None
-        self._old_sigterm: Any = None
+        self._exit = ExitStack()  # what _stop() undoes: the SIGTERM trap
         self.results: list[TierResult] = []
         self.claude_code_versions: set[str] = set()
         self.litellm_versions: set[str] = set()
@@ -164,7 +166,7 @@ class MatrixSession:
                 report.result.append(node)
         return report
 
-    def recorded_status(self, cell: catalog.Cell) -> str | None:
+    def recorded_status(self, cell: catalog.CellTier) -> str | None:
         """The verdict stored with the cell's cassette (cheap: no blobs resolved)."""
         try:
             data = json.loads(cell.cassette_path(self.root).read_text())
@@ -180,7 +182,7 @@ class MatrixSession:
         # build them at the same time.
         if self.is_worker or self.config.getoption("collectonly"):
             return
-        from ccmatrix.litellm_env import LiteLLMEnvError, resolve
+        from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
 
         try:
             try:
@@ -190,22 +192,22 @@ class MatrixSession:
                     raise  # a Python environment path: nothing to install
                 reporter = self.config.pluginmanager.get_plugin("terminalreporter")
                 if reporter is not None:
-                    release = self.spec or catalog.DEFAULT_LITELLM_VERSION
+                    release = self.spec or DEFAULT_LITELLM_VERSION
                     reporter.write_line(f"ccmatrix: installing LiteLLM {release} ...")
                 self.env = resolve(self.spec)
-        except LiteLLMEnvError as exc:
+        except CcmatrixError as exc:
             raise pytest.UsageError(f"ccmatrix: {exc}") from None
-        from ccmatrix.stack import ensure_mitm_ca
+        from ccmatrix.proxy.mitmdump import ensure_mitm_ca
 
         ensure_mitm_ca()  # once, before several workers' mitmdumps could race to make it
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        where = self.env.label if self.env else f"litellm {self.spec or catalog.DEFAULT_LITELLM_VERSION}"
-        return [f"ccmatrix: {len(self.cells)} cell(s) against {where}; cassettes {self.root}"]
+        where = self.env.label if self.env else f"litellm {self.spec or DEFAULT_LITELLM_VERSION}"
+        return [f"ccmatrix: {len(self.cell_tiers)} cell tier(s) against {where}; cassettes {self.root}"]
 
     # -------------------------------------------------------------- running a cell
     def plan_for(self, item: CellItem) -> "Plan":
-        from ccmatrix.runner import ConfigError, plan
+        from ccmatrix.run.runner import ConfigError, plan
 
         if self._plan is None:
             cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
@@ -222,8 +224,9 @@ class MatrixSession:
         pytest.fail(f"ccmatrix: {error}", pytrace=False)
 
     def stack_for(self, item: CellItem) -> "Stack":
-        from ccmatrix.litellm_env import LiteLLMEnvError, resolve
-        from ccmatrix.stack import Stack, StackError
+        from ccmatrix.proxy.litellm_env import resolve
+        from ccmatrix.proxy.process import sigterm_as_interrupt
+        from ccmatrix.proxy.stack import Stack
 
         if self.stack is not None:
             return self.stack
@@ -232,14 +235,15 @@ class MatrixSession:
                         pytrace=False)
         cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
         providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
-        self._trap_sigterm()
+        # so a SIGTERM (CI cancel) unwinds pytest and stops LiteLLM and mitmdump, as Ctrl-C does
+        self._exit.enter_context(sigterm_as_interrupt())
         try:
             if self.env is None:
                 self.env = resolve(self.spec)
             self.stack = Stack.start("replay", self.root, self.env, providers=providers)
-        except (LiteLLMEnvError, StackError) as exc:
+        except CcmatrixError as exc:
             self._stack_error = str(exc)
-            self._restore_sigterm()
+            self._exit.close()
         if self.stack is None:
             pytest.fail(f"ccmatrix: {self._stack_error}", pytrace=False)
         return self.stack
@@ -250,22 +254,21 @@ class MatrixSession:
             self.stack_for(item)
 
     def run(self, item: CellItem) -> None:
-        from ccmatrix.results import TierResult
-        from ccmatrix.runner import run_cell
+        from ccmatrix.run.runner import run_tier
+        from ccmatrix.verdict.results import TierResult
 
         cell = item.cell
         reason = cell.not_applicable_reason
         if reason:
-            item.result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
-                                     model_alias=cell.proxy_model, status="not_applicable", reason=reason)
+            item.result = TierResult.not_applicable(cell)
             _record_properties(item)
             pytest.skip(f"not applicable: {reason}")
         the_plan = self.plan_for(item)
         stack = self.stack_for(item)
-        result = run_cell(cell, the_plan, stack, "replay", self.strict)
-        capture = the_plan.captures[(cell.feature.scenario, cell.tier.id)]
+        result = run_tier(cell, the_plan, stack, "replay", self.strict)
+        capture = the_plan.capture_for(cell)
         item.result = result
-        item.meta = {"litellm_version": stack.litellm.version,
+        item.meta = {"litellm_version": stack.litellm_env.version,
                      "claude_code_version": capture.provenance.get("claude_code_version")}
         _record_properties(item)
         if result.status == "fail":
@@ -286,7 +289,7 @@ class MatrixSession:
         data = getattr(report, REPORT_ATTR, None)
         if self.is_worker or report.when != "call" or not isinstance(data, dict):
             return
-        from ccmatrix.results import TierResult
+        from ccmatrix.verdict.results import TierResult
 
         self.results.append(TierResult.model_validate(data["result"]))
         if data.get("litellm_version"):
@@ -324,41 +327,21 @@ class MatrixSession:
             terminalreporter.write_line(f"wrote {self.written}")
 
     def run_result(self):  # type: ignore[no-untyped-def]
-        from ccmatrix.runner import assemble
+        from ccmatrix.run.runner import assemble
 
         order = {c.id: i for i, c in enumerate(catalog.select(implemented_only=False))}
         results = sorted(self.results, key=lambda r: order.get(f"{r.feature}/{r.provider}/{r.tier}", len(order)))
         litellm_version = (", ".join(sorted(self.litellm_versions))
-                           or (self.env.version if self.env else self.spec or catalog.DEFAULT_LITELLM_VERSION))
+                           or (self.env.version if self.env else self.spec or DEFAULT_LITELLM_VERSION))
         return assemble(results, mode="replay", litellm_version=litellm_version,
-                        claude_code_version=", ".join(sorted(self.claude_code_versions)) or catalog.CLAUDE_CODE_VERSION)
+                        claude_code_version=", ".join(sorted(self.claude_code_versions)) or CLAUDE_CODE_VERSION)
 
     # -------------------------------------------------------------- process hygiene
     def _stop(self) -> None:
         if self.stack is not None:
             stack, self.stack = self.stack, None
             stack.stop()
-        self._restore_sigterm()
-
-    def _trap_sigterm(self) -> None:
-        # so a SIGTERM (CI cancel) unwinds pytest and stops LiteLLM and mitmdump, as Ctrl-C does
-        try:
-            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-                self._old_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
-        except ValueError:  # not the main thread
-            pass
-
-    def _restore_sigterm(self) -> None:
-        if self._old_sigterm is not None:
-            try:
-                signal.signal(signal.SIGTERM, self._old_sigterm)
-            except ValueError:
-                pass
-            self._old_sigterm = None
-
-
-def _raise_interrupt(*_: Any) -> None:
-    raise KeyboardInterrupt
+        self._exit.close()
 
 
 def failure_message(result: "TierResult", recorded: bool = True) -> str:

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.litellm_env import cache_dir
+from ccmatrix.fsutil import cache_dir
 
 # pyproject.toml's build-system requirement: building a wheel needs it too
 BUILD_BACKEND = "hatchling>=1.21"

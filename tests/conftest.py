@@ -15,7 +15,7 @@ from ccmatrix import catalog
 @pytest.fixture(scope="session")
 def litellm_env():
     """The project's default LiteLLM release, in ccmatrix's cached uv environment."""
-    from ccmatrix.litellm_env import resolve
+    from ccmatrix.proxy.litellm_env import resolve
 
     return resolve(None)
 
@@ -31,7 +31,7 @@ def cassette_copy(tmp_path: Path) -> Path:
 def derive_cassette(root: Path, cell_id: str, mutate: Callable[[dict[str, Any]], None]) -> Path:
     """Change a recorded cassette in place (in a copy!): tests that need a broken
     cassette derive it from a recorded one rather than writing one by hand."""
-    path = catalog.Cell.parse(cell_id).cassette_path(root)
+    path = catalog.CellTier.parse(cell_id).cassette_path(root)
     document = json.loads(path.read_text())
     mutate(document)
     path.write_text(json.dumps(document, indent=2))

@@ -1,4 +1,4 @@
-"""Field-level comparison of upstream requests.
+"""The request field diff: field-level comparison of upstream requests.
 
 A request is turned into a *view*: a flat mapping from field paths to values,
 e.g. ``body.output_config.effort -> "high"``, ``headers.anthropic-beta.effort-2025-11-24
@@ -10,12 +10,37 @@ path patterns (see `matches`).
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ccmatrix.redact import PER_CALL, redact_headers, redact_json
-from ccmatrix.results import FieldDiff
+from pydantic import BaseModel
+
+from ccmatrix.cassette.redact import PER_CALL, normalize_body, redact_headers
+
+
+class FieldDiff(BaseModel):
+    """One difference between the recorded and the observed upstream request."""
+
+    path: str  # e.g. "body.output_config.effort" (see request_view)
+    kind: Literal["missing", "added", "changed"]
+    recorded: object = None
+    observed: object = None
+    load_bearing: bool = False
+
+    def describe(self) -> str:
+        if self.kind == "missing":
+            return f"{self.path} missing (recorded {_short(self.recorded)})"
+        if self.kind == "added":
+            return f"{self.path} added ({_short(self.observed)})"
+        return f"{self.path} changed: {_short(self.recorded)} -> {_short(self.observed)}"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 # Headers that describe the transport, not the request's meaning.
 _TRANSPORT_HEADERS = frozenset(
@@ -37,30 +62,11 @@ _FLAG_HEADERS = frozenset({"anthropic-beta"})
 _FLAG_BODY_KEYS = frozenset({"anthropic_beta"})
 
 _VERTEX_PROJECT = re.compile(r"/projects/[^/]+/")
-_BILLING_LINE = "x-anthropic-billing-header"
 
 
 def normalize_path(path: str) -> str:
     """The route of a request: URL-decoded, with the Vertex project id abstracted."""
     return _VERTEX_PROJECT.sub("/projects/{project}/", unquote(path))
-
-
-def normalize_body(body: Any) -> Any:
-    body = redact_json(body)
-    if isinstance(body, dict):
-        body = dict(body)
-        meta = body.get("metadata")
-        if isinstance(meta, dict) and "user_id" in meta:
-            body["metadata"] = {**meta, "user_id": PER_CALL}
-        system = body.get("system")
-        # Claude Code's first system block is a billing line with per-run values
-        if isinstance(system, list) and system and isinstance(system[0], dict):
-            text = system[0].get("text")
-            if isinstance(text, str) and text.startswith(_BILLING_LINE):
-                body["system"] = [{**system[0], "text": PER_CALL}, *system[1:]]
-        if isinstance(body.get("assertion"), str):
-            body["assertion"] = PER_CALL
-    return body
 
 
 def request_view(method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, Any]:

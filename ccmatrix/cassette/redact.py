@@ -120,3 +120,28 @@ def redact_json(value: Any) -> Any:
 
 def redact_url(url: str) -> str:
     return redact_text(url)
+
+
+# Claude Code's first system block is a billing line with per-run values
+_BILLING_LINE = "x-anthropic-billing-header"
+
+
+def normalize_body(body: Any) -> Any:
+    """A request body with its secrets redacted and its per-call values (Claude Code's
+    session id in metadata.user_id, its billing line, a token exchange's assertion)
+    replaced, so two bodies of the same logical request are equal."""
+    body = redact_json(body)
+    if isinstance(body, dict):
+        body = dict(body)
+        meta = body.get("metadata")
+        if isinstance(meta, dict) and "user_id" in meta:
+            body["metadata"] = {**meta, "user_id": PER_CALL}
+        system = body.get("system")
+        # Claude Code's first system block is a billing line with per-run values
+        if isinstance(system, list) and system and isinstance(system[0], dict):
+            text = system[0].get("text")
+            if isinstance(text, str) and text.startswith(_BILLING_LINE):
+                body["system"] = [{**system[0], "text": PER_CALL}, *system[1:]]
+        if isinstance(body.get("assertion"), str):
+            body["assertion"] = PER_CALL
+    return body

@@ -1,145 +1,26 @@
-"""The cassette format: one JSON file per (feature, provider, tier).
+"""Reading and writing cassettes: blobs, one stream event per line, atomic writes.
 
-A cassette holds the upstream exchanges of one cell, redacted, with bodies as
-structured JSON and streams as decoded events (re-encoded byte-exact on replay,
-see ccmatrix.wire). Large repeated values (Claude Code's system prompt, tool
-definitions) live once in `cassettes/blobs/`, referenced as ``{"$blob": name}``,
-which keeps the tree small while a pull-request diff still shows what changed.
+Large repeated values (Claude Code's system prompt, tool definitions) live once in
+`cassettes/blobs/`, referenced as ``{"$blob": name}``, which keeps the tree small
+while a pull-request diff still shows what changed.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from ccmatrix.cassette.models import Cassette, CassetteError
+from ccmatrix.catalog import layout
 from ccmatrix.fsutil import write_atomic
-from ccmatrix.results import Provenance, Status
 
-FORMAT = "ccmatrix-cassette/1"
-BLOB_DIR = "blobs"
 BLOB_KEY = "$blob"
 # Values at least this large (compact JSON bytes) are stored as blobs.
 BLOB_THRESHOLD = 1024
-
-
-class CassetteError(Exception):
-    """A cassette (or blob) that cannot be read; the message names the file."""
-
-
-class Body(BaseModel):
-    """Exactly one of the representations is set."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-    json_: Any = Field(default=None, alias="json")
-    form: dict[str, str] | None = None
-    text: str | None = None
-    base64: str | None = None
-
-    @classmethod
-    def from_bytes(cls, data: bytes, content_type: str = "") -> "Body | None":
-        if not data:
-            return None
-        ctype = content_type.split(";")[0].strip().lower()
-        if ctype == "application/x-www-form-urlencoded":
-            return cls(form=dict(parse_qsl(data.decode(), keep_blank_values=True)))
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return cls(base64=base64.b64encode(data).decode())
-        try:
-            return cls(json_=json.loads(text))
-        except ValueError:
-            return cls(text=text)
-
-    def value(self) -> Any:
-        """The body as the diff sees it: parsed JSON, a form dict, or text."""
-        if self.form is not None:
-            return self.form
-        if self.text is not None:
-            return self.text
-        if self.base64 is not None:
-            return {"base64": self.base64}
-        return self.json_
-
-    def to_bytes(self) -> bytes:
-        if self.form is not None:
-            return urlencode(self.form).encode()
-        if self.text is not None:
-            return self.text.encode()
-        if self.base64 is not None:
-            return base64.b64decode(self.base64)
-        return json.dumps(self.json_, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-class Stream(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["sse", "aws-eventstream"]
-    events: list[dict[str, Any]]
-
-    def to_bytes(self) -> bytes:
-        from ccmatrix.wire import eventstream, sse
-
-        if self.format == "sse":
-            return sse.encode_sse(self.events)
-        return eventstream.encode_eventstream(self.events)
-
-
-class RecordedRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    method: str
-    url: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: Body | None = None
-
-
-class RecordedResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: int
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: Body | None = None
-    stream: Stream | None = None
-
-    def content(self) -> bytes:
-        if self.stream is not None:
-            return self.stream.to_bytes()
-        return self.body.to_bytes() if self.body is not None else b""
-
-
-class Interaction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    request: RecordedRequest
-    response: RecordedResponse
-
-
-class CellRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    feature: str
-    provider: str
-    tier: str
-    proxy_model: str
-
-
-class RecordedVerdict(BaseModel):
-    """What the cell's verdict was when this cassette was recorded."""
-
-    model_config = ConfigDict(extra="forbid")
-    status: Status
-    error: str | None = None
-
-
-class Cassette(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["ccmatrix-cassette/1"] = FORMAT
-    cell: CellRef | None = None  # None for a run-wide auth cassette
-    provenance: Provenance
-    verdict: RecordedVerdict | None = None
-    interactions: list[Interaction]
 
 
 # ---------------------------------------------------------------- blob store
@@ -233,9 +114,9 @@ def write_document(path: Path, document: dict[str, Any], blob_root: Path) -> Non
     """Write a JSON document with its large values externalized into blob_root/blobs."""
     blobs: dict[str, Any] = {}
     document = externalize_bodies(document, blobs)
-    blob_dir = blob_root / BLOB_DIR
+    blobs_here = layout.blob_dir(blob_root)
     for name, value in blobs.items():
-        target = blob_dir / name
+        target = blobs_here / name
         if not target.exists():
             write_atomic(target, value if isinstance(value, str) else dump_json(value))
     write_atomic(path, dump_json(document))
@@ -265,7 +146,7 @@ def read_document(path: Path, blob_root: Path) -> Any:
         raw = json.loads(text)
     except ValueError as exc:
         raise CassetteError(f"{path}: not valid JSON: {exc}") from None
-    return internalize(raw, blob_root / BLOB_DIR, path)
+    return internalize(raw, layout.blob_dir(blob_root), path)
 
 
 def save(cassette: Cassette, path: Path, root: Path) -> bool:
@@ -311,7 +192,7 @@ def referenced_blobs(root: Path) -> set[str]:
         if isinstance(value, dict):
             if len(value) == 1 and BLOB_KEY in value:
                 names.add(value[BLOB_KEY])
-                blob = root / BLOB_DIR / value[BLOB_KEY]
+                blob = layout.blob_dir(root) / value[BLOB_KEY]
                 if blob.suffix == ".json" and blob.exists():
                     walk(json.loads(blob.read_text(encoding="utf-8")))
                 return
@@ -322,7 +203,7 @@ def referenced_blobs(root: Path) -> set[str]:
                 walk(v)
 
     for path in root.rglob("*.json"):
-        if BLOB_DIR not in path.relative_to(root).parts:
+        if layout.BLOB_DIR not in path.relative_to(root).parts:
             walk(json.loads(path.read_text(encoding="utf-8")))
     return names
 
@@ -331,7 +212,7 @@ def prune_blobs(root: Path) -> list[Path]:
     """Delete blobs no cassette refers to any more (after a re-record)."""
     keep = referenced_blobs(root)
     removed = []
-    for blob in (root / BLOB_DIR).glob("*"):
+    for blob in layout.blob_dir(root).glob("*"):
         if blob.name not in keep:
             blob.unlink()
             removed.append(blob)

@@ -2,7 +2,7 @@
 
 Client captures must come from one known CLI release (betas, deferred tools and
 thinking defaults differ between releases), so ccmatrix installs exactly
-catalog.CLAUDE_CODE_VERSION rather than whatever `claude` is on PATH.
+CLAUDE_CODE_VERSION rather than whatever `claude` is on PATH.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ccmatrix.catalog import CLAUDE_CODE_VERSION
-from ccmatrix.fsutil import build_once
-from ccmatrix.litellm_env import cache_dir
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.fsutil import build_once, cache_dir
 
 PACKAGE = "@anthropic-ai/claude-code"
+# The Claude Code CLI release whose traffic the bundled client captures come from.
+CLAUDE_CODE_VERSION = "2.1.126"
 
 
-class ClaudeCliError(Exception):
+class ClaudeCliError(CcmatrixError):
     pass
 
 

@@ -14,7 +14,17 @@ from typing import Any
 from ccmatrix.emulator import ids
 from ccmatrix.emulator.aws import event_message, stream_headers, validation_error
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
-from ccmatrix.emulator.plan import Conversation, ReplyPlan, TextBlock, ThinkingBlock, ToolSpec, ToolUseBlock, plan_reply, split_json, split_text
+from ccmatrix.emulator.plan import (
+    Conversation,
+    ReplyPlan,
+    TextBlock,
+    ThinkingBlock,
+    ToolSpec,
+    ToolUseBlock,
+    plan_reply,
+    split_json,
+    split_text,
+)
 
 # Members of the ConverseRequest shape (botocore's bedrock-runtime model), minus
 # modelId, which travels in the URL.

@@ -60,6 +60,9 @@ class EmulatedResponse:
     status: int
     headers: dict[str, str]
     chunks: list[bytes]  # one chunk: a plain body; several: a stream, one event each
+    # a stream that ends early: the server sends the first `cut_after` chunks as a
+    # close-delimited body, then closes the connection (a stream broken mid-way)
+    cut_after: int | None = None
 
     @property
     def body(self) -> bytes:

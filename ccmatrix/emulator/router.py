@@ -7,27 +7,28 @@ from typing import Callable
 
 from ccmatrix.emulator import anthropic_messages, bedrock, google_token, vertex
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
+from ccmatrix.providers import anthropic, azure, vertex_ai
+from ccmatrix.providers import bedrock as aws
 
 Handler = Callable[[EmulatedRequest], "EmulatedResponse | None"]
 
-# (host pattern, handler); a handler returns None for a path it does not serve.
-# The patterns match ccmatrix.catalog's provider hosts.
-ROUTES: tuple[tuple[str, Handler], ...] = (
-    ("api.anthropic.com", anthropic_messages.first_party),
-    ("*.services.ai.azure.com", anthropic_messages.foundry),
-    ("aiplatform.googleapis.com", vertex.handle),
-    ("*-aiplatform.googleapis.com", vertex.handle),
-    ("oauth2.googleapis.com", google_token.handle),
-    ("bedrock-runtime.*.amazonaws.com", bedrock.handle),
-    ("bedrock-mantle.*.api.aws", anthropic_messages.bedrock_mantle),
+# (host patterns, handler); a handler returns None for a path it does not serve.
+# The patterns are the providers' own (ccmatrix/providers/), never copied here.
+ROUTES: tuple[tuple[tuple[str, ...], Handler], ...] = (
+    (anthropic.PROVIDER.hosts, anthropic_messages.first_party),
+    (azure.PROVIDER.hosts, anthropic_messages.foundry),
+    (vertex_ai.API_HOSTS, vertex.handle),
+    (vertex_ai.TOKEN_HOSTS, google_token.handle),
+    (aws.RUNTIME_HOSTS, bedrock.handle),
+    (aws.MANTLE_HOSTS, anthropic_messages.bedrock_mantle),
 )
 
 
 def respond(req: EmulatedRequest) -> EmulatedResponse:
     """The emulated provider's answer to one request (deterministic in the body)."""
     host = req.hostname
-    for pattern, handler in ROUTES:
-        if fnmatch.fnmatchcase(host, pattern):
+    for patterns, handler in ROUTES:
+        if any(fnmatch.fnmatchcase(host, pattern) for pattern in patterns):
             response = handler(req)
             if response is not None:
                 return response

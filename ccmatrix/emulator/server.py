@@ -170,6 +170,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             self.wfile.flush()
             return
+        if response.cut_after is not None:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if not head_only:
+                for chunk in response.chunks[: response.cut_after]:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            self.close_connection = True
+            return
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()

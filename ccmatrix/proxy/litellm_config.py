@@ -16,41 +16,14 @@ import yaml
 from ccmatrix import catalog
 
 MASTER_KEY = "sk-ccmatrix-local-proxy"
-AWS_REGION = "us-east-1"
-VERTEX_LOCATION = "us-east5"
-# a Foundry resource name; live runs set AZURE_AI_API_BASE to their own
-DEFAULT_AZURE_API_BASE = "https://ccmatrix-foundry.services.ai.azure.com/anthropic"
-
-
-def _litellm_params(p: catalog.Provider, model_id: str) -> dict[str, Any]:
-    params: dict[str, Any] = {"model": p.litellm_prefix + model_id}
-    if p.id == "anthropic":
-        params["api_key"] = "os.environ/ANTHROPIC_API_KEY"
-    elif p.id in ("bedrock_invoke", "bedrock_converse"):
-        params.update(
-            aws_region_name=AWS_REGION,
-            aws_access_key_id="os.environ/AWS_ACCESS_KEY_ID",
-            aws_secret_access_key="os.environ/AWS_SECRET_ACCESS_KEY",
-            aws_session_token="os.environ/AWS_SESSION_TOKEN",
-        )
-    elif p.id == "vertex_ai":
-        params.update(
-            vertex_project="os.environ/VERTEXAI_PROJECT",
-            vertex_location=VERTEX_LOCATION,
-            vertex_credentials="os.environ/VERTEXAI_CREDENTIALS",
-        )
-    elif p.id == "azure":
-        params.update(api_base="os.environ/AZURE_AI_API_BASE", api_key="os.environ/AZURE_AI_API_KEY")
-    else:  # pragma: no cover - the catalog and this function change together
-        raise catalog.CatalogError(f"no LiteLLM config for provider {p.id!r}")
-    return params
 
 
 def build_config(providers: list[catalog.Provider] | None = None) -> dict[str, Any]:
+    """One deployment per (provider, tier), named as the published matrix names it."""
     model_list = [
         {
             "model_name": catalog.proxy_model_name(p, t),
-            "litellm_params": _litellm_params(p, p.model_ids[t.id]),
+            "litellm_params": p.litellm_params(p.model_ids[t.id]),
         }
         for p in providers or catalog.PROVIDERS
         for t in catalog.TIERS

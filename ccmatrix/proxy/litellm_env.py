@@ -8,7 +8,6 @@ per release is also what makes `--litellm 1.83.14` and bisecting cheap.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,8 +15,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccmatrix.catalog import DEFAULT_LITELLM_VERSION
-from ccmatrix.fsutil import build_once
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.fsutil import build_once, cache_dir
+
+# The LiteLLM release `ccmatrix run` replays against when none is named.
+DEFAULT_LITELLM_VERSION = "1.108.7"
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[.\-]?(?:post|rc|a|b|dev)\d+)?$")
 _COMPLETE_MARK = ".ccmatrix-complete"
@@ -26,7 +28,7 @@ _COMPLETE_MARK = ".ccmatrix-complete"
 _EXTRA_PACKAGES = ("google-auth", "google-cloud-aiplatform")
 
 
-class LiteLLMEnvError(Exception):
+class LiteLLMEnvError(CcmatrixError):
     pass
 
 
@@ -38,13 +40,6 @@ class LiteLLMEnv:
     @property
     def label(self) -> str:
         return f"litellm {self.version} ({self.python})"
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("CCMATRIX_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ccmatrix"
-    )
-    return Path(base)
 
 
 def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:

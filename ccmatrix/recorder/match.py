@@ -1,23 +1,22 @@
-"""Answering an upstream request from a cassette, failing closed.
+"""Replay matching: which recorded interaction answers an upstream request, failing closed.
 
 A recorded interaction answers a request when the route (method, path) is the
 same and no load-bearing field differs; among several, the one with the fewest
 differences wins. Otherwise the request gets an explicit error response, shaped
-like the provider's own errors so LiteLLM relays it to the client, naming the
+like the provider's own errors (so LiteLLM relays it to the client), naming the
 closest recorded request and the field-level differences.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ccmatrix.cassette import Interaction, RecordedRequest
-from ccmatrix.diff import compare, request_view, summarize
-from ccmatrix.results import FieldDiff
+from ccmatrix.cassette.field_diff import FieldDiff, compare, request_view, summarize
+from ccmatrix.providers import ErrorAnswer, Provider
 
-MISMATCH_STATUS = 400
+REPLAY_HEADER = "x-ccmatrix-replay"  # marks an answer ccmatrix made up, never the provider
 
 
 def view(request: RecordedRequest) -> dict[str, Any]:
@@ -68,16 +67,7 @@ def match(
     return Match(None, index, diffs, error)
 
 
-def error_response(provider: str, message: str) -> tuple[int, dict[str, str], bytes]:
+def mismatch_answer(provider: Provider, message: str) -> ErrorAnswer:
     """A mismatch answered in the provider's own error shape (400: not retried)."""
-    if provider.startswith("bedrock"):
-        body: dict[str, Any] = {"message": message}
-        headers = {"content-type": "application/json", "x-amzn-errortype": "ValidationException:ccmatrix"}
-    elif provider == "vertex_ai":
-        body = {"error": {"code": MISMATCH_STATUS, "message": message, "status": "INVALID_ARGUMENT"}}
-        headers = {"content-type": "application/json"}
-    else:
-        body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
-        headers = {"content-type": "application/json"}
-    headers["x-ccmatrix-replay"] = "mismatch"
-    return MISMATCH_STATUS, headers, json.dumps(body).encode()
+    status, headers, body = provider.error_answer(message)
+    return status, {**headers, REPLAY_HEADER: "mismatch"}, body

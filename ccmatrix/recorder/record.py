@@ -1,4 +1,4 @@
-"""Turning wire traffic into cassette records (redacted, decoded) and back."""
+"""Turning wire traffic into cassette records: redacted, bodies parsed, streams decoded."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ccmatrix import catalog
-from ccmatrix.cassette import Cassette, Body, Interaction, RecordedRequest, RecordedResponse, Stream
-from ccmatrix.redact import redact_headers, redact_json, redact_url
+from ccmatrix.cassette import Body, Cassette, Interaction, RecordedRequest, RecordedResponse, Stream
+from ccmatrix.cassette.redact import redact_headers, redact_json, redact_url
+from ccmatrix.recorder.protocol import Exchange
 
 # Not worth storing: derivable from the body or the connection.
 _DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "proxy-connection", "keep-alive"})
@@ -101,10 +102,10 @@ def record_interaction(request: RecordedRequest, status: int, headers: Iterable[
 
 @dataclass
 class CellSession:
-    """The recorder addon's state for the cell being exercised."""
+    """The recorder addon's state for the cell tier being exercised."""
 
-    cell: catalog.Cell
+    cell: catalog.CellTier
     provenance: dict[str, Any]
     recorded: Cassette | None = None  # replay: the cassette answering
     interactions: list[Interaction] = field(default_factory=list)  # record: what passed through
-    exchanges: list[dict[str, Any]] = field(default_factory=list)  # what the driver gets back
+    exchanges: list[Exchange] = field(default_factory=list)  # what the driver gets back

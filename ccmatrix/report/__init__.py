@@ -1,22 +1,10 @@
 """Renderings of a run: schema v1 JSON, terminal table, Markdown, HTML, and matrix diffs."""
 
-from ccmatrix.report.compare import CellChange, MatrixComparison, compare_matrices, render_comparison
 from ccmatrix.report.html import render_html
-from ccmatrix.report.known_issues import (
-    DEFAULT_KNOWN_ISSUES,
-    KnownIssue,
-    KnownIssuesError,
-    load_known_issues,
-)
+from ccmatrix.report.known_issues import DEFAULT_KNOWN_ISSUES, KnownIssue, KnownIssuesError, load_known_issues
 from ccmatrix.report.markdown import render_markdown
-from ccmatrix.report.matrix_json import (
-    MATRIX_FILENAME,
-    MatrixError,
-    MatrixV1,
-    load_matrix,
-    to_schema_v1,
-    write_matrix,
-)
+from ccmatrix.report.matrix_diff import CellChange, MatrixComparison, compare_matrices, render_comparison
+from ccmatrix.report.matrix_json import MATRIX_FILENAME, MatrixError, MatrixV1, load_matrix, to_schema_v1, write_matrix
 from ccmatrix.report.table import render_table
 
 

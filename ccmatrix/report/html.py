@@ -17,7 +17,7 @@ from ccmatrix import catalog
 from ccmatrix.report.known_issues import URL_PATTERN, KnownIssue, issues_by_cell
 from ccmatrix.report.matrix_json import GLYPH, LABEL, CellV1, MatrixV1, load_matrix, to_schema_v1
 from ccmatrix.report.table import provider_name
-from ccmatrix.results import RunResult
+from ccmatrix.verdict.results import RunResult
 
 _CSS = """
 :root { color-scheme: light; --pass:#e6f4ea; --fail:#fce8e6; --na:#f1f3f4; --nt:#fef7e0; --ink:#202124; --muted:#5f6368; }

@@ -18,13 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ccmatrix import catalog
 from ccmatrix.bundled import DEFAULT_KNOWN_ISSUES
+from ccmatrix.errors import CcmatrixError
 from ccmatrix.report.matrix_json import MatrixV1
-
 
 IssueStatus = Literal["open", "fixed-upstream", "workaround", "environment", "wontfix"]
 
 
-class KnownIssuesError(ValueError):
+class KnownIssuesError(CcmatrixError, ValueError):
     """known-issues.yaml is malformed; the message names the file and the entry."""
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 
+from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.report.table import provider_name
-from ccmatrix.results import FieldDiff, RunResult, TierResult
+from ccmatrix.verdict.results import RunResult, TierResult
 
 # GitHub caps a job summary at 1 MiB; one value never needs more than this to be read.
 _VALUE_LIMIT = 200

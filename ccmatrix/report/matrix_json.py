@@ -12,27 +12,28 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ccmatrix import __version__ as CCMATRIX_VERSION
 from ccmatrix import catalog
+from ccmatrix.catalog import Status
+from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import write_atomic
-from ccmatrix.results import CellResult, RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, RunResult, TierResult
 
 SCHEMA_VERSION = "1"
 MATRIX_FILENAME = "compatibility-matrix.json"
 
-Status = Literal["pass", "fail", "not_applicable", "not_tested"]
-STATUSES: tuple[str, ...] = ("pass", "fail", "not_applicable", "not_tested")
+STATUSES: tuple[str, ...] = get_args(Status)
 # One vocabulary for every rendering (terminal, Markdown, HTML): the glyphs are the
 # published docs matrix's; the word is for readers without color or emoji.
 GLYPH = {"pass": "\u2705", "fail": "\u274c", "not_applicable": "\u2796", "not_tested": "\u2b1c"}
 LABEL = {"pass": "pass", "fail": "fail", "not_applicable": "n/a", "not_tested": "not tested"}
 
 
-class MatrixError(ValueError):
+class MatrixError(CcmatrixError, ValueError):
     """A matrix file that cannot be read as schema v1; the message names the file and key."""
 
 

@@ -9,18 +9,17 @@ from rich.text import Text
 
 from ccmatrix import catalog
 from ccmatrix.report.matrix_json import GLYPH, LABEL
-from ccmatrix.results import CellResult, RunResult
+from ccmatrix.verdict.results import CellResult, RunResult
 
-_SHORT = {"anthropic": "Anthropic", "bedrock_invoke": "Invoke", "bedrock_converse": "Converse",
-          "vertex_ai": "Vertex", "azure": "Azure"}
 _STYLE = {"pass": "green", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow"}
 
 
-def provider_name(provider_id: str) -> str:
+def provider_name(provider_id: str, short: bool = False) -> str:
     try:
-        return catalog.provider(provider_id).name
+        p = catalog.provider(provider_id)
     except catalog.CatalogError:
         return provider_id  # a column from some other matrix layout: show its id
+    return p.label if short else p.name
 
 
 def _cell_text(cell: CellResult | None, words: bool) -> Text:
@@ -51,7 +50,7 @@ def render_table(run: RunResult, console: Console) -> None:
     table.add_column("Feature", no_wrap=True)
     for p in run.providers:
         # short headers on a narrow terminal (CI logs are 80 columns)
-        header = provider_name(p) if console.width >= 120 else _SHORT.get(p, provider_name(p))
+        header = provider_name(p, short=console.width < 120)
         table.add_column(header, justify="center")
     for row in run.rows:
         table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))

@@ -16,8 +16,10 @@ from typing import Callable, Sequence
 
 from packaging.version import InvalidVersion, Version
 
+from ccmatrix.errors import CcmatrixError
 
-class BisectError(Exception):
+
+class BisectError(CcmatrixError):
     pass
 
 

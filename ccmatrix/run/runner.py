@@ -1,43 +1,78 @@
-"""A run: the selected cells through one LiteLLM proxy, in replay or record mode.
+"""A run: the selected cell tiers through one LiteLLM proxy, in replay or record mode.
 
-    catalog -> client scenario -> LiteLLM proxy -> recorder addon -> verdict -> RunResult
+    catalog -> client capture -> LiteLLM proxy -> recorder addon -> verdict -> RunResult
+
+What happens is reported to a `RunObserver` as it goes (the CLI's progress bar,
+the pytest plugin, the benchmark's timers), so nobody needs to wrap or patch
+the runner to watch it.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
-from ccmatrix.client import ClientCapture, load_capture, send_turns
-from ccmatrix.litellm_env import LiteLLMEnv
-from ccmatrix.results import CellResult, FeatureRow, RunResult, TierResult
-from ccmatrix.stack import Stack
-from ccmatrix.verdict import judge
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
+from ccmatrix.cassette import RecordedVerdict
+from ccmatrix.client.capture_format import ClientCapture, load_capture
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.client.driver import ClientExchange, send_turns
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.proxy.litellm_env import LiteLLMEnv
+from ccmatrix.proxy.stack import Stack
+from ccmatrix.verdict.judge import judge
+from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
 
 Mode = Literal["replay", "emulate", "live"]
 
 
-class ConfigError(Exception):
+class ConfigError(CcmatrixError):
     """Bad input found before anything ran (exit 2)."""
+
+
+class RunObserver:
+    """What a run reports as it goes. Every hook is a no-op here: override what you need."""
+
+    def stack_started(self, stack: Stack, seconds: float) -> None:
+        """Both processes answer; `stack.start_seconds` has each part's share."""
+
+    def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
+        """One step of a cell tier: "begin_cell", "client", "end_cell", "judge", "write_cell"."""
+
+    def client_done(self, cell: catalog.CellTier, exchanges: list[ClientExchange]) -> None:
+        """What the client got back, turn by turn."""
+
+    def tier_done(self, result: TierResult) -> None:
+        """A cell tier's verdict (not-applicable tiers included)."""
+
+    def stack_stopping(self, stack: Stack) -> None:
+        """The last moment the processes are alive (their pids in `stack.processes`)."""
+
+    def stack_stopped(self, seconds: float) -> None:
+        """Both processes are gone; `seconds` is how long stopping took."""
 
 
 @dataclass
 class Plan:
     """Everything a run reads, loaded and validated before any process starts."""
 
-    cells: list[catalog.Cell]
+    cell_tiers: list[catalog.CellTier]
     captures: dict[tuple[str, str], ClientCapture]
-    cassettes: dict[str, cassettes.Cassette]
+    cassettes: dict[str, cassettes.Cassette]  # cell tier id -> its cassette (replay)
+
+    def capture_for(self, cell: catalog.CellTier) -> ClientCapture:
+        return self.captures[(cell.feature.scenario, cell.tier.id)]
 
 
-def plan(cells: list[catalog.Cell], root: Path, mode: Mode) -> Plan:
+def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode) -> Plan:
     captures: dict[tuple[str, str], ClientCapture] = {}
     recorded: dict[str, cassettes.Cassette] = {}
     try:
-        for cell in cells:
+        for cell in cell_tiers:
             if cell.not_applicable_reason:
                 continue
             key = (cell.feature.scenario, cell.tier.id)
@@ -47,53 +82,52 @@ def plan(cells: list[catalog.Cell], root: Path, mode: Mode) -> Plan:
                 recorded[cell.id] = cassettes.load(cell.cassette_path(root), root)
     except cassettes.CassetteError as exc:
         raise ConfigError(str(exc)) from None
-    return Plan(cells, captures, recorded)
+    return Plan(cell_tiers, captures, recorded)
 
 
-def _not_tested(cell: catalog.Cell, reason: str) -> TierResult:
-    return TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
-                      model_alias=cell.proxy_model, status="not_tested", reason=reason)
-
-
-def run_cells(
-    the_plan: Plan,
-    stack: Stack,
-    mode: Mode,
-    strict: bool = False,
-    on_result: Callable[[TierResult], None] | None = None,
-) -> list[TierResult]:
+def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
+              observer: RunObserver | None = None) -> list[TierResult]:
+    observer = observer or RunObserver()
     results = []
-    for cell in the_plan.cells:
-        reason = cell.not_applicable_reason
-        if reason:
-            if mode != "replay":  # a cell that stopped applying keeps no stale cassette
+    for cell in the_plan.cell_tiers:
+        if cell.not_applicable_reason:
+            if mode != "replay":  # a cell tier that stopped applying keeps no stale cassette
                 cell.cassette_path(stack.cassettes).unlink(missing_ok=True)
-            result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
-                                model_alias=cell.proxy_model, status="not_applicable", reason=reason)
+            result = TierResult.not_applicable(cell)
         else:
-            result = run_cell(cell, the_plan, stack, mode, strict)
+            result = run_tier(cell, the_plan, stack, mode, strict, observer)
         results.append(result)
-        if on_result:
-            on_result(result)
+        observer.tier_done(result)
     return results
 
 
-def run_cell(cell: catalog.Cell, the_plan: Plan, stack: Stack, mode: Mode, strict: bool) -> TierResult:
-    capture = the_plan.captures[(cell.feature.scenario, cell.tier.id)]
+def run_tier(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
+             observer: RunObserver | None = None) -> TierResult:
+    """One cell tier: select it in the recorder, send the client's turns, judge what happened."""
+    observer = observer or RunObserver()
+    capture = the_plan.capture_for(cell)
     provenance = {
-        "litellm_version": stack.litellm.version,
+        "litellm_version": stack.litellm_env.version,
         "claude_code_version": capture.provenance.get("claude_code_version"),
         "ccmatrix_version": __version__,
     }
-    stack.begin_cell(cell, provenance)
+
+    def timed(name: str, fn, *args):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            observer.step(cell, name, time.perf_counter() - t0)
+
+    timed("begin_cell", stack.begin_cell, cell, provenance)
     try:
-        client = send_turns(stack.http, capture, cell.proxy_model)
+        client = timed("client", send_turns, stack.http, capture, cell.proxy_model)
     finally:
-        seen = stack.end_cell()
-    recorded = the_plan.cassettes.get(cell.id)
-    result = judge(cell, client, seen["exchanges"], recorded, strict=strict)
+        seen = timed("end_cell", stack.end_cell)
+    observer.client_done(cell, client)
+    result = timed("judge", judge, cell, client, seen.exchanges, the_plan.cassettes.get(cell.id), strict)
     if mode != "replay":
-        stack.write_cell({"status": result.status, "error": result.error})
+        timed("write_cell", stack.write_cell, RecordedVerdict(status=result.status, error=result.error))
     return result
 
 
@@ -126,21 +160,30 @@ def assemble(results: list[TierResult], *, mode: str, litellm_version: str, clau
 
 
 def execute(
-    cells: list[catalog.Cell],
+    cell_tiers: list[catalog.CellTier],
     *,
     mode: Mode,
     litellm: LiteLLMEnv,
-    root: Path = catalog.DEFAULT_CASSETTE_DIR,
+    root: Path = DEFAULT_CASSETTE_DIR,
     strict: bool = False,
-    on_result: Callable[[TierResult], None] | None = None,
+    observer: RunObserver | None = None,
     credentials: dict[str, str] | None = None,
 ) -> RunResult:
-    the_plan = plan(cells, root, mode)
-    providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
-    with Stack.start(mode, root, litellm, providers=providers, credentials=credentials) as stack:
-        results = run_cells(the_plan, stack, mode, strict, on_result)
+    observer = observer or RunObserver()
+    the_plan = plan(cell_tiers, root, mode)
+    providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
+    t0 = time.perf_counter()
+    stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials)
+    try:
+        observer.stack_started(stack, time.perf_counter() - t0)
+        results = run_tiers(the_plan, stack, mode, strict, observer)
+    finally:
+        observer.stack_stopping(stack)
+        t0 = time.perf_counter()
+        stack.stop()
+        observer.stack_stopped(time.perf_counter() - t0)
     if mode != "replay":
         cassettes.prune_blobs(root)
     cc_versions = {c.provenance.get("claude_code_version") for c in the_plan.captures.values()}
     return assemble(results, mode=mode, litellm_version=litellm.version,
-                    claude_code_version=", ".join(sorted(v for v in cc_versions if v)) or catalog.CLAUDE_CODE_VERSION)
+                    claude_code_version=", ".join(sorted(v for v in cc_versions if v)) or CLAUDE_CODE_VERSION)

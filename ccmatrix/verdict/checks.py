@@ -2,7 +2,7 @@
 
 Each check is a function named in a Feature's `checks`; it returns a list of
 problems (empty = pass). `upstream` holds what the provider sent for each turn,
-in the same canonical shape as the client's message, so a response transform
+as the same `AssistantMessage` shape as the client's, so a response transform
 that loses or alters content is caught as surely as a request transform.
 """
 
@@ -10,24 +10,25 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ccmatrix.client import ClientExchange
-from ccmatrix.messages import Canonical
+from ccmatrix.catalog import STRUCTURED_OUTPUT_SCHEMA
+from ccmatrix.client.driver import ClientExchange
+from ccmatrix.wire.messages import AssistantMessage
 
-Check = Callable[[list[ClientExchange], list[Canonical]], list[str]]
+Check = Callable[[list[ClientExchange], list[AssistantMessage]], list[str]]
 
 
 def _final(exchanges: list[ClientExchange]) -> ClientExchange | None:
     return exchanges[-1] if exchanges else None
 
 
-def assistant_text(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def assistant_text(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     last = _final(exchanges)
     if last is None or last.message is None:
         return []  # a failed request is reported by the driver already
     return [] if last.message.text.strip() else ["assistant_text: the final response has no assistant text"]
 
 
-def well_formed_stream(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def well_formed_stream(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     problems = []
     for ex in exchanges:
         if ex.message is None:
@@ -38,7 +39,7 @@ def well_formed_stream(exchanges: list[ClientExchange], upstream: list[Canonical
     return problems
 
 
-def upstream_content_intact(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def upstream_content_intact(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     problems = []
     for ex, sent in zip(exchanges, upstream):
         got = ex.message
@@ -75,15 +76,15 @@ def _block_differences(kind: str, want: list[dict], have: list[dict]) -> list[st
     return problems
 
 
-def _messages(exchanges: list[ClientExchange]) -> list[Canonical]:
+def _messages(exchanges: list[ClientExchange]) -> list[AssistantMessage]:
     return [ex.message for ex in exchanges if ex.message is not None]
 
 
-def _blocks(message: Canonical, kind: str) -> list[dict]:
+def _blocks(message: AssistantMessage, kind: str) -> list[dict]:
     return [b for b in message.content if b.get("type") == kind]
 
 
-def thinking_block(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def thinking_block(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     """Claude Code needs a thinking block with its signature (it echoes both back)."""
     blocks = [b for m in _messages(exchanges) for b in _blocks(m, "thinking")]
     if not blocks:
@@ -91,7 +92,7 @@ def thinking_block(exchanges: list[ClientExchange], upstream: list[Canonical]) -
     return [f"thinking_block: thinking block {n} has no signature" for n, b in enumerate(blocks) if not b.get("signature")]
 
 
-def tool_use_roundtrip(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def tool_use_roundtrip(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     """A tool_use with id, name and a JSON object input; the next turn answers it."""
     messages = _messages(exchanges)
     calls = [(n, b) for n, m in enumerate(messages) for b in _blocks(m, "tool_use")]
@@ -110,7 +111,7 @@ def tool_use_roundtrip(exchanges: list[ClientExchange], upstream: list[Canonical
     return problems
 
 
-def tool_input_streamed(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def tool_input_streamed(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     """Fine-grained tool streaming: the tool input arrives as input_json_delta events."""
     for ex in exchanges:
         m = ex.message
@@ -124,7 +125,7 @@ def tool_input_streamed(exchanges: list[ClientExchange], upstream: list[Canonica
     return ["tool_input_streamed: no streamed tool_use block reached the client"]
 
 
-def cache_usage(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def cache_usage(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     """Claude Code reads cache creation/read counts from usage; the provider reported them."""
     problems = []
     for ex, sent in zip(exchanges, upstream):
@@ -140,7 +141,7 @@ def cache_usage(exchanges: list[ClientExchange], upstream: list[Canonical]) -> l
     return problems
 
 
-def web_search_results(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def web_search_results(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     for m in _messages(exchanges):
         results = _blocks(m, "web_search_tool_result")
         if results and _blocks(m, "server_tool_use"):
@@ -148,18 +149,19 @@ def web_search_results(exchanges: list[ClientExchange], upstream: list[Canonical
     return ["web_search_results: no server_tool_use with a web_search_tool_result reached the client"]
 
 
-def structured_output(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
-    """--json-schema: the answer is a StructuredOutput tool call whose input has the required keys."""
+def structured_output(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
+    """--json-schema: the answer is a StructuredOutput tool call whose input has the
+    keys the row's schema requires (catalog.STRUCTURED_OUTPUT_SCHEMA, what the scenario asked for)."""
     calls = [b for m in _messages(exchanges) for b in _blocks(m, "tool_use") if b.get("name") == "StructuredOutput"]
     if not calls:
         return ["structured_output: no StructuredOutput tool call reached the client"]
     data = calls[0].get("input")
-    if not isinstance(data, dict) or not {"city", "population"} <= set(data):
+    if not isinstance(data, dict) or not set(STRUCTURED_OUTPUT_SCHEMA["required"]) <= set(data):
         return [f"structured_output: input does not match the schema: {data!r:.120}"]
     return []
 
 
-def input_tokens_counted(exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def input_tokens_counted(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     last = _final(exchanges)
     if last is None or last.message is None:
         return []
@@ -181,7 +183,7 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def run_checks(names: tuple[str, ...], exchanges: list[ClientExchange], upstream: list[Canonical]) -> list[str]:
+def run_checks(names: tuple[str, ...], exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
     problems: list[str] = []
     for name in names:
         problems += CHECKS[name](exchanges, upstream)

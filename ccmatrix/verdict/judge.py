@@ -1,26 +1,29 @@
-"""A tier's verdict: client-side checks plus the field-level upstream diff.
+"""A tier result: client-side checks plus the field-level upstream diff.
 
-Pass when the client got what Claude Code needs and every upstream request
-matched its recorded counterpart in each load-bearing field. Other differences
-are drift: reported, and failing only under --strict.
+A cell tier passes when the client got what Claude Code needs and every upstream
+request matched its recorded counterpart in each load-bearing field. Other
+differences are drift: reported, and failing only under --strict.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import urlsplit
 
 from ccmatrix import catalog
 from ccmatrix.cassette import Cassette, Interaction, RecordedResponse
-from ccmatrix.checks import run_checks
-from ccmatrix.client import ClientExchange
-from ccmatrix.messages import Canonical, from_provider_response
-from ccmatrix.results import FieldDiff, Provenance, TierResult
+from ccmatrix.cassette.field_diff import FieldDiff
+from ccmatrix.client.driver import ClientExchange
+from ccmatrix.recorder.protocol import Exchange, FailedExchange, RecordedExchange, RefusedExchange, ReplayedExchange
+from ccmatrix.verdict.checks import run_checks
+from ccmatrix.verdict.results import TierResult
+from ccmatrix.wire.messages import AssistantMessage
 
 
 @dataclass
 class UpstreamExchange:
-    """One upstream request as the recorder saw it (see the addon's /cell/end)."""
+    """One of the cell tier's own upstream requests (token exchanges left out), and
+    the response the provider gave it: recorded now, or the recording that answered."""
 
     url: str
     served: int | None
@@ -29,38 +32,30 @@ class UpstreamExchange:
     response: RecordedResponse | None
 
     @classmethod
-    def from_addon(cls, raw: dict[str, Any], interactions: list[Interaction] | None) -> "UpstreamExchange | None":
-        if raw.get("auth") or "request" not in raw:
-            return None
-        served = raw.get("served")
-        response = None
-        if interactions is not None and served is not None:
-            response = interactions[served].response
-        elif "response" in raw:
-            response = RecordedResponse.model_validate(raw["response"])
-        return cls(
-            url=raw["request"]["url"],
-            served=served,
-            mismatch=raw.get("mismatch"),
-            diffs=[FieldDiff.model_validate(d) for d in raw.get("diffs", [])],
-            response=response,
-        )
+    def from_addon(cls, exchange: Exchange, interactions: list[Interaction] | None) -> "UpstreamExchange | None":
+        if isinstance(exchange, ReplayedExchange) and not exchange.auth:
+            response = None
+            if interactions is not None and exchange.served is not None:
+                response = interactions[exchange.served].response
+            return cls(exchange.request.url, exchange.served, exchange.mismatch, exchange.diffs, response)
+        if isinstance(exchange, RecordedExchange) and not exchange.auth:
+            return cls(exchange.request.url, None, None, [], exchange.response)
+        return None
 
 
-def canonical(provider: str, exchange: UpstreamExchange) -> Canonical | None:
+def provider_message(provider: catalog.Provider, exchange: UpstreamExchange) -> AssistantMessage | None:
+    """What the provider answered, as an assistant message (None for an error)."""
     response = exchange.response
     if response is None or response.status != 200:
         return None
-    from urllib.parse import urlsplit
-
     ctype = response.headers.get("content-type", "")
-    return from_provider_response(provider, urlsplit(exchange.url).path, ctype, response.content())
+    return provider.decode_response(urlsplit(exchange.url).path, ctype, response.content())
 
 
 def judge(
-    cell: catalog.Cell,
+    cell: catalog.CellTier,
     client: list[ClientExchange],
-    addon_exchanges: list[dict[str, Any]],
+    addon_exchanges: list[Exchange],
     recorded: Cassette | None,
     strict: bool = False,
 ) -> TierResult:
@@ -70,9 +65,10 @@ def judge(
     diffs: list[FieldDiff] = []
 
     for raw in addon_exchanges:
-        for key in ("refused", "error"):
-            if key in raw:
-                errors.append(f"upstream {key}: {raw[key]}")
+        if isinstance(raw, RefusedExchange):
+            errors.append(f"upstream refused: {raw.refused}")
+        elif isinstance(raw, FailedExchange):
+            errors.append(f"upstream error: {raw.error}")
     for u in upstream:
         if u.mismatch:
             errors.append(u.mismatch)
@@ -87,14 +83,13 @@ def judge(
         # a replay mismatch comes back to the client too: say it once
         if ex.status != 200 and "ccmatrix replay:" not in ex.error_text:
             errors.append(f"client request {ex.turn} failed: {ex.error_text}")
-    sent = [c for u in upstream if (c := canonical(cell.provider.id, u)) is not None]
+    sent = [m for u in upstream if (m := provider_message(cell.provider, u)) is not None]
     failed_checks = run_checks(cell.feature.checks, client, sent) if not errors else []
     errors += failed_checks
     drift = [d for d in diffs if not d.load_bearing]
     if strict and drift and not errors:
         errors.append("drift (--strict): " + "; ".join(d.describe() for d in drift[:5]))
 
-    provenance = Provenance.model_validate(recorded.provenance.model_dump()) if recorded else None
     return TierResult(
         feature=cell.feature.id,
         provider=cell.provider.id,
@@ -106,7 +101,7 @@ def judge(
         diffs=sorted(diffs, key=lambda d: not d.load_bearing),
         recorded_status=recorded.verdict.status if recorded and recorded.verdict else None,
         recorded_error=recorded.verdict.error if recorded and recorded.verdict else None,
-        provenance=provenance,
+        provenance=recorded.provenance if recorded else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Result models: a tier's verdict, a cell (all tiers of a feature x provider), a run.
+"""Result models: a tier result (one model on a cell), a cell result (its tiers aggregated), a run.
 
 These are the boundary between the runner (which produces them) and the reports
 (matrix JSON, HTML, Markdown), so they are plain pydantic models.
@@ -6,46 +6,19 @@ These are the boundary between the runner (which produces them) and the reports
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["pass", "fail", "not_applicable", "not_tested"]
-
-
-class FieldDiff(BaseModel):
-    """One difference between the recorded and the observed upstream request."""
-
-    path: str  # e.g. "body.output_config.effort" (see diff.py)
-    kind: Literal["missing", "added", "changed"]
-    recorded: object = None
-    observed: object = None
-    load_bearing: bool = False
-
-    def describe(self) -> str:
-        if self.kind == "missing":
-            return f"{self.path} missing (recorded {_short(self.recorded)})"
-        if self.kind == "added":
-            return f"{self.path} added ({_short(self.observed)})"
-        return f"{self.path} changed: {_short(self.recorded)} -> {_short(self.observed)}"
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class Provenance(BaseModel):
-    recorded_at: str
-    source: Literal["live", "emulator"]
-    litellm_version: str | None = None
-    claude_code_version: str | None = None
-    ccmatrix_version: str | None = None
+from ccmatrix.cassette.field_diff import FieldDiff
+from ccmatrix.cassette.models import Provenance
+from ccmatrix.catalog import CellTier, Status
 
 
 class TierResult(BaseModel):
+    """The verdict on one cell tier (one model on a feature x provider cell)."""
+
     feature: str
     provider: str
     tier: str
@@ -58,6 +31,12 @@ class TierResult(BaseModel):
     recorded_status: Status | None = None  # the verdict stored with the cassette
     recorded_error: str | None = None
     provenance: Provenance | None = None
+
+    @classmethod
+    def not_applicable(cls, cell_tier: CellTier) -> "TierResult":
+        """A tier the row does not apply to (its reason comes from the catalog)."""
+        return cls(feature=cell_tier.feature.id, provider=cell_tier.provider.id, tier=cell_tier.tier.id,
+                   model_alias=cell_tier.proxy_model, status="not_applicable", reason=cell_tier.not_applicable_reason)
 
     @property
     def drift(self) -> list[FieldDiff]:
@@ -75,6 +54,8 @@ class TierResult(BaseModel):
 
 
 class CellResult(BaseModel):
+    """A cell's verdict: its tiers aggregated by the published rule."""
+
     feature: str
     provider: str
     status: Status

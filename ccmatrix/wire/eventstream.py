@@ -44,6 +44,7 @@ from typing import Any
 
 from botocore.eventstream import EventStreamBuffer, ParserError
 
+from ccmatrix.errors import CcmatrixError
 from ccmatrix.wire.sse import NOT_JSON, compact_json, parse_json
 
 __all__ = [
@@ -63,7 +64,7 @@ _TYPE_IDS = {name: type_id for type_id, name in _TYPE_NAMES.items()}
 _INT_FORMATS = {"int8": "!b", "int16": "!h", "int32": "!i", "int64": "!q", "timestamp": "!q"}
 
 
-class EventStreamDecodeError(ValueError):
+class EventStreamDecodeError(CcmatrixError, ValueError):
     """The bytes are not a complete, valid event stream (strict decoding only)."""
 
 

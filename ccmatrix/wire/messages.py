@@ -1,9 +1,11 @@
-"""Canonical assistant messages, assembled from any provider's wire format.
+"""Assistant messages, assembled from any provider's wire format.
 
 The client side gets an Anthropic Messages response (JSON or SSE) from LiteLLM;
 the provider sent Anthropic Messages, Bedrock Invoke (event stream of base64
 Anthropic events) or Bedrock Converse (JSON or its own event stream). Reducing
-both to one shape lets a check say "what the provider sent reached the client".
+both to one `AssistantMessage` lets a check say "what the provider sent reached
+the client". Which decoder a provider's answers need is the provider's business
+(`Provider.decode_response`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from ccmatrix.wire.sse import decode_sse
 
 
 @dataclass
-class Canonical:
+class AssistantMessage:
+    """One assistant turn, whatever wire format it arrived in."""
+
     content: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
@@ -53,10 +57,10 @@ def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
     return {k: v for k, v in usage.items() if k in ("input_tokens", "output_tokens") and isinstance(v, int)}
 
 
-def from_anthropic_json(message: dict[str, Any]) -> Canonical:
+def from_anthropic_json(message: dict[str, Any]) -> AssistantMessage:
     if "input_tokens" in message and "content" not in message:  # a count_tokens answer
-        return Canonical(usage=_usage(message), raw_usage=dict(message))
-    return Canonical(
+        return AssistantMessage(usage=_usage(message), raw_usage=dict(message))
+    return AssistantMessage(
         content=[_block(b) for b in message.get("content") or []],
         stop_reason=message.get("stop_reason"),
         usage=_usage(message.get("usage")),
@@ -64,9 +68,9 @@ def from_anthropic_json(message: dict[str, Any]) -> Canonical:
     )
 
 
-def from_anthropic_events(events: list[dict[str, Any]]) -> Canonical:
+def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
     """Assemble Anthropic stream events (already parsed JSON), checking their order."""
-    out = Canonical()
+    out = AssistantMessage()
     blocks: dict[int, dict[str, Any]] = {}
     partial_json: dict[int, str] = {}
     open_blocks: set[int] = set()
@@ -137,7 +141,7 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> Canonical:
     return out
 
 
-def from_sse(data: bytes) -> Canonical:
+def from_sse(data: bytes) -> AssistantMessage:
     events = []
     for event in decode_sse(data):
         payload = event.get("data")
@@ -159,7 +163,7 @@ def _eventstream_messages(data: bytes) -> list[tuple[dict[str, Any], bytes]]:
     return [(dict(m.headers), m.payload) for m in buffer]
 
 
-def from_bedrock_invoke_stream(data: bytes) -> Canonical:
+def from_bedrock_invoke_stream(data: bytes) -> AssistantMessage:
     events, problems = [], []
     for headers, payload in _eventstream_messages(data):
         if headers.get(":message-type") != "event":
@@ -193,17 +197,17 @@ def _converse_usage(usage: dict[str, Any] | None) -> dict[str, int]:
     return {"input_tokens": usage.get("inputTokens", 0), "output_tokens": usage.get("outputTokens", 0)}
 
 
-def from_converse_json(body: dict[str, Any]) -> Canonical:
+def from_converse_json(body: dict[str, Any]) -> AssistantMessage:
     message = (body.get("output") or {}).get("message") or {}
-    return Canonical(
+    return AssistantMessage(
         content=[_converse_block(b) for b in message.get("content") or []],
         stop_reason=_CONVERSE_STOP.get(body.get("stopReason"), body.get("stopReason")),
         usage=_converse_usage(body.get("usage")),
     )
 
 
-def from_converse_stream(data: bytes) -> Canonical:
-    out = Canonical()
+def from_converse_stream(data: bytes) -> AssistantMessage:
+    out = AssistantMessage()
     blocks: dict[int, dict[str, Any]] = {}
     tool_json: dict[int, str] = {}
     for headers, payload in _eventstream_messages(data):
@@ -237,15 +241,3 @@ def from_converse_stream(data: bytes) -> Canonical:
             out.usage = _converse_usage(event.get("usage"))
     out.content = [_block(blocks[i]) for i in sorted(blocks)]
     return out
-
-
-def from_provider_response(provider: str, path: str, content_type: str, data: bytes) -> Canonical:
-    """What the provider sent, whatever its wire format."""
-    if content_type.startswith("text/event-stream"):
-        return from_sse(data)
-    if content_type.startswith("application/vnd.amazon.eventstream"):
-        return from_converse_stream(data) if provider == "bedrock_converse" else from_bedrock_invoke_stream(data)
-    body = json.loads(data or b"{}")
-    if provider == "bedrock_converse" and path.rstrip("/").endswith("/converse"):
-        return from_converse_json(body)
-    return from_anthropic_json(body)

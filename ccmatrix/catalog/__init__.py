@@ -1,0 +1,19 @@
+"""The catalog: the matrix as data: tiers (models), features (rows), cells and their tiers, the cassette layout.
+
+Everything else in ccmatrix is driven from here and from ccmatrix.providers (the
+columns).
+"""
+
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
+from ccmatrix.catalog import layout
+from ccmatrix.catalog.cells import CatalogError, Cell, CellTier, feature, provider, proxy_model_name, select, tier
+from ccmatrix.catalog.features import FEATURE_ALIASES, FEATURES, STRUCTURED_OUTPUT_SCHEMA, Feature
+from ccmatrix.catalog.status import Status
+from ccmatrix.catalog.tiers import TIERS, Tier
+from ccmatrix.providers import AUTH_HOSTS, PROVIDERS, Provider
+
+__all__ = [
+    "AUTH_HOSTS", "DEFAULT_CASSETTE_DIR", "layout", "CatalogError", "Cell", "CellTier", "FEATURES", "FEATURE_ALIASES", "Feature", "PROVIDERS",
+    "Provider", "STRUCTURED_OUTPUT_SCHEMA", "Status", "TIERS", "Tier", "feature", "provider", "proxy_model_name",
+    "select", "tier",
+]

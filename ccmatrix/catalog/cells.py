@@ -1,0 +1,130 @@
+"""Cells and their tiers, looked up and selected by id.
+
+A *cell* is a feature x a provider: one square of the published matrix. A *cell
+tier* is one model (tier) on a cell: the unit that is run, recorded in one
+cassette and judged in one `TierResult`; a cell's verdict aggregates its tiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
+from ccmatrix.catalog import layout
+from ccmatrix.catalog.features import FEATURE_ALIASES, FEATURES, Feature
+from ccmatrix.catalog.tiers import TIERS, Tier
+from ccmatrix.errors import CcmatrixError
+from ccmatrix.providers import PROVIDERS, Provider
+
+
+class CatalogError(CcmatrixError, ValueError):
+    """An unknown feature, provider or tier, named by the user or a file."""
+
+
+_FEATURES = {f.id: f for f in FEATURES}
+_PROVIDERS = {p.id: p for p in PROVIDERS}
+_TIERS = {t.id: t for t in TIERS}
+_TIERS_BY_ALIAS = {t.alias: t for t in TIERS}
+
+
+def _lookup(table: dict, key: str, kind: str):
+    try:
+        return table[key]
+    except KeyError:
+        known = ", ".join(table)
+        raise CatalogError(f"unknown {kind} {key!r}; known: {known}") from None
+
+
+def feature(feature_id: str) -> Feature:
+    return _lookup(_FEATURES, FEATURE_ALIASES.get(feature_id, feature_id), "feature")
+
+
+def provider(provider_id: str) -> Provider:
+    return _lookup(_PROVIDERS, provider_id, "provider")
+
+
+def tier(tier_id: str) -> Tier:
+    """A tier by id ("sonnet") or Claude Code alias ("claude-sonnet-4-6")."""
+    if tier_id in _TIERS_BY_ALIAS:
+        return _TIERS_BY_ALIAS[tier_id]
+    return _lookup(_TIERS, tier_id, "tier")
+
+
+def proxy_model_name(p: Provider, t: Tier) -> str:
+    # matches the aliases of the published matrix, e.g. "claude-haiku-4-5-bedrock-converse"
+    return f"{t.alias}-{p.id.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A feature x a provider: one square of the published matrix."""
+
+    feature: Feature
+    provider: Provider
+
+    @property
+    def id(self) -> str:
+        return f"{self.feature.id}/{self.provider.id}"
+
+
+@dataclass(frozen=True)
+class CellTier:
+    """One tier of a cell: what a cassette holds and a TierResult judges."""
+
+    feature: Feature
+    provider: Provider
+    tier: Tier
+
+    @property
+    def id(self) -> str:
+        return f"{self.feature.id}/{self.provider.id}/{self.tier.id}"
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.feature, self.provider)
+
+    @property
+    def proxy_model(self) -> str:
+        """The model name the LiteLLM proxy serves this (provider, tier) under."""
+        return proxy_model_name(self.provider, self.tier)
+
+    @property
+    def model_id(self) -> str:
+        return self.provider.model_ids[self.tier.id]
+
+    @property
+    def not_applicable_reason(self) -> str | None:
+        return self.feature.not_applicable_reason(self.provider.id, self.tier.id)
+
+    def cassette_path(self, root: Path = DEFAULT_CASSETTE_DIR) -> Path:
+        return layout.cassette_path(root, self.feature.id, self.provider.id, self.tier.id)
+
+    @classmethod
+    def parse(cls, cell_tier_id: str) -> "CellTier":
+        parts = cell_tier_id.split("/")
+        if len(parts) != 3:
+            raise CatalogError(f"cell tier id {cell_tier_id!r} is not feature/provider/tier")
+        return cls(feature(parts[0]), provider(parts[1]), tier(parts[2]))
+
+
+def select(
+    features: Iterable[str] = (),
+    providers: Iterable[str] = (),
+    tiers: Iterable[str] = (),
+    implemented_only: bool = True,
+) -> list[CellTier]:
+    """Cell tiers in matrix order, narrowed by ids (empty = all). Unknown ids raise CatalogError."""
+    fs = [feature(f) for f in features] or list(FEATURES)
+    ps = [provider(p) for p in providers] or list(PROVIDERS)
+    ts = [tier(t) for t in tiers] or list(TIERS)
+    return [
+        CellTier(f, p, t)
+        for f in FEATURES
+        if f in fs and (f.implemented or not implemented_only)
+        for p in PROVIDERS
+        if p in ps
+        for t in TIERS
+        if t in ts
+    ]

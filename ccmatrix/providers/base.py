@@ -1,0 +1,119 @@
+"""What ccmatrix knows about one upstream provider, in one object.
+
+Each module of this package defines one `Provider` subclass and its single
+instance; `ccmatrix.providers` lists them in the published column order. The
+catalog, the LiteLLM config, the credentials, the recorder's error answers, the
+response decoders and the reports ask the provider object, so nothing outside
+this package branches on a provider id. Adding a provider is one module here plus
+its line in the registry (docs/architecture.md shows one).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import secrets
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
+
+# An answer the recorder sends in the provider's own error shape: status, headers, body.
+ErrorAnswer = tuple[int, dict[str, str], bytes]
+MISMATCH_STATUS = 400  # a replay mismatch is a client error: never retried
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The request body a provider speaks, and the fields every row relies on in it."""
+
+    id: str  # "messages" (Anthropic Messages bodies) or "converse" (Bedrock Converse)
+    base_fields: tuple[str, ...]
+
+
+# Anthropic Messages bodies: first party, Vertex, Bedrock Invoke, Foundry
+MESSAGES = Dialect("messages", ("method", "path", "body.messages", "body.max_tokens", "body.system"))
+CONVERSE = Dialect("converse", ("method", "path", "body.messages", "body.system", "body.inferenceConfig.maxTokens"))
+
+
+@dataclass(frozen=True)
+class DirectUpstream:
+    """How to point a LiteLLM deployment of this provider straight at a loopback
+    server (no mitmdump in between): the bench's floor measurement."""
+
+    params: dict[str, Any] = field(default_factory=dict)  # merged into litellm_params
+    env: dict[str, str] = field(default_factory=dict)  # merged into LiteLLM's environment
+    token_uri: str | None = None  # a service account's token endpoint, where one is used
+
+
+def random_text(alphabet: str, n: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+ALNUM = string.ascii_letters + string.digits
+
+
+class Provider:
+    """One column of the matrix. Subclasses fill in the class attributes and override
+    what differs from an Anthropic-Messages provider."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    label: ClassVar[str]  # a short column header for narrow terminals
+    dialect: ClassVar[Dialect] = MESSAGES
+    # host patterns (fnmatch) the provider's upstream traffic goes to
+    hosts: ClassVar[tuple[str, ...]]
+    # token endpoints among those hosts: their exchanges belong to the run, not a cell
+    # (LiteLLM caches tokens), and get one cassette each: host -> cassette name
+    auth_hosts: ClassVar[Mapping[str, str]] = {}
+    model_ids: ClassVar[Mapping[str, str]]  # tier id -> the provider's model id
+    litellm_prefix: ClassVar[str]  # the LiteLLM `model` prefix, e.g. "bedrock/invoke/"
+    # request fields every row relies on beyond the dialect's (diff paths, see cassette.field_diff)
+    extra_base_fields: ClassVar[tuple[str, ...]] = ()
+    # where an Anthropic beta travels in this provider's requests (a row's betas are
+    # load-bearing at each of these paths)
+    beta_fields: ClassVar[tuple[str, ...]] = ()
+    # the environment variables its LiteLLM deployment reads its credentials from
+    live_variables: ClassVar[tuple[str, ...]] = ()
+    optional_live_variables: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        return f"<provider {self.id}>"
+
+    @property
+    def base_fields(self) -> tuple[str, ...]:
+        return self.dialect.base_fields + self.extra_base_fields
+
+    def owns_host(self, host: str) -> bool:
+        return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.hosts)
+
+    def beta_paths(self, beta: str) -> tuple[str, ...]:
+        return tuple(f"{where}.{beta}" for where in self.beta_fields)
+
+    # ------------------------------------------------------------ LiteLLM
+    def litellm_params(self, model_id: str) -> dict[str, Any]:
+        """The deployment's `litellm_params`, written as a LiteLLM user writes them:
+        real endpoints, credentials from the environment (`os.environ/...`)."""
+        raise NotImplementedError
+
+    def fake_credentials(self, workdir: Path, token_uri: str | None = None) -> dict[str, str]:
+        """Throwaway values for `live_variables`, real-looking enough for LiteLLM to
+        sign requests with, worthless outside the run."""
+        raise NotImplementedError
+
+    def direct_upstream(self, url: str) -> DirectUpstream:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ wire
+    def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:
+        """`message` as this provider shapes an invalid-request error, so LiteLLM relays it."""
+        body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        return status, {"content-type": "application/json"}, json.dumps(body).encode()
+
+    def decode_response(self, path: str, content_type: str, data: bytes) -> AssistantMessage:
+        """What the provider sent, as an assistant message (Anthropic Messages JSON or SSE)."""
+        if content_type.startswith("text/event-stream"):
+            return from_sse(data)
+        return from_anthropic_json(json.loads(data or b"{}"))

@@ -1,0 +1,85 @@
+"""The real LiteLLM proxy as a subprocess: its command, its environment, its readiness.
+
+    proxy = LiteLLMProxy(env, config, environ, workdir)
+    proxy.start(timeout=90)   # until /health/liveliness answers
+    proxy.url; proxy.stop()
+
+The Stack gives it mitmdump as its HTTPS proxy; the bench's floor runs the same
+part pointed straight at a loopback server.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from ccmatrix.proxy.litellm_config import MASTER_KEY
+from ccmatrix.proxy.litellm_env import LiteLLMEnv
+from ccmatrix.proxy.process import Process, StackError, free_port, spawn, tail
+
+POLL_INTERVAL = 0.2  # seconds between /health/liveliness probes while it starts
+
+
+def base_environment(home: Path) -> dict[str, str]:
+    """What every LiteLLM process gets, proxied or not: nothing from the caller's
+    environment (no real cloud credential reaches a replay), nothing fetched from
+    the internet at start or on the first request."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
+        "LITELLM_MASTER_KEY": MASTER_KEY,
+        "LITELLM_LOG": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@dataclass
+class LiteLLMProxy:
+    env: LiteLLMEnv
+    config: Path
+    environ: dict[str, str]
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "litellm.log"
+
+    def command(self) -> list[str]:
+        cli = self.env.python.parent / "litellm"
+        base = [str(cli)] if cli.exists() else [str(self.env.python), "-m", "litellm.proxy.proxy_cli"]
+        return base + ["--config", str(self.config), "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.process = spawn("litellm", self.command(), self.environ, self.log, cwd=self.workdir)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(trust_env=False, timeout=2) as probe:
+            while time.monotonic() < deadline:
+                self.process.check_alive()
+                try:
+                    if probe.get(f"{self.url}/health/liveliness").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(POLL_INTERVAL)
+        raise StackError(f"LiteLLM did not answer /health/liveliness in {timeout:.0f}s; log:\n{tail(self.log)}")
+
+    def log_tail(self, lines: int = 25) -> str:
+        return tail(self.log, lines)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()

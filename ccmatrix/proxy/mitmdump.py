@@ -1,0 +1,124 @@
+"""mitmdump with the recorder addon: LiteLLM's HTTPS proxy, on a loopback port.
+
+    part = Mitmdump("replay", cassettes, log=workdir / "mitmdump.log")
+    part.start(timeout=90); part.control("GET", "/health"); part.stop()
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ccmatrix.bundled import RECORDER_SCRIPT
+from ccmatrix.fsutil import cache_dir
+from ccmatrix.proxy.process import Process, StackError, free_port, spawn, tail
+from ccmatrix.recorder.protocol import CONTROL_HOST, Health, Upstream
+
+
+def mitm_confdir() -> Path:
+    path = cache_dir() / "mitmproxy"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ensure_mitm_ca() -> Path:
+    """The mitmproxy CA, made once. Two mitmdumps starting together on a fresh
+    machine (pytest -n 2) would each make one, and LiteLLM could trust the wrong one."""
+    confdir = mitm_confdir()
+    ca = confdir / "mitmproxy-ca-cert.pem"
+    with open(confdir / ".ca.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ca.exists():
+            from mitmproxy.certs import CertStore
+            from mitmproxy.options import CONF_BASENAME, KEY_SIZE
+
+            CertStore.from_store(confdir, CONF_BASENAME, KEY_SIZE)
+    return ca
+
+
+def ca_bundle(path: Path, mitm_ca: Path) -> Path:
+    """certifi's CAs plus the mitmproxy CA, for LiteLLM's aiohttp/httpx and requests."""
+    import certifi
+
+    path.write_text(Path(certifi.where()).read_text() + "\n" + mitm_ca.read_text())
+    return path
+
+
+def mitmdump_executable() -> str:
+    found = shutil.which("mitmdump", path=str(Path(sys.executable).parent)) or shutil.which("mitmdump")
+    if not found:
+        raise StackError("mitmdump not found (mitmproxy is a ccmatrix dependency)")
+    return found
+
+
+@dataclass
+class Mitmdump:
+    upstream: Upstream
+    cassettes: Path
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: Process | None = None
+    _client: httpx.Client | None = None
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            mitmdump_executable(), "-q", "-s", str(RECORDER_SCRIPT),
+            "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+            # lazy: no upstream connection on CONNECT, only when the addon lets a request through
+            "--set", "connection_strategy=lazy",
+            "--set", f"confdir={mitm_confdir()}",
+            "--set", f"ccmatrix_upstream={self.upstream}",
+            "--set", f"ccmatrix_cassettes={self.cassettes}",
+        ]
+
+    def start(self, timeout: float = 90.0) -> Health:
+        """Spawn it and wait until the addon answers on its control channel."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Spawn it without waiting (several can then start side by side)."""
+        ensure_mitm_ca()
+        if not RECORDER_SCRIPT.exists():
+            raise StackError(f"the recorder addon is missing from the installed package: {RECORDER_SCRIPT}")
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+        self.process = spawn("mitmdump", self.command(), env, self.log)
+
+    def wait_ready(self, timeout: float = 90.0) -> Health:
+        assert self.process is not None, "launch() first"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.process.check_alive()
+            try:
+                r = self.control("GET", "/health", timeout=2)
+                if r.status_code == 200:
+                    return Health.model_validate_json(r.content)
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise StackError(f"mitmdump did not become ready in {timeout:.0f}s; log:\n{tail(self.log)}")
+
+    def control(self, method: str, path: str, json: Any = None, timeout: float = 30) -> httpx.Response:
+        """Talk to the addon: plain HTTP to a reserved host, through mitmdump itself."""
+        if self._client is None:
+            self._client = httpx.Client(trust_env=False, proxy=self.proxy_url)
+        return self._client.request(method, f"http://{CONTROL_HOST}{path}", json=json, timeout=timeout)
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.process is not None:
+            self.process.stop()

@@ -1,0 +1,104 @@
+"""The control channel between the driver (ccmatrix.proxy.stack) and the recorder addon.
+
+The driver reaches the addon through mitmdump itself, as plain HTTP to a reserved
+host. Both ends build and read these models, so a renamed field fails loudly on
+either side instead of being guessed at:
+
+    GET  /health                      -> Health
+    POST /cell/begin  BeginCell       -> Ok
+    POST /cell/end                    -> CellEnd (every upstream exchange the cell tier caused)
+    POST /cell/write  WriteCell       -> Written (record modes: the cassette, with its verdict)
+    any failure                       -> ErrorReply, status 404 (path) or 409 (state, input)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from ccmatrix.cassette.field_diff import FieldDiff
+from ccmatrix.cassette.models import RecordedRequest, RecordedResponse, RecordedVerdict
+
+CONTROL_HOST = "ccmatrix.control"
+Upstream = Literal["replay", "emulate", "live"]
+UPSTREAMS: tuple[str, ...] = ("replay", "emulate", "live")
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_serializer("request", "response", check_fields=False)
+    def _compact(self, value: Any) -> Any:
+        # as in a cassette: aliases ("json"), no empty representations
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True) if value is not None else None
+
+
+class Health(_Message):
+    ok: bool = True
+    upstream: Upstream
+    version: str
+
+
+class BeginCell(_Message):
+    cell: str  # a cell tier id: feature/provider/tier
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+
+class Ok(_Message):
+    ok: bool = True
+
+
+class WriteCell(_Message):
+    verdict: RecordedVerdict | None = None
+
+
+class Written(_Message):
+    cassette: str
+
+
+class ErrorReply(_Message):
+    error: str
+
+
+class ReplayedExchange(_Message):
+    """Replay: a request answered from the cassette, or refused for matching none."""
+
+    request: RecordedRequest
+    auth: bool  # a run-wide token exchange, not the cell tier's own traffic
+    served: int | None  # the interaction that answered; None: no recording matched
+    closest: int | None
+    diffs: list[FieldDiff]
+    mismatch: str | None  # why nothing matched, as the client was told
+
+
+class RecordedExchange(_Message):
+    """Record (emulate, live): a request that went upstream, and its answer."""
+
+    request: RecordedRequest
+    auth: bool
+    chunks: int | None  # how the response passed through: streamed in N chunks, or whole (None)
+    response: RecordedResponse
+
+
+class RefusedExchange(_Message):
+    """A request to a host that is not the cell's provider's (fail closed)."""
+
+    refused: str
+
+
+class FailedExchange(_Message):
+    """A request mitmproxy could not complete (connection error, time-out)."""
+
+    error: str
+
+
+Exchange = Annotated[
+    Union[ReplayedExchange, RecordedExchange, RefusedExchange, FailedExchange],
+    Field(union_mode="left_to_right"),  # extra="forbid" makes exactly one fit
+]
+
+
+class CellEnd(_Message):
+    cell: str
+    exchanges: list[Exchange]

@@ -1,0 +1,72 @@
+"""The command line: usage errors exit 2 with a clear message, diff gates with 3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccmatrix.bundled import CHECKOUT_DIR
+
+REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
+
+
+def ccmatrix(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ccmatrix", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def reference(tmp_path) -> Path:
+    if REFERENCE.exists():
+        return REFERENCE
+    pytest.skip(f"{REFERENCE} is not beside the checkout")
+
+
+def test_unknown_feature_is_a_usage_error():
+    proc = ccmatrix("run", "-f", "telepathy", "--out", "/nonexistent/out")
+    assert proc.returncode == 2
+    assert "unknown feature 'telepathy'" in proc.stderr and "basic_messaging_streaming" in proc.stderr
+
+
+def test_unknown_litellm_path_is_a_usage_error(tmp_path):
+    proc = ccmatrix("run", "-f", "thinking", "--litellm", str(tmp_path / "no-env"), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "neither a release number" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_diff_gates_pass_to_fail(reference, tmp_path):
+    new = json.loads(reference.read_text())
+    row = next(f for f in new["features"] if f["id"] == "thinking")
+    row["providers"]["bedrock_invoke"] = {"status": "fail", "error": "[claude-opus-4-7-bedrock-invoke] effort lost"}
+    changed = tmp_path / "new.json"
+    changed.write_text(json.dumps(new))
+    proc = ccmatrix("diff", str(reference), str(changed))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "thinking" in proc.stdout and "bedrock_invoke" in proc.stdout
+    assert "[claude-opus-4-7-bedrock-invoke]" in proc.stdout  # not eaten as markup
+    assert ccmatrix("diff", str(changed), str(reference)).returncode == 0  # fail -> pass does not gate
+
+
+def test_diff_names_a_broken_file(reference, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schema_version": "1", "features": [')
+    proc = ccmatrix("diff", str(reference), str(broken))
+    assert proc.returncode == 2 and str(broken) in proc.stderr
+
+
+def test_html_from_the_published_matrix(reference, tmp_path):
+    out = tmp_path / "page.html"
+    proc = ccmatrix("html", str(reference), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    page = out.read_text()
+    assert "DeploymentNotFound" in page and "Known issues" in page
+
+
+def test_litellm_config_uses_real_hosts_and_environment_credentials():
+    proc = ccmatrix("litellm-config")
+    assert proc.returncode == 0
+    assert "127.0.0.1" not in proc.stdout and "localhost" not in proc.stdout
+    assert "os.environ/AWS_ACCESS_KEY_ID" in proc.stdout and "claude-haiku-4-5-bedrock-converse" in proc.stdout

@@ -1,0 +1,106 @@
+"""Recording through the addon against the emulator: reproducible and redacted.
+
+One record run of every implemented cell (real LiteLLM, real mitmdump, the
+built-in emulator), into a copy of the cassette tree, with credentials whose
+values the test knows; the tests below read what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ccmatrix import catalog
+from ccmatrix.bundled import CHECKOUT_DIR
+from ccmatrix.proxy.credentials import fake_credentials
+from ccmatrix.run import runner
+
+pytestmark = pytest.mark.proxy
+SCAN_SECRETS = CHECKOUT_DIR.parent / "shared" / "tools" / "scan-secrets"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, litellm_env):
+    import shutil
+
+    root = tmp_path_factory.mktemp("rec") / "cassettes"
+    shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
+    secrets_dir = tmp_path_factory.mktemp("secrets")
+    credentials = fake_credentials(secrets_dir)
+    result = runner.execute(catalog.select(), mode="emulate", litellm=litellm_env, root=root, credentials=credentials)
+    service_account = json.loads(Path(credentials["VERTEXAI_CREDENTIALS"]).read_text())
+    return root, credentials, service_account, result
+
+
+def _without_timestamp(path: Path):
+    document = json.loads(path.read_text())
+    document.get("provenance", {}).pop("recorded_at", None)
+    return document
+
+
+def test_rerecording_against_emulator_reproduces_committed_cassettes(recorded):
+    root, _, _, _ = recorded
+    committed = {p.relative_to(catalog.DEFAULT_CASSETTE_DIR) for p in catalog.DEFAULT_CASSETTE_DIR.rglob("*") if p.is_file()}
+    rerecorded = {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
+    assert rerecorded == committed, {"new": rerecorded - committed, "gone": committed - rerecorded}
+    differing = []
+    for rel in sorted(committed):
+        old, new = catalog.DEFAULT_CASSETTE_DIR / rel, root / rel
+        if rel.suffix == ".json" and rel.parts[0] not in ("blobs",):
+            if _without_timestamp(old) != _without_timestamp(new):
+                differing.append(str(rel))
+        elif old.read_bytes() != new.read_bytes():
+            differing.append(str(rel))
+    assert not differing, f"re-recording changed: {differing[:10]}"
+
+
+def test_every_cell_recorded_with_its_verdict(recorded):
+    root, _, _, result = recorded
+    for cell in catalog.select():
+        if cell.not_applicable_reason:
+            assert not cell.cassette_path(root).exists()
+            continue
+        document = json.loads(cell.cassette_path(root).read_text())
+        assert document["provenance"]["source"] == "emulator"
+        assert document["provenance"]["litellm_version"] == result.litellm_version
+        assert document["verdict"]["status"] in ("pass", "fail")
+        assert document["interactions"], cell.id
+
+
+def test_no_credential_reaches_a_cassette(recorded):
+    root, credentials, service_account, _ = recorded
+    text = "\n".join(p.read_text(errors="replace") for p in root.rglob("*") if p.is_file())
+    secrets = {
+        "anthropic api key": credentials["ANTHROPIC_API_KEY"],
+        "aws access key id": credentials["AWS_ACCESS_KEY_ID"],
+        "aws secret access key": credentials["AWS_SECRET_ACCESS_KEY"],
+        "aws session token": credentials["AWS_SESSION_TOKEN"],
+        "azure api key": credentials["AZURE_AI_API_KEY"],
+        "service account private key id": service_account["private_key_id"],
+        "service account private key": service_account["private_key"].splitlines()[1],
+    }
+    leaked = [name for name, value in secrets.items() if value in text]
+    assert not leaked, f"credentials in cassettes: {leaked}"
+    # values made during the run: SigV4 signatures, the JWT assertion, the access token
+    assert not re.search(r"Signature=[0-9a-f]{64}", text)
+    assert not re.search(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ", text)
+    assert "ya29." not in text
+    # ...and they were really there to redact: the traffic carried each kind
+    assert "AWS4-HMAC-SHA256 Credential=<redacted>" in text
+    assert '"x-amz-security-token": "<redacted>"' in text
+    assert '"assertion": "<redacted>"' in text
+    assert '"access_token": "<redacted>"' in text
+    assert '"x-api-key": "<redacted>"' in text
+    assert '"authorization": "Bearer <redacted>"' in text
+
+
+def test_shared_secret_scanner_finds_nothing(recorded):
+    root = recorded[0]
+    if not SCAN_SECRETS.exists():
+        pytest.skip(f"{SCAN_SECRETS} not present beside the checkout")
+    proc = subprocess.run([str(SCAN_SECRETS), str(root)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
