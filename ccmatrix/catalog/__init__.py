@@ -8,12 +8,12 @@ from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
 from ccmatrix.catalog.cells import CatalogError, Cell, CellTier, feature, provider, proxy_model_name, select, tier
 from ccmatrix.catalog.features import FEATURE_ALIASES, FEATURES, STRUCTURED_OUTPUT_SCHEMA, Feature
-from ccmatrix.catalog.status import Status
+from ccmatrix.catalog.status import Status, TierStatus
 from ccmatrix.catalog.tiers import TIERS, Tier
 from ccmatrix.providers import AUTH_HOSTS, PROVIDERS, Provider
 
 __all__ = [
     "AUTH_HOSTS", "DEFAULT_CASSETTE_DIR", "layout", "CatalogError", "Cell", "CellTier", "FEATURES", "FEATURE_ALIASES", "Feature", "PROVIDERS",
-    "Provider", "STRUCTURED_OUTPUT_SCHEMA", "Status", "TIERS", "Tier", "feature", "provider", "proxy_model_name",
+    "Provider", "STRUCTURED_OUTPUT_SCHEMA", "Status", "TIERS", "TierStatus", "Tier", "feature", "provider", "proxy_model_name",
     "select", "tier",
 ]

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccmatrix.emulator import ids
-from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response, parse_json_object
+from ccmatrix.emulator.exchange import (
+    EmulatedRequest,
+    EmulatedResponse,
+    contract_answer,
+    json_response,
+    parse_json_object,
+)
 from ccmatrix.emulator.plan import (
     Conversation,
     ReplyPlan,
@@ -22,26 +27,8 @@ from ccmatrix.emulator.plan import (
     split_json,
     split_text,
 )
+from ccmatrix.providers import Provider, anthropic, azure, bedrock_invoke, ids
 from ccmatrix.wire.sse import encode_sse_event
-
-# Top-level body fields the first-party API accepts. Anything else is answered
-# with 400 like the real API ("x: Extra inputs are not permitted"), which is how
-# a proxy leaking e.g. a Bedrock-only field into a first-party body shows up.
-MESSAGES_FIELDS = frozenset(
-    {
-        "model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream",
-        "temperature", "top_k", "top_p", "tools", "tool_choice", "thinking", "output_config",
-        "context_management", "container", "mcp_servers", "service_tier", "output_format",
-        # also in the SDK's (beta) MessageCreateParams
-        "cache_control", "inference_geo", "speed",
-    }
-)  # fmt: skip
-COUNT_TOKENS_FIELDS = frozenset(
-    {
-        "model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers",
-        "context_management", "output_config", "output_format", "cache_control",
-    }
-)  # fmt: skip
 
 SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 
@@ -49,25 +36,12 @@ SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-contro
 # ---------------------------------------------------------------- validation
 
 
-def error_body(error_type: str, message: str) -> dict:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
-def body_problem(body: dict | None, known: frozenset[str], required: tuple[str, ...]) -> str | None:
-    """The first thing the real API would reject in this body, phrased like it, or None."""
-    if body is None:
-        return "The request body is not valid JSON."
-    for name in required:
-        if name not in body:
-            return f"{name}: Field required"
-    for name in body:
-        if name not in known:
-            return f"{name}: Extra inputs are not permitted"
-    if "messages" in body and not isinstance(body["messages"], list):
-        return "messages: Input should be a valid list"
-    if "max_tokens" in body and (not isinstance(body["max_tokens"], int) or isinstance(body["max_tokens"], bool)):
-        return "max_tokens: Input should be a valid integer"
-    return None
+def error_body(error_type: str, message: str, request_id: str | None = None) -> dict:
+    """The Anthropic error shape; real answers carry the request id in the body too."""
+    body: dict[str, Any] = {"type": "error", "error": {"type": error_type, "message": message}}
+    if request_id:
+        body["request_id"] = request_id
+    return body
 
 
 def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
@@ -286,40 +260,43 @@ def count_tokens(req: EmulatedRequest, headers: dict[str, str]) -> EmulatedRespo
 
 def first_party(req: EmulatedRequest) -> EmulatedResponse | None:
     """api.anthropic.com: /v1/messages and /v1/messages/count_tokens (`?beta=true` allowed)."""
-    return _messages_route(req, prefix="", auth_headers=("x-api-key", "authorization"), api_style=True)
+    return _messages_route(req, anthropic.PROVIDER, prefix="", auth_headers=("x-api-key", "authorization"),
+                           api_style=True)
 
 
 def foundry(req: EmulatedRequest) -> EmulatedResponse | None:
     """Azure AI Foundry (`<resource>.services.ai.azure.com/anthropic/...`): the first-party API."""
-    return _messages_route(req, prefix="/anthropic", auth_headers=("x-api-key", "api-key", "authorization"), api_style=False)
+    return _messages_route(req, azure.PROVIDER, prefix="/anthropic",
+                           auth_headers=("x-api-key", "api-key", "authorization"), api_style=False)
 
 
 def bedrock_mantle(req: EmulatedRequest) -> EmulatedResponse | None:
     """bedrock-mantle.<region>.api.aws/anthropic/...: Bedrock's Anthropic-compatible
     endpoint, where LiteLLM sends count_tokens for the newest models (SigV4-signed)."""
-    return _messages_route(req, prefix="/anthropic", auth_headers=("authorization",), api_style=False)
+    return _messages_route(req, bedrock_invoke.PROVIDER, prefix="/anthropic", auth_headers=("authorization",),
+                           api_style=False)
 
 
-def _messages_route(req: EmulatedRequest, *, prefix: str, auth_headers: tuple[str, ...], api_style: bool) -> EmulatedResponse | None:
+def _messages_route(req: EmulatedRequest, provider: Provider, *, prefix: str, auth_headers: tuple[str, ...],
+                    api_style: bool) -> EmulatedResponse | None:
     path = req.route_path.rstrip("/")
     if req.method != "POST" or path not in (f"{prefix}/v1/messages", f"{prefix}/v1/messages/count_tokens"):
         return None
-    headers = {"request-id": ids.anthropic_id(req.seed, "req_")}
+    headers = {"request-id": ids.request_id(req.seed)}
     if not any(req.header(name) for name in auth_headers):
         if api_style:
-            return json_response(401, error_body("authentication_error", "x-api-key header is required"), headers)
+            return json_response(401, error_body("authentication_error", "x-api-key header is required",
+                                                 headers["request-id"]), headers)
         # Azure's gateway answers before the model does, in Azure's own shape
         message = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
         return json_response(401, {"error": {"code": "401", "message": message}}, headers)
     if api_style and not req.header("anthropic-version"):
-        return json_response(400, error_body("invalid_request_error", "anthropic-version: header is required"), headers)
+        return json_response(400, error_body("invalid_request_error", "anthropic-version: header is required",
+                                             headers["request-id"]), headers)
     body = parse_json_object(req.body)
+    rejected = contract_answer(provider, req, body)
+    if rejected is not None:
+        return rejected
     if path.endswith("/count_tokens"):
-        problem = body_problem(body, COUNT_TOKENS_FIELDS, ("model", "messages"))
-        if problem:
-            return json_response(400, error_body("invalid_request_error", problem), headers)
         return count_tokens(req, headers)
-    problem = body_problem(body, MESSAGES_FIELDS, ("model", "messages", "max_tokens"))
-    if problem:
-        return json_response(400, error_body("invalid_request_error", problem), headers)
     return answer(req, body, str(body["model"]), id_prefix="msg_", stream=body.get("stream") is True, headers=headers)

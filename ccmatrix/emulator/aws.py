@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ccmatrix.emulator import ids
 from ccmatrix.emulator.exchange import EmulatedResponse, json_response
+from ccmatrix.providers import ids
 from ccmatrix.wire.eventstream import encode_message
 from ccmatrix.wire.sse import compact_json
 

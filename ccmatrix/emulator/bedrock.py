@@ -10,29 +10,25 @@ CountTokens (`/model/{id}/count-tokens`) sizes either kind of request.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from urllib.parse import unquote
 
 from ccmatrix.emulator import anthropic_messages as messages
-from ccmatrix.emulator import converse, ids
+from ccmatrix.emulator import converse
 from ccmatrix.emulator.aws import aws_error, event_message, malformed, stream_headers, validation_error
-from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response, parse_json_object
+from ccmatrix.emulator.exchange import (
+    EmulatedRequest,
+    EmulatedResponse,
+    contract_answer,
+    json_response,
+    parse_json_object,
+)
 from ccmatrix.emulator.plan import ReplyPlan, plan_reply
+from ccmatrix.providers import bedrock_converse, bedrock_invoke, ids
 from ccmatrix.wire.sse import compact_json
 
-BEDROCK_VERSION = "bedrock-2023-05-31"
-INVOKE_FIELDS = (messages.MESSAGES_FIELDS - {"model", "stream"}) | {"anthropic_version", "anthropic_beta"}
-
 _ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$")
-
-# The tool `type` tags InvokeModel's schema accepts (measured on Claude Haiku 4.5:
-# the 400 for a tool-search tool lists them). Only the tool-search types are
-# rejected here: other server tools may be accepted for other models or betas.
-INVOKE_TOOL_TAGS = (
-    "bash_20250124", "custom", "memory_20250818", "text_editor_20250124", "text_editor_20250429",
-    "text_editor_20250728", "web_search_20250305",
-)  # fmt: skip
-REJECTED_TOOL_TYPES = ("tool_search_tool_regex_", "tool_search_tool_bm25_")
 
 
 def handle(req: EmulatedRequest) -> EmulatedResponse | None:
@@ -56,19 +52,9 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
 
 
 def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> EmulatedResponse:
-    for name in ("anthropic_version", "messages", "max_tokens"):
-        if name not in body:
-            return malformed(f"#: required key [{name}] not found", req.seed)
-    # Bedrock checks the body against its JSON schema before the model sees it
-    # (measured: "#: extraneous key [frequency_penalty] is not permitted").
-    for name in body:
-        if name not in INVOKE_FIELDS:
-            return malformed(f"#: extraneous key [{name}] is not permitted", req.seed)
-    if body["anthropic_version"] != BEDROCK_VERSION:
-        return validation_error(f"anthropic_version: Input should be '{BEDROCK_VERSION}'", req.seed)
-    problem = messages.body_problem(body, INVOKE_FIELDS, ()) or tools_problem(body.get("tools"))
-    if problem:
-        return validation_error(problem, req.seed)
+    rejected = contract_answer(bedrock_invoke.PROVIDER, req, body)
+    if rejected is not None:
+        return rejected
     plan = plan_reply(messages.conversation(req, body, model))
     message_id = ids.anthropic_id(req.seed, "msg_bdrk_")
     request_id = ids.aws_request_id(req.seed)
@@ -102,18 +88,6 @@ def invocation_metrics(plan: ReplyPlan) -> dict:
     return metrics
 
 
-def tools_problem(tools: object) -> str | None:
-    """InvokeModel's schema check of `tools[i].type` (a tagged union), phrased like Bedrock."""
-    if not isinstance(tools, list):
-        return None
-    expected = ", ".join(f"'{tag}'" for tag in INVOKE_TOOL_TAGS)
-    for index, tool in enumerate(tools):
-        kind = tool.get("type") if isinstance(tool, dict) else None
-        if isinstance(kind, str) and kind.startswith(REJECTED_TOOL_TYPES):
-            return f"tools.{index}: Input tag '{kind}' found using 'type' does not match any of the expected tags: {expected}"
-    return None
-
-
 def _count_tokens(req: EmulatedRequest, body: dict) -> EmulatedResponse:
     """CountTokens: {"input": {"invokeModel": {"body": blob}} | {"converse": {...}}} -> {"inputTokens": N}.
 
@@ -132,9 +106,11 @@ def _count_tokens(req: EmulatedRequest, body: dict) -> EmulatedResponse:
     else:
         if not isinstance(value, dict):
             return validation_error("1 validation error detected: Value at 'input.converse' failed to satisfy constraint: Member must not be null", req.seed)
-        problem = converse.request_problem(value)
-        if problem:
-            return validation_error(problem, req.seed)
+        # the wrapped request is judged as Converse itself would judge it
+        inner = dataclasses.replace(req, path=req.path.replace("/count-tokens", "/converse"))
+        rejected = contract_answer(bedrock_converse.PROVIDER, inner, value)
+        if rejected is not None:
+            return rejected
         size = len(compact_json(value).encode("utf-8"))
     return json_response(200, {"inputTokens": max(1, size // 4)}, {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccmatrix.emulator import ids
-from ccmatrix.emulator.aws import event_message, stream_headers, validation_error
-from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
+from ccmatrix.emulator.aws import event_message, stream_headers
+from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, contract_answer, json_response
 from ccmatrix.emulator.plan import (
     Conversation,
     ReplyPlan,
@@ -25,53 +24,7 @@ from ccmatrix.emulator.plan import (
     split_json,
     split_text,
 )
-
-# Members of the ConverseRequest shape (botocore's bedrock-runtime model), minus
-# modelId, which travels in the URL.
-CONVERSE_FIELDS = frozenset(
-    {
-        "messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
-        "additionalModelRequestFields", "promptVariables", "additionalModelResponseFieldPaths",
-        "requestMetadata", "performanceConfig", "serviceTier", "outputConfig",
-    }
-)  # fmt: skip
-# Members of the ContentBlock union: each block sets exactly one of them.
-CONTENT_BLOCK_KINDS = frozenset(
-    {
-        "text", "image", "document", "video", "audio", "toolUse", "toolResult", "guardContent",
-        "cachePoint", "reasoningContent", "citationsContent", "searchResult",
-    }
-)  # fmt: skip
-SYSTEM_BLOCK_KINDS = frozenset({"text", "guardContent", "cachePoint"})
-
-
-def request_problem(body: dict) -> str | None:
-    """What Bedrock would reject in a Converse body (e.g. an Anthropic-shaped one), or None."""
-    for name in body:
-        if name not in CONVERSE_FIELDS:
-            return f"Malformed input request: #: extraneous key [{name}] is not permitted, please reformat your input and try again."
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            return f"1 validation error detected: Value at 'messages.{i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
-        problem = _blocks_problem(message.get("content"), f"messages.{i + 1}.member.content", CONTENT_BLOCK_KINDS)
-        if problem:
-            return problem
-    if "system" in body:
-        return _blocks_problem(body["system"], "system", SYSTEM_BLOCK_KINDS)
-    return None
-
-
-def _blocks_problem(blocks: Any, where: str, kinds: frozenset[str]) -> str | None:
-    if not isinstance(blocks, list):
-        return f"1 validation error detected: Value at '{where}' failed to satisfy constraint: Member must be a list of content blocks"
-    for j, block in enumerate(blocks):
-        if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in kinds:
-            keys = sorted(block) if isinstance(block, dict) else type(block).__name__
-            return f"The content block at {where}.{j + 1} must set exactly one of {sorted(kinds)}; got {keys}."
-    return None
+from ccmatrix.providers import bedrock_converse, ids
 
 
 def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
@@ -140,9 +93,9 @@ def _text_of(blocks: list[dict]) -> str:
 
 
 def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> EmulatedResponse:
-    problem = request_problem(body)
-    if problem:
-        return validation_error(problem, req.seed)
+    rejected = contract_answer(bedrock_converse.PROVIDER, req, body)
+    if rejected is not None:
+        return rejected
     plan = plan_reply(conversation(req, body, model))
     if stream:
         chunks = [event_message(kind, payload) for kind, payload in render_stream(plan)]

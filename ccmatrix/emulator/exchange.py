@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ccmatrix.providers import Provider
+from ccmatrix.providers.contract import ProviderRequest
 from ccmatrix.wire.sse import compact_json
 
 __all__ = ["EmulatedRequest", "EmulatedResponse", "json_response", "parse_json_object"]
@@ -89,3 +91,16 @@ def parse_json_object(body: bytes) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def provider_request(req: EmulatedRequest, body: Any) -> ProviderRequest:
+    return ProviderRequest.of(req.method, req.hostname, req.path, req.headers, body)
+
+
+def contract_answer(provider: Provider, req: EmulatedRequest, body: Any) -> EmulatedResponse | None:
+    """The provider's own rejection of a request that breaks its contract, or None."""
+    verdict = provider.check(provider_request(req, body))
+    if verdict.rejected is None:
+        return None
+    status, headers, data = provider.rejection(verdict.rejected, req.seed)
+    return EmulatedResponse(status, headers, [data])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from ccmatrix.emulator import ids
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
+from ccmatrix.providers import ids
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_LIFETIME_S = 3599  # what Google answers for service-account tokens

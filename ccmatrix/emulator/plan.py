@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ccmatrix.emulator import ids
+from ccmatrix.providers import ids, signatures
 
 __all__ = [
     "Conversation",
@@ -290,7 +290,8 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
         # the client echoes signatures back: content-derived like the tool ids
         progress = len(conversation.assistant_tool_calls) + conversation.server_tool_calls
         signature_seed = hashlib.sha256(f"{key}\x00thinking:{progress}".encode()).hexdigest()
-        blocks.append(ThinkingBlock(thinking=thinking, signature=ids.signature(signature_seed)))
+        # a MAC over the text, so a proxy that alters the echoed thinking is caught
+        blocks.append(ThinkingBlock(thinking=thinking, signature=signatures.sign(thinking, signature_seed)))
 
     stop_reason = "end_turn"
     searches = 0

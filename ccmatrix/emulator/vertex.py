@@ -12,11 +12,14 @@ import re
 from urllib.parse import unquote
 
 from ccmatrix.emulator import anthropic_messages as messages
-from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response, parse_json_object
-
-VERTEX_VERSION = "vertex-2023-10-16"
-VERTEX_FIELDS = (messages.MESSAGES_FIELDS - {"model"}) | {"anthropic_version"}
-COUNT_TOKENS_FIELDS = messages.COUNT_TOKENS_FIELDS | {"anthropic_version"}
+from ccmatrix.emulator.exchange import (
+    EmulatedRequest,
+    EmulatedResponse,
+    contract_answer,
+    json_response,
+    parse_json_object,
+)
+from ccmatrix.providers import ids, vertex_ai
 
 _ROUTE = re.compile(
     r"^/(?:v1|v1beta1)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
@@ -43,21 +46,14 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
     body = parse_json_object(req.body)
     if body is None:
         return google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
+    rejected = contract_answer(vertex_ai.PROVIDER, req, body)
+    if rejected is not None:
+        return rejected
     model = unquote(match["model"])
+    headers = {"request-id": ids.request_id(req.seed, "req_vrtx_")}
     if model == "count-tokens":  # the SDK's count_tokens: model stays in the body
-        problem = messages.body_problem(body, COUNT_TOKENS_FIELDS, ("model", "messages"))
-        if problem:
-            return json_response(400, messages.error_body("invalid_request_error", problem))
-        return messages.count_tokens(req, {})
-    if "model" in body:
-        return google_error(400, "INVALID_ARGUMENT", "model: Extra inputs are not permitted (the model is named in the URL)")
-    if body.get("anthropic_version") != VERTEX_VERSION:
-        problem = "anthropic_version: Field required" if "anthropic_version" not in body else f"anthropic_version: Input should be '{VERTEX_VERSION}'"
-        return google_error(400, "INVALID_ARGUMENT", problem)
-    problem = messages.body_problem(body, VERTEX_FIELDS, ("messages", "max_tokens"))
-    if problem:
-        return json_response(400, messages.error_body("invalid_request_error", problem))
+        return messages.count_tokens(req, headers)
     # rawPredict is a raw passthrough: the body's `stream` decides the answer's
     # shape; streamRawPredict always streams.
     stream = body.get("stream") is True or match["verb"] == "streamRawPredict"
-    return messages.answer(req, body, model, id_prefix="msg_vrtx_", stream=stream, headers={})
+    return messages.answer(req, body, model, id_prefix="msg_vrtx_", stream=stream, headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ccmatrix.providers.anthropic import first_party_rules
 from ccmatrix.providers.base import ALNUM, DirectUpstream, Provider, random_text
 
 # a Foundry resource name; live runs set AZURE_AI_API_BASE to their own
@@ -21,6 +22,8 @@ class Azure(Provider):
     extra_base_fields = ("body.model", "body.stream")
     beta_fields = ("headers.anthropic-beta",)
     live_variables = ("AZURE_AI_API_BASE", "AZURE_AI_API_KEY")
+    # Foundry serves the first-party Messages API under /anthropic
+    contract = first_party_rules("azure", prefix="/anthropic")
 
     def litellm_params(self, model_id: str) -> dict[str, Any]:
         return {

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
+from ccmatrix.providers import ids
+from ccmatrix.providers.contract import ProviderRequest, Rule, Verdict, Violation, judge
 from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
 # An answer the recorder sends in the provider's own error shape: status, headers, body.
@@ -78,6 +80,8 @@ class Provider:
     # the environment variables its LiteLLM deployment reads its credentials from
     live_variables: ClassVar[tuple[str, ...]] = ()
     optional_live_variables: ClassVar[tuple[str, ...]] = ()
+    # what the provider accepts, rule by rule (ccmatrix/providers/contract.py)
+    contract: ClassVar[tuple[Rule, ...]] = ()
 
     def __repr__(self) -> str:
         return f"<provider {self.id}>"
@@ -105,6 +109,18 @@ class Provider:
 
     def direct_upstream(self, url: str) -> DirectUpstream:
         raise NotImplementedError
+
+    # ------------------------------------------------------------ contract
+    def check(self, request: ProviderRequest) -> Verdict:
+        """What this provider makes of the request: the rule it breaks, if any."""
+        return judge(self.contract, request)
+
+    def rejection(self, violation: Violation, seed: str) -> ErrorAnswer:
+        """The provider's answer to a request that breaks a rule of its contract."""
+        body = {"type": "error", "error": {"type": violation.rule.error_type, "message": violation.message},
+                "request_id": ids.request_id(seed)}
+        return violation.rule.status, {"content-type": "application/json", "request-id": body["request_id"]}, \
+            json.dumps(body, separators=(",", ":")).encode()
 
     # ------------------------------------------------------------ wire
     def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:

@@ -7,7 +7,9 @@ import string
 from pathlib import Path
 from typing import Any
 
+from ccmatrix.providers import ids
 from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
+from ccmatrix.providers.contract import ProviderRequest, Violation
 
 RUNTIME_HOSTS = ("bedrock-runtime.*.amazonaws.com",)
 # bedrock-mantle: Bedrock's Anthropic-compatible API (LiteLLM's count_tokens route)
@@ -18,6 +20,46 @@ MODEL_IDS = {
     "sonnet": "us.anthropic.claude-sonnet-4-6",
     "opus": "us.anthropic.claude-opus-4-7",
 }
+
+
+AWS_MESSAGES_DOC = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html"
+VALIDATION = "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/"
+MODEL_ERRORS = "The model returned the following errors: "
+
+# anthropic_beta values Bedrock refuses ("invalid beta flag"), each seen refused
+REJECTED_BETAS = frozenset({
+    "advanced-tool-use-2025-11-20",  # BerriAI/litellm#19373, anthropics/claude-code#30926
+    "mcp-servers-2025-12-04",  # BerriAI/litellm#19877
+    "extended-cache-ttl-2025-04-11",  # anthropics/claude-code#56595
+    "oauth-2025-04-20", "prompt-caching-scope-2026-01-05", "fast-mode-2026-02-01",
+    "redact-thinking-2026-02-12",  # router-for-me/CLIProxyAPI#4750
+})
+# ... and the ones it is documented or seen to take (the AWS table; envoyproxy/ai-gateway#2512)
+ACCEPTED_BETAS = frozenset({
+    "computer-use-2024-10-22", "computer-use-2025-01-24", "computer-use-2025-11-24",
+    "token-efficient-tools-2025-02-19", "interleaved-thinking-2025-05-14", "output-128k-2025-02-19",
+    "dev-full-thinking-2025-05-14", "context-1m-2025-08-07", "context-management-2025-06-27",
+    "effort-2025-11-24", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29", "compact-2026-01-12",
+    "fine-grained-tool-streaming-2025-05-14", "token-counting-2024-11-01", "mcp-client-2025-04-04",
+    "mcp-client-2025-11-20", "web-search-2025-03-05", "search-results-2025-06-09", "claude-code-20250219",
+    "structured-outputs-2025-12-15",
+})
+BETA_EVIDENCE = ("https://github.com/BerriAI/litellm/pull/19877", "https://github.com/BerriAI/litellm/pull/19373",
+                 AWS_MESSAGES_DOC)
+
+
+def rejected_betas(betas: list[str]) -> str | None:
+    return "invalid beta flag" if any(b in REJECTED_BETAS for b in betas) else None
+
+
+def unknown_betas(betas: list[str]) -> str | None:
+    unknown = [b for b in betas if b not in ACCEPTED_BETAS and b not in REJECTED_BETAS]
+    return f"invalid beta flag (not known to Bedrock: {', '.join(unknown)})" if unknown else None
+
+
+def native_1m(request: ProviderRequest) -> bool:
+    """Bedrock serves the 4.6 generation and later with 1M context, no beta needed."""
+    return any(tag in request.model for tag in ("sonnet-4-6", "opus-4-6", "opus-4-7"))
 
 
 class Bedrock(Provider):
@@ -47,6 +89,13 @@ class Bedrock(Provider):
         # offered cross-region goes to bedrock-mantle.<region>.api.aws; 1.108.7's
         # count_tokens handler ignores the deployment's endpoint, only this variable moves it.
         return DirectUpstream(params={"aws_bedrock_runtime_endpoint": url}, env={"BEDROCK_MANTLE_API_BASE": url})
+
+    def rejection(self, violation: Violation, seed: str) -> ErrorAnswer:
+        # AWS JSON errors: {"message"} in the body, the type in x-amzn-ErrorType
+        message = (MODEL_ERRORS + violation.message) if violation.rule.model_error else violation.message
+        headers = {"content-type": "application/json", "x-amzn-RequestId": ids.aws_request_id(seed),
+                   "x-amzn-ErrorType": VALIDATION}
+        return violation.rule.status, headers, json.dumps({"message": message}, separators=(",", ":")).encode()
 
     def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:
         # AWS JSON errors: {"message"} in the body, the type in x-amzn-ErrorType

@@ -8,12 +8,62 @@ import string
 from pathlib import Path
 from typing import Any
 
+from ccmatrix.providers import ids
+from ccmatrix.providers import messages_api as api
 from ccmatrix.providers.base import MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
+from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, both, on_path
 
 API_HOSTS = ("*-aiplatform.googleapis.com", "aiplatform.googleapis.com")
 TOKEN_HOSTS = ("oauth2.googleapis.com",)
 LOCATION = "us-east5"
 FAKE_PROJECT = "ccmatrix-project"
+VERTEX_VERSION = "vertex-2023-10-16"
+VERTEX_DOCS = "https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude"
+# Vertex answers its own checks in Google's shape, the model's in Anthropic's
+GOOGLE_INVALID = "INVALID_ARGUMENT"
+
+_PREDICT = on_path(r"/publishers/anthropic/models/[^/:]+:(rawPredict|streamRawPredict)$")
+_COUNT = on_path(r"/publishers/anthropic/models/count-tokens:rawPredict$")
+PREDICT = both(_PREDICT, lambda r: not _COUNT(r))
+
+
+def _model_in_body(request: ProviderRequest) -> str | None:
+    if isinstance(request.body, dict) and "model" in request.body:
+        return "model: Extra inputs are not permitted (the model is named in the URL)"
+    return None
+
+
+def _version(request: ProviderRequest) -> str | None:
+    body = api.body_of(request)
+    if "anthropic_version" not in body:
+        return "anthropic_version: Field required"
+    if body["anthropic_version"] != VERTEX_VERSION:
+        return f"anthropic_version: Input should be '{VERTEX_VERSION}'"
+    return None
+
+
+CONTRACT: tuple[Rule, ...] = (
+    Rule("vertex_ai.model-in-url", "the body carries no model: it is named in the URL", (VERTEX_DOCS,),
+         _model_in_body, PREDICT, error_type=GOOGLE_INVALID),
+    Rule("vertex_ai.anthropic-version", f"anthropic_version is required and is {VERTEX_VERSION}", (VERTEX_DOCS,),
+         _version, PREDICT, error_type=GOOGLE_INVALID),
+    *api.messages_rules("vertex_ai", (api.FIRST_PARTY_FIELDS - {"model"}) | {"anthropic_version"},
+                        ("messages", "max_tokens"), PREDICT),
+    Rule("vertex_ai.count-tokens-fields", "count_tokens takes the count_tokens fields (model stays in the body)",
+         (VERTEX_DOCS,), api.top_level_extras(api.COUNT_TOKENS_FIELDS | {"anthropic_version"}), _COUNT),
+    Rule("vertex_ai.context-management-beta",
+         "context_management is rejected unless its beta is an anthropic-beta HTTP header (the body field alone "
+         "is not enough)",
+         ("https://github.com/anthropics/claude-code/issues/21612", "https://github.com/BerriAI/litellm/pull/22321"),
+         api.context_management_needs_header_beta, PREDICT),
+    Rule("vertex_ai.header-beta-values",
+         "some betas are refused as anthropic-beta header values on Vertex (context-1m belongs in the body)",
+         ("https://github.com/BerriAI/litellm/pull/31607", "https://github.com/anthropics/claude-code/issues/21767"),
+         api.unexpected_header_betas(rejected=frozenset({"context-1m-2025-08-07", "prompt-caching-scope-2026-01-05"})),
+         lambda r: PREDICT(r) or _COUNT(r), confidence="reported", action="warn"),
+    Rule("vertex_ai.prompt-too-long", "input beyond the context window (200k without the 1M beta)",
+         ("https://github.com/BerriAI/litellm/pull/21870",), api.too_long(), PREDICT),
+)
 
 
 class VertexAI(Provider):
@@ -27,6 +77,7 @@ class VertexAI(Provider):
     extra_base_fields = ("body.anthropic_version",)
     beta_fields = ("headers.anthropic-beta", "body.anthropic_beta")
     live_variables = ("VERTEXAI_PROJECT", "VERTEXAI_CREDENTIALS")
+    contract = CONTRACT
 
     def litellm_params(self, model_id: str) -> dict[str, Any]:
         return {
@@ -45,9 +96,23 @@ class VertexAI(Provider):
         # base without a path; 1.83.14 posts to it verbatim. The loopback upstream answers any path.
         return DirectUpstream(params={"api_base": url}, token_uri=url + "/token")
 
+    def rejection(self, violation: Violation, seed: str) -> ErrorAnswer:
+        if violation.rule.error_type == GOOGLE_INVALID:
+            return google_error(violation.rule.status, GOOGLE_INVALID, violation.message)
+        body = {"type": "error", "error": {"type": violation.rule.error_type, "message": violation.message},
+                "request_id": ids.request_id(seed, "req_vrtx_")}
+        return violation.rule.status, {"content-type": "application/json", "request-id": body["request_id"]}, \
+            json.dumps(body, separators=(",", ":")).encode()
+
     def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:
-        body = {"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}}
+        body = {"error": {"code": status, "message": message, "status": GOOGLE_INVALID}}
         return status, {"content-type": "application/json"}, json.dumps(body).encode()
+
+
+def google_error(status: int, code: str, message: str) -> ErrorAnswer:
+    """Errors Vertex raises itself: {"error": {"code", "message", "status"}}."""
+    body = {"error": {"code": status, "message": message, "status": code}}
+    return status, {"content-type": "application/json"}, json.dumps(body, separators=(",", ":")).encode()
 
 
 def service_account(path: Path, token_uri: str | None = None) -> Path:

@@ -18,6 +18,7 @@ records one cell tier and writes its cassette when mitmdump exits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import datetime, timezone
@@ -33,12 +34,14 @@ from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.providers import AUTH_HOSTS
+from ccmatrix.providers.contract import ProviderRequest, Violation
 from ccmatrix.recorder.match import match, mismatch_answer, view
 from ccmatrix.recorder.protocol import (
     CONTROL_HOST,
     UPSTREAMS,
     BeginCell,
     CellEnd,
+    ContractNote,
     ErrorReply,
     FailedExchange,
     Health,
@@ -49,9 +52,28 @@ from ccmatrix.recorder.protocol import (
     WriteCell,
     Written,
 )
-from ccmatrix.recorder.record import CellSession, content_type, is_stream, record_interaction, record_request
+from ccmatrix.recorder.record import (
+    CellSession,
+    content_type,
+    is_stream,
+    record_interaction,
+    record_request,
+    record_response,
+)
 
 log = logging.getLogger("ccmatrix.recorder")
+
+
+def _note(violation: Violation | None) -> ContractNote | None:
+    if violation is None:
+        return None
+    rule = violation.rule
+    return ContractNote(rule=rule.id, message=violation.message, evidence=list(rule.evidence), action=rule.action)
+
+
+def request_seed(flow: http.HTTPFlow) -> str:
+    """What the emulator derives ids from: the body's hash."""
+    return hashlib.sha256(flow.request.content or b"").hexdigest()
 
 
 def _json_response(status: int, message: BaseModel | dict[str, Any]) -> http.Response:
@@ -111,8 +133,9 @@ class CcmatrixRecorder:
             flow.request.method, flow.request.pretty_url, flow.request.headers.items(multi=True), flow.request.content or b""
         )
         flow.metadata["ccmatrix_request"] = recorded
+        flow.metadata["ccmatrix_contract"] = self._contract(session, flow)
         if self.upstream == "replay":
-            flow.response = self._replay(session, recorded)
+            flow.response = self._replay(session, recorded, flow)
         elif self.upstream == "emulate":
             original = flow.request.host_header or host
             flow.request.scheme, flow.request.host, flow.request.port = "http", "127.0.0.1", self.emulator.port
@@ -152,11 +175,14 @@ class CcmatrixRecorder:
             self._write_auth(auth_name, interaction)
         else:
             self.session.interactions.append(interaction)
+        violation, warnings = flow.metadata.get("ccmatrix_contract") or (None, [])
         self.session.exchanges.append(RecordedExchange(
             request=request,
             auth=bool(auth_name),
             chunks=len([c for c in chunks if c]) if chunks is not None else None,
             response=interaction.response,
+            violation=violation,
+            warnings=warnings,
         ))
 
     def error(self, flow: http.HTTPFlow) -> None:
@@ -177,7 +203,7 @@ class CcmatrixRecorder:
     def _source(self) -> str:
         return "live" if self.upstream == "live" else "emulator"
 
-    def _replay(self, session: CellSession, request: cassettes.RecordedRequest) -> http.Response:
+    def _replay(self, session: CellSession, request: cassettes.RecordedRequest, flow: http.HTTPFlow) -> http.Response:
         host = request.url.split("/")[2]
         auth_name = AUTH_HOSTS.get(host)
         if auth_name:
@@ -191,15 +217,48 @@ class CcmatrixRecorder:
         if views is None:
             views = self.views[where] = [view(i.request) for i in interactions]
         result = match(interactions, request, session.cell.feature.load_bearing(session.cell.provider), where, views)
-        session.exchanges.append(ReplayedExchange(
-            request=request, auth=bool(auth_name), served=result.index, closest=result.closest,
-            diffs=result.diffs, mismatch=result.error,
-        ))
-        if result.index is None:
-            status, headers, body = mismatch_answer(session.cell.provider, result.error or "no match")
+        violation, warnings = flow.metadata.get("ccmatrix_contract") or (None, [])
+        exchange = ReplayedExchange(request=request, auth=bool(auth_name), served=result.index, closest=result.closest,
+                                    diffs=result.diffs, mismatch=result.error, violation=violation, warnings=warnings)
+        session.exchanges.append(exchange)
+        if violation is not None:
+            # the provider would refuse this request, whatever the recording says
+            exchange.mismatch = None
+            status, headers, body = session.cell.provider.rejection(flow.metadata["ccmatrix_violation"], request_seed(flow))
             return http.Response.make(status, body, headers)
-        recorded = interactions[result.index].response
-        return http.Response.make(recorded.status, recorded.content(), dict(recorded.headers))
+        if result.index is not None:
+            recorded = interactions[result.index].response
+            return http.Response.make(recorded.status, recorded.content(), dict(recorded.headers))
+        if result.route_recordings == 0 or result.new_conversation:
+            # Nothing recorded stands for this request (a route the recording never saw, or
+            # a conversation it never saw on the route): nothing was lost, the cassette is
+            # behind. The emulator answers, and the tier is reported changed.
+            exchange.changed = "new route" if result.route_recordings == 0 else "new conversation"
+            exchange.mismatch = None
+            answer = self._emulated(flow)
+            exchange.response = record_response(answer.status, answer.headers.items(), answer.body)
+            return http.Response.make(answer.status, answer.body, answer.headers)
+        status, headers, body = mismatch_answer(session.cell.provider, result.error or "no match")
+        return http.Response.make(status, body, headers)
+
+    def _contract(self, session: CellSession, flow: http.HTTPFlow) -> tuple[ContractNote | None, list[ContractNote]]:
+        """The cell's provider contract on the request as it is on the wire."""
+        req = flow.request
+        try:
+            body = json.loads(req.content) if req.content else None
+        except ValueError:
+            body = None
+        verdict = session.cell.provider.check(
+            ProviderRequest.of(req.method, req.host_header or req.pretty_host, req.path, dict(req.headers.items()), body))
+        flow.metadata["ccmatrix_violation"] = verdict.rejected
+        return _note(verdict.rejected), [_note(w) for w in verdict.warnings]
+
+    def _emulated(self, flow: http.HTTPFlow):  # type: ignore[no-untyped-def]
+        from ccmatrix.emulator import EmulatedRequest, respond
+
+        req = flow.request
+        return respond(EmulatedRequest(req.method, req.host_header or req.pretty_host, req.path,
+                                       dict(req.headers.items()), req.content or b""))
 
     def _auth_cassette(self, name: str) -> cassettes.Cassette | None:
         if name not in self.auth_cache:

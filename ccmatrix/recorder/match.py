@@ -30,10 +30,43 @@ class Match:
     closest: int | None
     diffs: list[FieldDiff] = field(default_factory=list)
     error: str | None = None
+    # how many recordings share the request's route (method, host, path): 0 is a new route
+    route_recordings: int = 0
+    # no recording on the route holds the same conversation (its first user message):
+    # a request the recording never saw, not a changed version of one it saw
+    new_conversation: bool = False
 
     @property
     def matched(self) -> bool:
         return self.index is not None
+
+
+def route(request_view: dict[str, Any]) -> tuple[str, str, str]:
+    return request_view.get("method", ""), request_view.get("host", ""), request_view.get("path", "")
+
+
+def conversation_key(body: Any) -> str | None:
+    """What identifies a conversation across turns and providers: its first user message's
+    text, whitespace removed (Messages and Converse bodies, and the Bedrock CountTokens
+    wrapper around either)."""
+    if not isinstance(body, dict):
+        return None
+    wrapped = body.get("input")
+    if isinstance(wrapped, dict) and len(wrapped) == 1:
+        inner = next(iter(wrapped.values()))
+        inner = inner.get("body", inner) if isinstance(inner, dict) else inner
+        return conversation_key(inner.get("$base64_json", inner) if isinstance(inner, dict) else None)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
+        return None
+    content = messages[0].get("content")
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        text = "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    else:
+        return None
+    return "".join(text.split()) or None
 
 
 def match(
@@ -47,6 +80,12 @@ def match(
     observed = view(request)
     if views is None:
         views = [view(i.request) for i in interactions]
+    same_route = [i for i, v in enumerate(views) if route(v) == route(observed)]
+    on_route = len(same_route)
+    key = conversation_key(request.body.value() if request.body else None)
+    recorded_keys = {conversation_key(interactions[i].request.body.value() if interactions[i].request.body else None)
+                     for i in same_route}
+    new_conversation = key is not None and key not in recorded_keys
     scored: list[tuple[int, int, int, list[FieldDiff]]] = []
     for index, recorded_view in enumerate(views):
         diffs = compare(recorded_view, observed, load_bearing)
@@ -58,13 +97,13 @@ def match(
     scored.sort(key=lambda s: s[:4])
     route_differs, bearing, _, index, diffs = scored[0]  # type: ignore[misc]
     if not route_differs and not bearing:
-        return Match(index, index, diffs)
+        return Match(index, index, diffs, route_recordings=on_route)
     what = summarize(diffs) or "; ".join(d.describe() for d in diffs[:5])
     error = (
         f"ccmatrix replay: no recorded request in {source} matches {request.method} {request.url}; "
         f"closest is interaction #{index}; load-bearing differences: {what}"
     )
-    return Match(None, index, diffs, error)
+    return Match(None, index, diffs, error, route_recordings=on_route, new_conversation=new_conversation)
 
 
 def mismatch_answer(provider: Provider, message: str) -> ErrorAnswer:

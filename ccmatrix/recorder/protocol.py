@@ -61,8 +61,18 @@ class ErrorReply(_Message):
     error: str
 
 
+class ContractNote(_Message):
+    """What the cell's provider contract made of the request (ccmatrix/providers/contract.py)."""
+
+    rule: str
+    message: str
+    evidence: list[str] = Field(default_factory=list)
+    action: Literal["reject", "warn"] = "reject"
+
+
 class ReplayedExchange(_Message):
-    """Replay: a request answered from the cassette, or refused for matching none."""
+    """Replay: a request answered from the cassette, answered by the emulator because
+    the cassette has no counterpart for it (`changed`), or refused for matching none."""
 
     request: RecordedRequest
     auth: bool  # a run-wide token exchange, not the cell tier's own traffic
@@ -70,6 +80,15 @@ class ReplayedExchange(_Message):
     closest: int | None
     diffs: list[FieldDiff]
     mismatch: str | None  # why nothing matched, as the client was told
+    # why the emulator answered instead of a recording: "new route" (no recording on
+    # this method, host and path) or "new conversation" (none on the route with this
+    # first user message); the cassette needs re-recording, nothing was lost
+    changed: str | None = None
+    response: RecordedResponse | None = None  # the emulator's answer, when changed
+    # a rule of the provider's contract the request breaks (answered with the provider's
+    # error), and rules with thin evidence it trips (warnings only)
+    violation: ContractNote | None = None
+    warnings: list[ContractNote] = Field(default_factory=list)
 
 
 class RecordedExchange(_Message):
@@ -79,6 +98,8 @@ class RecordedExchange(_Message):
     auth: bool
     chunks: int | None  # how the response passed through: streamed in N chunks, or whole (None)
     response: RecordedResponse
+    violation: ContractNote | None = None  # what the contract says the provider should have rejected
+    warnings: list[ContractNote] = Field(default_factory=list)
 
 
 class RefusedExchange(_Message):

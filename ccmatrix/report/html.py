@@ -20,7 +20,7 @@ from ccmatrix.report.table import provider_name
 from ccmatrix.verdict.results import RunResult
 
 _CSS = """
-:root { color-scheme: light; --pass:#e6f4ea; --fail:#fce8e6; --na:#f1f3f4; --nt:#fef7e0; --ink:#202124; --muted:#5f6368; }
+:root { color-scheme: light; --pass:#e6f4ea; --changed:#e3f2fd; --fail:#fce8e6; --na:#f1f3f4; --nt:#fef7e0; --ink:#202124; --muted:#5f6368; }
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--ink); margin: 24px; }
 h1 { font-size: 1.5rem; margin: 0 0 .4rem; }
@@ -40,7 +40,7 @@ table.matrix { border-collapse: separate; border-spacing: 3px; }
 .cell { position: relative; min-width: 8.5rem; text-align: center; padding: .35rem .5rem; border-radius: 6px; }
 .cell .glyph { font-size: 1.15rem; }
 .cell .word { display: block; font-size: .72rem; color: var(--muted); }
-.s-pass { background: var(--pass); } .s-fail { background: var(--fail); }
+.s-pass { background: var(--pass); } .s-fail { background: var(--fail); } .s-changed { background: var(--changed); }
 .s-not_applicable { background: var(--na); } .s-not_tested { background: var(--nt); }
 .cell[tabindex] { cursor: help; }
 .cell:focus { outline: 3px solid #1a73e8; outline-offset: -1px; }
@@ -111,12 +111,12 @@ def _slug(*parts: str) -> str:
 
 def _has_detail(cell: CellV1) -> bool:
     tiers = (cell.tiers or {}).values()
-    return cell.status != "pass" or any(t.status != "pass" or t.diff for t in tiers)
+    return cell.state != "pass" or any(t.status != "pass" or t.diff or t.findings for t in tiers)
 
 
 def _tooltip(tip_id: str, feature: str, provider: str, cell: CellV1, issues: list[KnownIssue]) -> str:
     parts = [f'<div class="tip" role="tooltip" id="{tip_id}">',
-             f"<h3>{_e(feature)} · {_e(provider)}: {_e(LABEL[cell.status])}</h3>"]
+             f"<h3>{_e(feature)} · {_e(provider)}: {_e(LABEL[cell.state])}</h3>"]
     if cell.tiers:
         parts.append("<ul>")
         for tid, t in cell.tiers.items():
@@ -132,6 +132,12 @@ def _tooltip(tip_id: str, feature: str, provider: str, cell: CellV1, issues: lis
                 line += '<ul class="diff">' + "".join(f"<li>{_e(d)}</li>" for d in t.diff) + "</ul>"
             if t.drift:
                 line += f'<div class="note">{t.drift} drift diff(s), not load-bearing</div>'
+            if t.changes:
+                line += ('<div class="note">re-record needed, answered by the emulator: '
+                         + "; ".join(_e(c) for c in t.changes) + "</div>")
+            for finding in t.findings:
+                line += (f'<div class="note finding">finding ({_e(finding.get("severity", ""))}): '
+                         f'{_e(finding.get("kind", ""))}: {_e(finding.get("message", ""))}</div>')
             parts.append(line + "</li>")
         parts.append("</ul>")
     elif cell.error or cell.reason:
@@ -148,11 +154,11 @@ def _cell_td(feature_id: str, feature_name: str, provider: str,
     if cell is None:
         return '<td class="cell empty"></td>'
     cell_id = "cell-" + _slug(feature_id, provider)
-    classes = ["cell", f"s-{cell.status}"] + (["known"] if issues else []) + (["regressed"] if cell.regressed else [])
+    classes = ["cell", f"s-{cell.state}"] + (["known"] if issues else []) + (["regressed"] if cell.regressed else [])
     attrs = (f'class="{" ".join(classes)}" id="{cell_id}" data-feature="{_e(feature_id)}" '
-             f'data-provider="{_e(provider)}" data-status="{cell.status}"')
-    body = (f'<span class="glyph" aria-hidden="true">{GLYPH[cell.status]}</span>'
-            f'<span class="word">{_e(LABEL[cell.status])}</span>')
+             f'data-provider="{_e(provider)}" data-status="{cell.state}"')
+    body = (f'<span class="glyph" aria-hidden="true">{GLYPH[cell.state]}</span>'
+            f'<span class="word">{_e(LABEL[cell.state])}</span>')
     if _has_detail(cell) or issues:
         tip_id = "tip-" + _slug(feature_id, provider)
         # tabindex=0: keyboard users reach the same detail mouse users get on hover
@@ -215,7 +221,7 @@ def _known_issues(m: MatrixV1, issues: list[KnownIssue] | None) -> str:
         items = []
         for f, p in issue.cell_keys():
             c = cells.get((f, p))
-            glyph = GLYPH[c.status] if c else "?"
+            glyph = GLYPH[c.state] if c else "?"
             label = f"{names.get(f, f)} / {provider_name(p)}"
             target = f'<a href="#cell-{_slug(f, p)}">{_e(label)}</a>' if c else _e(label) + " (not in this matrix)"
             items.append(f'<li data-cell="{_e(f)}/{_e(p)}">{glyph} {target}</li>')

@@ -12,7 +12,7 @@ import re
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.report.table import provider_name
-from ccmatrix.verdict.results import RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, RunResult, TierResult
 
 # GitHub caps a job summary at 1 MiB; one value never needs more than this to be read.
 _VALUE_LIMIT = 200
@@ -72,10 +72,14 @@ def _tier_block(t: TierResult) -> list[str]:
     return out
 
 
+def _state(cell: CellResult) -> str:
+    return "changed" if cell.changed else cell.status
+
+
 def _summary(run: RunResult) -> str:
     counts = {s: 0 for s in LABEL}
     for c in run.cells():
-        counts[c.status] += 1
+        counts[_state(c)] += 1
     return " · ".join(f"{GLYPH[s]} {n} {LABEL[s]}" for s, n in counts.items() if n)
 
 
@@ -95,7 +99,7 @@ def render_markdown(run: RunResult) -> str:
         cells = []
         for p in run.providers:
             c = row.cells.get(p)
-            cells.append("" if c is None else GLYPH[c.status] + (" ⚠️" if c.regressed else ""))
+            cells.append("" if c is None else GLYPH[_state(c)] + (" ⚠️" if c.regressed else ""))
         lines.append(f"| {_cell(row.name)} | " + " | ".join(cells) + " |")
     lines += ["", "Legend: " + " · ".join(f"{GLYPH[s]} {LABEL[s]}" for s in LABEL) + " · ⚠️ regression"]
 
@@ -123,4 +127,17 @@ def render_markdown(run: RunResult) -> str:
                 else:
                     lines += _tier_block(t)
             lines.append("")
+
+    noted = [t for c in run.cells() for t in c.tiers if t.findings]
+    if noted:
+        lines += ["", f"### Findings ({sum(len(t.findings) for t in noted)}): on the wire, beside the verdicts", ""]
+        for t in noted:
+            for finding in t.findings:
+                lines.append(f"- `{t.feature}` / `{t.provider}` / `{t.tier}` ({finding.severity}): {_code(finding.describe())}")
+
+    changed = run.changed
+    if changed:
+        lines += ["", f"### {GLYPH['changed']} Changed tiers ({len(changed)}): they work, their cassettes need re-recording", ""]
+        for t in changed:
+            lines.append(f"- `{t.feature}` / `{t.provider}` / `{t.tier}`: " + "; ".join(_code(c.describe()) for c in t.changes))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip() + "\n"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ccmatrix import __version__ as CCMATRIX_VERSION
 from ccmatrix import catalog
-from ccmatrix.catalog import Status
+from ccmatrix.catalog import Status, TierStatus
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import write_atomic
 from ccmatrix.verdict.results import CellResult, RunResult, TierResult
@@ -29,8 +29,8 @@ MATRIX_FILENAME = "compatibility-matrix.json"
 STATUSES: tuple[str, ...] = get_args(Status)
 # One vocabulary for every rendering (terminal, Markdown, HTML): the glyphs are the
 # published docs matrix's; the word is for readers without color or emoji.
-GLYPH = {"pass": "\u2705", "fail": "\u274c", "not_applicable": "\u2796", "not_tested": "\u2b1c"}
-LABEL = {"pass": "pass", "fail": "fail", "not_applicable": "n/a", "not_tested": "not tested"}
+GLYPH = {"pass": "\u2705", "changed": "\U0001f504", "fail": "\u274c", "not_applicable": "\u2796", "not_tested": "\u2b1c"}
+LABEL = {"pass": "pass", "changed": "changed", "fail": "fail", "not_applicable": "n/a", "not_tested": "not tested"}
 
 
 class MatrixError(CcmatrixError, ValueError):
@@ -47,13 +47,15 @@ class TierV1(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    status: Status
+    status: TierStatus
     model: str | None = None
     error: str | None = None
     reason: str | None = None
     diff: list[str] = Field(default_factory=list)
     drift: int = Field(default=0, ge=0)
     recorded_status: Status | None = None
+    changes: list[str] = Field(default_factory=list)  # why the tier is `changed`
+    findings: list[dict[str, Any]] = Field(default_factory=list)  # wire-level observations beside the verdict
 
     @property
     def regressed(self) -> bool:
@@ -67,6 +69,12 @@ class CellV1(BaseModel):
     error: str | None = None
     reason: str | None = None
     tiers: dict[str, TierV1] | None = None  # extension; absent in the published snapshot
+    changed: bool | None = None  # extension: passes, but a tier's cassette is behind (re-record needed)
+
+    @property
+    def state(self) -> str:
+        """What a rendering shows: the status, or `changed` for a passing cell that is."""
+        return "changed" if self.changed and self.status == "pass" else self.status
 
     @model_validator(mode="after")
     def _error_only_on_fail(self) -> "CellV1":
@@ -200,6 +208,10 @@ def _tier_entry(t: TierResult) -> dict[str, Any]:
     entry["drift"] = len(t.drift)
     if t.recorded_status is not None:
         entry["recorded_status"] = t.recorded_status
+    if t.changes:
+        entry["changes"] = [c.describe() for c in t.changes]
+    if t.findings:
+        entry["findings"] = [f.model_dump(mode="json") for f in t.findings]
     if t.provenance is not None:  # where the cassette this tier was judged against came from
         entry["cassette"] = {"recorded_at": t.provenance.recorded_at, "source": t.provenance.source,
                              "litellm_version": t.provenance.litellm_version}
@@ -212,6 +224,8 @@ def _cell_entry(c: CellResult) -> dict[str, Any]:
         entry["error"] = c.error or "failed"
     elif c.status in ("not_applicable", "not_tested") and c.reason:
         entry["reason"] = c.reason
+    if c.changed:
+        entry["changed"] = True
     if c.tiers:
         entry["tiers"] = {t.tier: _tier_entry(t) for t in c.tiers}
     return entry

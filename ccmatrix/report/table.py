@@ -11,7 +11,7 @@ from ccmatrix import catalog
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.verdict.results import CellResult, RunResult
 
-_STYLE = {"pass": "green", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow"}
+_STYLE = {"pass": "green", "changed": "cyan", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow"}
 
 
 def provider_name(provider_id: str, short: bool = False) -> str:
@@ -27,16 +27,21 @@ def _cell_text(cell: CellResult | None, words: bool) -> Text:
         return Text("")
     # Without color, the emoji alone can be ambiguous (and some terminals lack the
     # font), so spell the status out; a regression is flagged either way.
-    label = GLYPH[cell.status] + (f" {LABEL[cell.status]}" if words else "")
+    state = _state(cell)
+    label = GLYPH[state] + (f" {LABEL[state]}" if words else "")
     if cell.regressed:
         label += " REGRESSED" if words else " !"
-    return Text(label, style=_STYLE[cell.status])
+    return Text(label, style=_STYLE[state])
+
+
+def _state(cell: CellResult) -> str:
+    return "changed" if cell.changed else cell.status
 
 
 def _summary(run: RunResult) -> str:
     counts = {s: 0 for s in LABEL}
     for c in run.cells():
-        counts[c.status] += 1
+        counts[_state(c)] += 1
     return ", ".join(f"{n} {LABEL[s]}" for s, n in counts.items() if n)
 
 
@@ -84,6 +89,23 @@ def render_table(run: RunResult, console: Console) -> None:
                 console.print(Text(f"    + {len(t.drift)} drift diff(s), not load-bearing", style="dim"))
         if not cell.tiers and cell.error:
             console.print(Text(f"  {cell.error}", style="red"))
+
+    changed = run.changed
+    if changed:
+        console.print(Text(f"Changed tiers ({len(changed)}): they work, their cassettes need re-recording", style="bold cyan"))
+    for t in changed:
+        console.print(Text(f"  {t.feature}/{t.provider}/{t.tier}", style="cyan"))
+        for change in t.changes:
+            console.print(Text(f"    {change.describe()}", style="cyan"))
+
+    noted = [t for c in run.cells() for t in c.tiers if t.findings]
+    if noted:
+        console.print(Text(f"Findings ({sum(len(t.findings) for t in noted)}): on the wire, beside the verdicts",
+                           style="bold"))
+    for t in noted:
+        console.print(Text(f"  {t.feature}/{t.provider}/{t.tier}", style="magenta"))
+        for finding in t.findings:
+            console.print(Text(f"    [{finding.severity}] {finding.describe()}", style="magenta"))
 
     regressed = [t for c in run.cells() for t in c.tiers if t.regressed]
     if regressed:

@@ -13,7 +13,33 @@ from pydantic import BaseModel, Field
 
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.cassette.models import Provenance
-from ccmatrix.catalog import CellTier, Status
+from ccmatrix.catalog import CellTier, Status, TierStatus
+
+
+class Finding(BaseModel):
+    """Something ccmatrix sees on the wire that Claude Code tolerates: reported beside the
+    verdict, never a failure on its own (only --strict fails it)."""
+
+    kind: str  # e.g. "contract-warning"
+    severity: Literal["info", "warning", "high"] = "warning"
+    message: str
+    evidence: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class Change(BaseModel):
+    """An upstream request the cassette had no counterpart for, answered by the emulator."""
+
+    url: str
+    reason: str  # "new route" | "new conversation"
+    closest: int | None = None  # the recorded interaction most like it
+    diffs: list[FieldDiff] = Field(default_factory=list)  # against that one: what to review when re-recording
+
+    def describe(self) -> str:
+        where = f"; closest recording #{self.closest}" if self.closest is not None else ""
+        return f"{self.reason}: {self.url}{where} ({len(self.diffs)} field(s) differ)"
 
 
 class TierResult(BaseModel):
@@ -23,7 +49,7 @@ class TierResult(BaseModel):
     provider: str
     tier: str
     model_alias: str  # the proxy model name, used as the "[alias]" prefix of errors
-    status: Status
+    status: TierStatus
     error: str | None = None
     reason: str | None = None
     failed_checks: list[str] = Field(default_factory=list)
@@ -31,6 +57,8 @@ class TierResult(BaseModel):
     recorded_status: Status | None = None  # the verdict stored with the cassette
     recorded_error: str | None = None
     provenance: Provenance | None = None
+    changes: list[Change] = Field(default_factory=list)  # why the tier is `changed`
+    findings: list[Finding] = Field(default_factory=list)  # wire-level observations beside the verdict
 
     @classmethod
     def not_applicable(cls, cell_tier: CellTier) -> "TierResult":
@@ -45,6 +73,11 @@ class TierResult(BaseModel):
     @property
     def regressed(self) -> bool:
         return self.recorded_status == "pass" and self.status == "fail"
+
+    @property
+    def passed(self) -> bool:
+        """Claude Code works: pass, or changed (the cassette is behind, nothing was lost)."""
+        return self.status in ("pass", "changed")
 
     @property
     def fails_differently(self) -> bool:
@@ -86,6 +119,11 @@ class CellResult(BaseModel):
     def regressed(self) -> bool:
         return any(t.regressed for t in self.tiers)
 
+    @property
+    def changed(self) -> bool:
+        """A tier's cassette is behind what LiteLLM now sends (re-record needed)."""
+        return self.status == "pass" and any(t.status == "changed" for t in self.tiers)
+
 
 class FeatureRow(BaseModel):
     id: str
@@ -108,3 +146,7 @@ class RunResult(BaseModel):
     @property
     def regressions(self) -> list[CellResult]:
         return [c for c in self.cells() if c.regressed]
+
+    @property
+    def changed(self) -> list[TierResult]:
+        return [t for c in self.cells() for t in c.tiers if t.status == "changed"]

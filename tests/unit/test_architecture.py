@@ -104,7 +104,7 @@ def test_the_import_graph_has_no_cycles():
         stack.append(module)
         for dep in sorted(GRAPH[module]):
             # a package's submodule importing its own package's __init__ is how
-            # `from ccmatrix.emulator import ids` reads; it is not a cycle
+            # `from ccmatrix.providers import ids` reads; it is not a cycle
             if module.startswith(dep + "."):
                 continue
             if state.get(dep) == 1:

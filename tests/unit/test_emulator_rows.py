@@ -426,25 +426,35 @@ def test_tool_search_accepted_first_party_vertex_azure() -> None:
             assert call(host, path, body, headers).status == 200, name
 
 
-def test_bedrock_invoke_rejects_tool_search_tools() -> None:
+def test_bedrock_invoke_gates_tool_search_on_its_beta() -> None:
+    """Bedrock takes the regex tool-search tool only with tool-search-tool-2025-10-19 in
+    anthropic_beta (BerriAI/litellm#36502); never the bm25 one; and refuses the first-party
+    beta name (advanced-tool-use) as an invalid beta flag (BerriAI/litellm#19373)."""
     path = f"/model/{HAIKU_BEDROCK}/invoke"
-    base = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": TOOL_REFERENCE_TURNS, "anthropic_beta": ["advanced-tool-use-2025-11-20"]}
-    ok = call("bedrock-runtime.us-east-1.amazonaws.com", path, {**base, "tools": [DEFERRED, {"name": "ToolSearch", "input_schema": {"type": "object"}}]}, SIGV4)
+    base = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": TOOL_REFERENCE_TURNS}
+    host = "bedrock-runtime.us-east-1.amazonaws.com"
+    ok = call(host, path, {**base, "tools": [DEFERRED, {"name": "ToolSearch", "input_schema": {"type": "object"}}]}, SIGV4)
     assert ok.status == 200  # defer_loading and tool_reference are accepted
+    tags = ("'bash_20250124', 'custom', 'memory_20250818', 'text_editor_20250124', 'text_editor_20250429', "
+            "'text_editor_20250728', 'web_search_20250305'")
     for kind in ("tool_search_tool_regex_20251119", "tool_search_tool_bm25_20251119"):
-        res = call("bedrock-runtime.us-east-1.amazonaws.com", path, {**base, "tools": [DEFERRED, {**TOOL_SEARCH, "type": kind}]}, SIGV4)
+        res = call(host, path, {**base, "tools": [DEFERRED, {**TOOL_SEARCH, "type": kind}]}, SIGV4)
         assert res.status == 400 and res.headers["x-amzn-ErrorType"].startswith("ValidationException")
         assert body_json(res) == {
-            "message": f"tools.1: Input tag '{kind}' found using 'type' does not match any of the expected tags: 'bash_20250124', 'custom', "
-            "'memory_20250818', 'text_editor_20250124', 'text_editor_20250429', 'text_editor_20250728', 'web_search_20250305'"
-        }
+            "message": f"tools.1: Input tag '{kind}' found using 'type' does not match any of the expected tags: {tags}"}
+    with_beta = {**base, "anthropic_beta": ["tool-search-tool-2025-10-19"]}
+    assert call(host, path, {**with_beta, "tools": [DEFERRED, TOOL_SEARCH]}, SIGV4).status == 200
+    bm25 = call(host, path, {**with_beta, "tools": [DEFERRED, {**TOOL_SEARCH, "type": "tool_search_tool_bm25_20251119"}]}, SIGV4)
+    assert bm25.status == 400 and "'tool_search_tool_regex_20251119'" in body_json(bm25)["message"]
+    wrong_beta = call(host, path, {**base, "anthropic_beta": ["advanced-tool-use-2025-11-20"], "tools": [DEFERRED]}, SIGV4)
+    assert wrong_beta.status == 400 and body_json(wrong_beta) == {"message": "invalid beta flag"}
 
 
 def test_reference_snapshot_error_string_matches() -> None:
     """The Invoke rejection is the one recorded in the shared reference snapshot."""
-    import pathlib
+    from ccmatrix.bundled import CHECKOUT_DIR
 
-    snapshot = pathlib.Path("/work/shared/reference/litellm-docs-compatibility-matrix.json")
+    snapshot = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
     if not snapshot.exists():
         pytest.skip("reference snapshot not present")
     features = {f["id"]: f for f in json.loads(snapshot.read_text())["features"]}

@@ -1,4 +1,5 @@
-"""Deterministic identifiers and numbers derived from a request's seed.
+"""Deterministic identifiers and numbers derived from a request's seed, in each
+provider's own id shapes (the real captures in shared/reference show them).
 
 The emulator must answer the same request with the same bytes (so recordings
 made against it are stable and diffable), so nothing here reads the clock or a
@@ -49,3 +50,37 @@ def signature(seed: str) -> str:
 
 def token(seed: str, length: int = 32) -> str:
     return base58(digest(seed, "token"), length)
+
+
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+_BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _alphabet(seed: str, label: str, alphabet: str, length: int) -> str:
+    value = int.from_bytes(digest(seed, label) + digest(seed, label + "+"), "big")
+    out = []
+    for _ in range(length):
+        value, rest = divmod(value, len(alphabet))
+        out.append(alphabet[rest])
+    return "".join(out)
+
+
+def bedrock_message_id(seed: str) -> str:
+    """InvokeModel's message ids: msg_bdrk_ + 52 lowercase base32 characters."""
+    return "msg_bdrk_" + _alphabet(seed, "msg_bdrk_", _BASE32, 52)
+
+
+def converse_tool_id(seed: str) -> str:
+    """Converse's tool ids: tooluse_ + 22 base64url characters."""
+    return "tooluse_" + _alphabet(seed, "tooluse_", _BASE64URL, 22)
+
+
+def request_id(seed: str, prefix: str = "req_") -> str:
+    """Anthropic request ids: req_011C + 20 base58 characters (Vertex: req_vrtx_011C...)."""
+    return f"{prefix}011C{base58(digest(seed, prefix + 'request'), 20)}"
+
+
+def padding(seed: str, label: str, low: int = 2, high: int = 61) -> str:
+    """Bedrock's `p` field: a prefix of a-zA-Z0-9 of varying length."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    return alphabet[: number(seed, "p:" + label, low, min(high, len(alphabet)))]
