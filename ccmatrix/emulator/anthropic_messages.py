@@ -5,6 +5,8 @@ routes. Vertex and Bedrock Invoke carry the same bodies and reuse this module.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from ccmatrix.emulator.exchange import (
@@ -135,13 +137,52 @@ def _cache_markers(body: dict) -> list[dict]:
 # ---------------------------------------------------------------- rendering
 
 
-def _block_json(block: Any) -> dict:
+@dataclass(frozen=True)
+class Style:
+    """How one provider's Messages answers differ, from real recordings
+    (shared/reference/provider-captures; docs/emulator-shapes.md lists which shows what)."""
+
+    message_prefix: str  # msg_ (first party), msg_vrtx_ (Vertex); Bedrock's ids have their own form
+    tool_prefix: str  # toolu_, toolu_vrtx_, toolu_bdrk_
+    full_usage: bool  # message_start/Message usage has cache_creation{}, service_tier, inference_geo
+    stop_details: bool  # stop_details: null in the Message and in message_delta
+    cumulative_delta_usage: bool  # message_delta usage repeats input and cache counts (else output only)
+    caller: bool  # client tool_use blocks carry caller {"type": "direct"}
+    padded: bool  # SSE data JSON padded with 0-15 spaces before its closing brace
+    ping_first: bool  # ping right after message_start (Vertex) rather than after the first block opens
+    empty_thinking_delta: bool | str = False  # an empty thinking_delta before the signature ("haiku": Haiku only)
+    inference_geo: bool = False  # usage.inference_geo (first-party recordings carry it)
+
+
+FIRST_PARTY = Style("msg_", "toolu_", full_usage=True, stop_details=True, cumulative_delta_usage=True, caller=True,
+                    padded=True, ping_first=False, empty_thinking_delta=True, inference_geo=True)
+FOUNDRY = FIRST_PARTY  # Foundry serves the first-party API
+VERTEX = Style("msg_vrtx_", "toolu_vrtx_", full_usage=False, stop_details=False, cumulative_delta_usage=False,
+               caller=False, padded=True, ping_first=True)
+# InvokeModel streams the model's own events unpadded inside its event stream; no
+# ordinary Invoke stream is in the captures, so the rest follows its JSON answers and
+# Converse (the same models: Haiku sends the empty reasoning delta there)
+INVOKE = Style("msg_bdrk_", "toolu_bdrk_", full_usage=True, stop_details=True, cumulative_delta_usage=True,
+               caller=True, padded=False, ping_first=False, empty_thinking_delta="haiku")
+
+
+def tool_id(block: Any, style: Style) -> str:
+    """The plan's content-derived id, in the provider's id shape."""
+    return style.tool_prefix + block.id.split("_", 1)[1] if block.id.startswith("toolu_") else block.id
+
+
+def _block_json(block: Any, style: Style = FIRST_PARTY) -> dict:
     if isinstance(block, ThinkingBlock):
         return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
     if isinstance(block, TextBlock):
+        if block.citations:
+            return {"citations": [dict(c) for c in block.citations], "type": "text", "text": block.text}
         return {"type": "text", "text": block.text}
     if isinstance(block, ToolUseBlock):
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+        out = {"type": "tool_use", "id": tool_id(block, style), "name": block.name, "input": block.input}
+        if style.caller:
+            out["caller"] = {"type": "direct"}
+        return out
     if isinstance(block, ServerToolUseBlock):
         return {"type": "server_tool_use", "id": block.id, "name": block.name, "input": block.input}
     if isinstance(block, WebSearchResultBlock):
@@ -149,20 +190,24 @@ def _block_json(block: Any) -> dict:
     raise TypeError(f"no Messages rendering for {block!r}")
 
 
-def _usage(plan: ReplyPlan, output_tokens: int) -> dict:
+def _usage(plan: ReplyPlan, output_tokens: int, style: Style) -> dict:
     usage: dict[str, Any] = {
         "input_tokens": plan.input_tokens,
         "cache_creation_input_tokens": plan.cache_creation_input_tokens,
         "cache_read_input_tokens": plan.cache_read_input_tokens,
     }
-    if plan.cache_creation_1h_tokens is not None:
+    if style.full_usage:
         usage["cache_creation"] = {
             "ephemeral_5m_input_tokens": plan.cache_creation_5m_tokens,
-            "ephemeral_1h_input_tokens": plan.cache_creation_1h_tokens,
+            "ephemeral_1h_input_tokens": plan.cache_creation_1h_tokens or 0,
         }
     usage["output_tokens"] = output_tokens
     if plan.web_search_requests:
         usage["server_tool_use"] = _server_tool_usage(plan)
+    if style.full_usage:
+        usage["service_tier"] = "standard"
+    if style.inference_geo:
+        usage["inference_geo"] = "global"
     return usage
 
 
@@ -170,87 +215,116 @@ def _server_tool_usage(plan: ReplyPlan) -> dict:
     return {"web_search_requests": plan.web_search_requests, "web_fetch_requests": 0}
 
 
-def render_message(plan: ReplyPlan, message_id: str) -> dict:
+def render_message(plan: ReplyPlan, message_id: str, style: Style = FIRST_PARTY) -> dict:
     """The non-streaming Message object."""
-    return {
+    message: dict[str, Any] = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": plan.model,
-        "content": [_block_json(block) for block in plan.blocks],
+        "content": [_block_json(block, style) for block in plan.blocks],
         "stop_reason": plan.stop_reason,
         "stop_sequence": None,
-        "usage": _usage(plan, plan.output_tokens),
     }
+    if style.stop_details:
+        message["stop_details"] = None
+    message["usage"] = _usage(plan, plan.output_tokens, style)
+    return message
 
 
-def render_stream_events(plan: ReplyPlan, message_id: str, stop_extra: dict | None = None) -> list[dict]:
+def render_stream_events(plan: ReplyPlan, message_id: str, style: Style = FIRST_PARTY,
+                         stop_extra: dict | None = None) -> list[dict]:
     """The stream event objects, in the order the real API sends them.
 
     `stop_extra` adds keys to message_stop (Bedrock puts its invocation metrics there).
     """
-    start = render_message(plan, message_id)
-    start_usage = _usage(plan, 1)
+    start: dict[str, Any] = {"model": plan.model, "id": message_id, "type": "message", "role": "assistant",
+                             "content": [], "stop_reason": None, "stop_sequence": None}
+    if style.stop_details:
+        start["stop_details"] = None
+    start_usage = _usage(plan, 1, style)  # output_tokens 1: a placeholder, as the real API sends
     start_usage.pop("server_tool_use", None)  # counted once the searches ran (message_delta)
-    start.update(content=[], stop_reason=None, usage=start_usage)
+    start["usage"] = start_usage
     events: list[dict] = [{"type": "message_start", "message": start}]
+    if style.ping_first:
+        events.append({"type": "ping"})
     for index, block in enumerate(plan.blocks):
-        events.append({"type": "content_block_start", "index": index, "content_block": _empty_block(block)})
-        if index == 0:
-            events.append({"type": "ping"})  # the real API pings after the first block opens
-        events.extend({"type": "content_block_delta", "index": index, "delta": delta} for delta in _deltas(block))
+        events.append({"type": "content_block_start", "index": index, "content_block": _empty_block(block, style)})
+        if index == 0 and not style.ping_first:
+            events.append({"type": "ping"})  # first party pings after the first block opens
+        events.extend({"type": "content_block_delta", "index": index, "delta": delta}
+                      for delta in _deltas(block, style, plan.model))
         events.append({"type": "content_block_stop", "index": index})
-    delta_usage: dict[str, Any] = {"output_tokens": plan.output_tokens}
-    if plan.web_search_requests:
-        delta_usage["server_tool_use"] = _server_tool_usage(plan)
-    events.append(
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": plan.stop_reason, "stop_sequence": None},
-            "usage": delta_usage,
-        }
-    )
+    delta: dict[str, Any] = {"stop_reason": plan.stop_reason, "stop_sequence": None}
+    if style.stop_details:
+        delta["stop_details"] = None
+    if style.cumulative_delta_usage:
+        # the final totals: input and cache counts again, all the output
+        delta_usage = {k: v for k, v in _usage(plan, plan.output_tokens, style).items()
+                       if k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+                                "output_tokens", "server_tool_use")}
+    else:
+        delta_usage = {"output_tokens": plan.output_tokens}
+        if plan.web_search_requests:
+            delta_usage["server_tool_use"] = _server_tool_usage(plan)
+    events.append({"type": "message_delta", "delta": delta, "usage": delta_usage})
     events.append({"type": "message_stop", **(stop_extra or {})})
     return events
 
 
-def _empty_block(block: Any) -> dict:
+def _empty_block(block: Any, style: Style) -> dict:
     if isinstance(block, ThinkingBlock):
         return {"type": "thinking", "thinking": "", "signature": ""}
     if isinstance(block, (ToolUseBlock, ServerToolUseBlock)):
-        return {**_block_json(block), "input": {}}
+        return {**_block_json(block, style), "input": {}}
     if isinstance(block, WebSearchResultBlock):
-        return _block_json(block)  # arrives complete, no deltas
+        return _block_json(block, style)  # arrives complete, no deltas
+    if isinstance(block, TextBlock) and block.citations:
+        return {"citations": [], "type": "text", "text": ""}  # citations arrive as citations_delta
     return {"type": "text", "text": ""}
 
 
-def _deltas(block: Any) -> list[dict]:
+def _deltas(block: Any, style: Style, model: str) -> list[dict]:
     if isinstance(block, ThinkingBlock):
         deltas = [{"type": "thinking_delta", "thinking": piece} for piece in split_text(block.thinking)]
+        if style.empty_thinking_delta is True or (style.empty_thinking_delta == "haiku" and "haiku" in model):
+            deltas.append({"type": "thinking_delta", "thinking": ""})
         return deltas + [{"type": "signature_delta", "signature": block.signature}]
     if isinstance(block, (ToolUseBlock, ServerToolUseBlock)):
-        return [{"type": "input_json_delta", "partial_json": piece} for piece in split_json(block.input_json)]
+        # the input opens with an empty fragment, then the model's spaced JSON in pieces
+        pieces = [""] + split_json(json.dumps(block.input, ensure_ascii=False))
+        return [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
     if isinstance(block, WebSearchResultBlock):
         return []
-    return [{"type": "text_delta", "text": piece} for piece in split_text(block.text)]
+    deltas = [{"type": "citations_delta", "citation": dict(c)} for c in block.citations]
+    return deltas + [{"type": "text_delta", "text": piece} for piece in split_text(block.text)]
 
 
-def sse_chunks(events: list[dict]) -> list[bytes]:
-    """One SSE event per chunk: `event: <type>` + compact JSON, as the real API writes it."""
-    return [encode_sse_event({"event": event["type"], "data": event}) for event in events]
+def sse_chunks(events: list[dict], style: Style, seed: str) -> list[bytes]:
+    """One SSE event per chunk. Data is compact JSON, padded like the real API's (ping is
+    written with Python's default spacing and never padded)."""
+    chunks = []
+    for n, event in enumerate(events):
+        if event["type"] == "ping":
+            chunks.append(encode_sse_event({"event": "ping", "data_text": '{"type": "ping"}'}))
+            continue
+        pad = ids.number(seed, f"pad:{n}", 0, 15) if style.padded else 0
+        chunks.append(encode_sse_event({"event": event["type"], "data": event, "pad": pad}))
+    return chunks
 
 
 # ---------------------------------------------------------------- routes
 
 
-def answer(req: EmulatedRequest, body: dict, model: str, *, id_prefix: str, stream: bool, headers: dict[str, str]) -> EmulatedResponse:
+def answer(req: EmulatedRequest, body: dict, model: str, *, style: Style, stream: bool,
+           headers: dict[str, str]) -> EmulatedResponse:
     """A validated Messages body -> the JSON Message or its SSE stream."""
     plan = plan_reply(conversation(req, body, model))
-    message_id = ids.anthropic_id(req.seed, id_prefix)
+    message_id = ids.anthropic_id(req.seed, style.message_prefix)
     if stream:
-        chunks = sse_chunks(render_stream_events(plan, message_id))
+        chunks = sse_chunks(render_stream_events(plan, message_id, style), style, req.seed)
         return EmulatedResponse(200, {**SSE_HEADERS, **headers}, chunks)
-    return json_response(200, render_message(plan, message_id), headers)
+    return json_response(200, render_message(plan, message_id, style), headers)
 
 
 def count_tokens(req: EmulatedRequest, headers: dict[str, str]) -> EmulatedResponse:
@@ -260,25 +334,25 @@ def count_tokens(req: EmulatedRequest, headers: dict[str, str]) -> EmulatedRespo
 
 def first_party(req: EmulatedRequest) -> EmulatedResponse | None:
     """api.anthropic.com: /v1/messages and /v1/messages/count_tokens (`?beta=true` allowed)."""
-    return _messages_route(req, anthropic.PROVIDER, prefix="", auth_headers=("x-api-key", "authorization"),
+    return _messages_route(req, anthropic.PROVIDER, FIRST_PARTY, prefix="", auth_headers=("x-api-key", "authorization"),
                            api_style=True)
 
 
 def foundry(req: EmulatedRequest) -> EmulatedResponse | None:
     """Azure AI Foundry (`<resource>.services.ai.azure.com/anthropic/...`): the first-party API."""
-    return _messages_route(req, azure.PROVIDER, prefix="/anthropic",
+    return _messages_route(req, azure.PROVIDER, FOUNDRY, prefix="/anthropic",
                            auth_headers=("x-api-key", "api-key", "authorization"), api_style=False)
 
 
 def bedrock_mantle(req: EmulatedRequest) -> EmulatedResponse | None:
     """bedrock-mantle.<region>.api.aws/anthropic/...: Bedrock's Anthropic-compatible
     endpoint, where LiteLLM sends count_tokens for the newest models (SigV4-signed)."""
-    return _messages_route(req, bedrock_invoke.PROVIDER, prefix="/anthropic", auth_headers=("authorization",),
-                           api_style=False)
+    return _messages_route(req, bedrock_invoke.PROVIDER, FIRST_PARTY, prefix="/anthropic",
+                           auth_headers=("authorization",), api_style=False)
 
 
-def _messages_route(req: EmulatedRequest, provider: Provider, *, prefix: str, auth_headers: tuple[str, ...],
-                    api_style: bool) -> EmulatedResponse | None:
+def _messages_route(req: EmulatedRequest, provider: Provider, style: Style, *, prefix: str,
+                    auth_headers: tuple[str, ...], api_style: bool) -> EmulatedResponse | None:
     path = req.route_path.rstrip("/")
     if req.method != "POST" or path not in (f"{prefix}/v1/messages", f"{prefix}/v1/messages/count_tokens"):
         return None
@@ -299,4 +373,4 @@ def _messages_route(req: EmulatedRequest, provider: Provider, *, prefix: str, au
         return rejected
     if path.endswith("/count_tokens"):
         return count_tokens(req, headers)
-    return answer(req, body, str(body["model"]), id_prefix="msg_", stream=body.get("stream") is True, headers=headers)
+    return answer(req, body, str(body["model"]), style=style, stream=body.get("stream") is True, headers=headers)

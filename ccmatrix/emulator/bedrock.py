@@ -56,7 +56,7 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
     if rejected is not None:
         return rejected
     plan = plan_reply(messages.conversation(req, body, model))
-    message_id = ids.anthropic_id(req.seed, "msg_bdrk_")
+    message_id = ids.bedrock_message_id(req.seed)
     request_id = ids.aws_request_id(req.seed)
     if not stream:
         headers = {
@@ -68,9 +68,12 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
         if plan.cache_creation_input_tokens or plan.cache_read_input_tokens:
             headers["X-Amzn-Bedrock-Cache-Read-Input-Token-Count"] = str(plan.cache_read_input_tokens)
             headers["X-Amzn-Bedrock-Cache-Write-Input-Token-Count"] = str(plan.cache_creation_input_tokens)
-        return json_response(200, messages.render_message(plan, message_id), headers)
-    events = messages.render_stream_events(plan, message_id, stop_extra={"amazon-bedrock-invocationMetrics": invocation_metrics(plan)})
-    chunks = [event_message("chunk", {"bytes": _b64_json(event)}) for event in events]
+        return json_response(200, messages.render_message(plan, message_id, messages.INVOKE), headers)
+    events = messages.render_stream_events(plan, message_id, messages.INVOKE,
+                                           stop_extra={"amazon-bedrock-invocationMetrics": invocation_metrics(plan)})
+    # each chunk: {"bytes": base64(the model's event, compact, unpadded), "p": padding}
+    chunks = [event_message("chunk", {"bytes": _b64_json(event), "p": ids.padding(req.seed, f"chunk:{n}")})
+              for n, event in enumerate(events)]
     return EmulatedResponse(200, stream_headers(req.seed), chunks)
 
 

@@ -9,6 +9,7 @@ as every other route.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ccmatrix.emulator.aws import event_message, stream_headers
@@ -98,24 +99,49 @@ def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emulat
         return rejected
     plan = plan_reply(conversation(req, body, model))
     if stream:
-        chunks = [event_message(kind, payload) for kind, payload in render_stream(plan)]
+        chunks = [event_message(kind, aws_shaped(payload, ids.padding(req.seed, f"event:{n}")))
+                  for n, (kind, payload) in enumerate(render_stream(plan))]
         return EmulatedResponse(200, stream_headers(req.seed), chunks)
-    return json_response(200, render_response(plan), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
+    return json_response(200, sorted_keys(render_response(plan)), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
 
 
-def _usage(plan: ReplyPlan) -> dict:
-    usage: dict[str, Any] = {
-        "inputTokens": plan.input_tokens,
-        "outputTokens": plan.output_tokens,
-        "totalTokens": plan.input_tokens + plan.output_tokens + plan.cache_read_input_tokens + plan.cache_creation_input_tokens,
-    }
-    if plan.cache_creation_input_tokens or plan.cache_read_input_tokens:
+def sorted_keys(value: Any) -> Any:
+    """Bedrock writes its JSON with the keys sorted at every level."""
+    if isinstance(value, dict):
+        return {k: sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(v) for v in value]
+    return value
+
+
+def aws_shaped(payload: dict, padding: str) -> dict:
+    """A stream event payload as Bedrock sends it: keys sorted, with its `p` padding field."""
+    return sorted_keys({**payload, "p": padding})
+
+
+def _usage(plan: ReplyPlan, stream: bool) -> dict:
+    """Converse usage, as recorded for Claude 4.5/4.6: serverToolUsage always, the cache
+    counts in both spellings in JSON answers, and only when used in streams."""
+    total = plan.input_tokens + plan.output_tokens + plan.cache_read_input_tokens + plan.cache_creation_input_tokens
+    usage: dict[str, Any] = {"inputTokens": plan.input_tokens, "outputTokens": plan.output_tokens,
+                             "serverToolUsage": {}, "totalTokens": total}
+    cached = plan.cache_creation_input_tokens or plan.cache_read_input_tokens
+    if not stream:
+        usage["cacheReadInputTokenCount"] = usage["cacheReadInputTokens"] = plan.cache_read_input_tokens
+    if cached:
         usage["cacheReadInputTokens"] = plan.cache_read_input_tokens
         usage["cacheWriteInputTokens"] = plan.cache_creation_input_tokens
+        if not stream:
+            usage["cacheWriteInputTokenCount"] = plan.cache_creation_input_tokens
         if plan.cache_creation_1h_tokens is not None:
             details = [("5m", plan.cache_creation_5m_tokens), ("1h", plan.cache_creation_1h_tokens)]
             usage["cacheDetails"] = [{"ttl": ttl, "inputTokens": n} for ttl, n in details if n]
     return usage
+
+
+def tool_id(block: ToolUseBlock) -> str:
+    """Converse's tool ids: tooluse_ + 22 base64url, derived from the plan's own id."""
+    return ids.converse_tool_id(block.id)
 
 
 def _block_json(block: Any) -> dict:
@@ -124,7 +150,7 @@ def _block_json(block: Any) -> dict:
     if isinstance(block, TextBlock):
         return {"text": block.text}
     if isinstance(block, ToolUseBlock):
-        return {"toolUse": {"toolUseId": block.id, "name": block.name, "input": block.input}}
+        return {"toolUse": {"toolUseId": tool_id(block), "name": block.name, "input": block.input, "type": "tool_use"}}
     raise TypeError(f"no Converse rendering for {block!r}")
 
 
@@ -132,7 +158,7 @@ def render_response(plan: ReplyPlan) -> dict:
     return {
         "output": {"message": {"role": "assistant", "content": [_block_json(block) for block in plan.blocks]}},
         "stopReason": plan.stop_reason,
-        "usage": _usage(plan),
+        "usage": _usage(plan, stream=False),
         "metrics": {"latencyMs": plan.latency_ms()},
     }
 
@@ -146,20 +172,25 @@ def render_stream(plan: ReplyPlan) -> list[tuple[str, dict]]:
     events: list[tuple[str, dict]] = [("messageStart", {"role": "assistant"})]
     for index, block in enumerate(plan.blocks):
         if isinstance(block, ToolUseBlock):
-            start = {"toolUse": {"toolUseId": block.id, "name": block.name}}
+            start = {"toolUse": {"toolUseId": tool_id(block), "name": block.name, "type": "tool_use"}}
             events.append(("contentBlockStart", {"contentBlockIndex": index, "start": start}))
-        for delta in _deltas(block):
+        for delta in _deltas(block, plan.model):
             events.append(("contentBlockDelta", {"contentBlockIndex": index, "delta": delta}))
         events.append(("contentBlockStop", {"contentBlockIndex": index}))
     events.append(("messageStop", {"stopReason": plan.stop_reason}))
-    events.append(("metadata", {"usage": _usage(plan), "metrics": {"latencyMs": plan.latency_ms()}}))
+    events.append(("metadata", {"usage": _usage(plan, stream=True), "metrics": {"latencyMs": plan.latency_ms()}}))
     return events
 
 
-def _deltas(block: Any) -> list[dict]:
+def _deltas(block: Any, model: str) -> list[dict]:
     if isinstance(block, ThinkingBlock):
         texts = [{"reasoningContent": {"text": piece}} for piece in split_text(block.thinking)]
+        if "haiku" in model:
+            # Haiku 4.5 sends an empty reasoning delta just before the signature (a real
+            # converse-stream recording); LiteLLM <= 1.93.0 turns it into a text_delta
+            texts.append({"reasoningContent": {"text": ""}})
         return texts + [{"reasoningContent": {"signature": block.signature}}]
     if isinstance(block, ToolUseBlock):
-        return [{"toolUse": {"input": piece}} for piece in split_json(block.input_json)]
+        # the input opens with an empty fragment, then the model's spaced JSON in pieces
+        return [{"toolUse": {"input": piece}} for piece in [""] + split_json(json.dumps(block.input, ensure_ascii=False))]
     return [{"text": piece} for piece in split_text(block.text)]

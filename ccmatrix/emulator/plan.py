@@ -105,6 +105,9 @@ class Conversation:
 @dataclass(frozen=True)
 class TextBlock:
     text: str
+    # web_search_result_location citations (a cited block opens with citations: [] and
+    # receives them as citations_delta events)
+    citations: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,10 @@ def _search_query(conversation: Conversation) -> str:
     return query or "ccmatrix"
 
 
+def _encrypted_index(key: str) -> str:
+    return "ccmatrix-synthetic-" + base64.b64encode(hashlib.sha256(f"{key}\x00index".encode()).digest()).decode("ascii")
+
+
 def _search_results(key: str, query: str) -> tuple[dict, ...]:
     results = []
     for i in (1, 2):
@@ -284,7 +291,8 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
     key = conversation.content_key
     blocks: list[Block] = []
     if conversation.thinking:
-        thinking = f"ccmatrix emulator: synthetic thinking ({tier}); no model reasoned here."
+        # not only ASCII: a stream cut inside a multi-byte character must survive (--chunkings)
+        thinking = f"ccmatrix emulator: synthetic thinking ({tier}); no model reasoned here \u2014 \u201cnone\u201d \u2713"
         if conversation.thinking_display == "omitted":
             thinking = ""
         # the client echoes signatures back: content-derived like the tool ids
@@ -308,8 +316,15 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
         query = _search_query(conversation)
         tool_id = _content_id(key, "server_tool_use:web_search", "srvtoolu_")
         blocks.append(ServerToolUseBlock(id=tool_id, name="web_search", input={"query": query}))
-        blocks.append(WebSearchResultBlock(tool_use_id=tool_id, results=_search_results(key, query)))
-        blocks.append(TextBlock(f"ccmatrix emulator: synthetic web search summary ({tier}); 2 placeholder results on example.com, nothing was searched."))
+        results = _search_results(key, query)
+        blocks.append(WebSearchResultBlock(tool_use_id=tool_id, results=results))
+        # as real answers come: plain text, then text that cites a result
+        blocks.append(TextBlock(f"ccmatrix emulator: synthetic web search summary ({tier}); "))
+        first = results[0]
+        cited = "2 placeholder results on example.com, nothing was searched."
+        blocks.append(TextBlock(cited, citations=({"type": "web_search_result_location", "cited_text": cited,
+                                                  "url": first["url"], "title": first["title"],
+                                                  "encrypted_index": _encrypted_index(key)},)))
         searches = 1
     elif structured is not None and STRUCTURED_OUTPUT_TOOL not in conversation.assistant_tool_calls:
         tool_id = _content_id(key, f"tool_use:{len(conversation.assistant_tool_calls)}:{STRUCTURED_OUTPUT_TOOL}", "toolu_")

@@ -56,4 +56,4 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
     # rawPredict is a raw passthrough: the body's `stream` decides the answer's
     # shape; streamRawPredict always streams.
     stream = body.get("stream") is True or match["verb"] == "streamRawPredict"
-    return messages.answer(req, body, model, id_prefix="msg_vrtx_", stream=stream, headers=headers)
+    return messages.answer(req, body, model, style=messages.VERTEX, stream=stream, headers=headers)

@@ -94,6 +94,9 @@ def judge(
                 errors.append(f"recorded upstream request #{index} ({interaction.request.method} "
                               f"{interaction.request.url}) was never sent")
     for ex in client:
+        # whatever the row checks: a stream Claude Code itself refuses fails it
+        if ex.message is not None:
+            errors += [f"client turn {ex.turn}: Claude Code stops with API Error: {e}" for e in ex.message.client_errors]
         # a replay mismatch or a contract rejection comes back to the client too: say it once
         if ex.status != 200 and "ccmatrix replay:" not in ex.error_text \
                 and not any(message in ex.error_text for message in rejections):

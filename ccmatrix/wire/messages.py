@@ -31,6 +31,8 @@ class AssistantMessage:
     delta_types: dict[int, set[str]] = field(default_factory=dict)
     # every usage field as the client got it (cache fields included)
     raw_usage: dict[str, Any] = field(default_factory=dict)
+    # what Claude Code itself refuses in this stream (it stops with "API Error: <this>")
+    client_errors: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -66,6 +68,16 @@ def from_anthropic_json(message: dict[str, Any]) -> AssistantMessage:
         usage=_usage(message.get("usage")),
         raw_usage=dict(message.get("usage") or {}),
     )
+
+
+# which content block each delta type belongs in; Claude Code checks it and stops with
+# "API Error: Content block is not a text block" (the published live matrix shows the
+# text variant; the others follow the same check)
+_DELTA_BLOCKS = {
+    "text_delta": ("text",), "citations_delta": ("text",),
+    "thinking_delta": ("thinking",), "signature_delta": ("thinking",),
+    "input_json_delta": ("tool_use", "server_tool_use", "mcp_tool_use"),
+}
 
 
 def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
@@ -106,6 +118,12 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
             delta, block = event.get("delta") or {}, blocks[index]
             dtype = delta.get("type")
             out.delta_types.setdefault(index, set()).add(dtype)
+            fits = _DELTA_BLOCKS.get(dtype)
+            if fits and block.get("type") not in fits:
+                error = f"Content block is not a {fits[0]} block"
+                if error not in out.client_errors:
+                    out.client_errors.append(error)
+                out.stream_problems.append(f"{dtype} for content block {index}, a {block.get('type')} block")
             if dtype == "text_delta":
                 block["text"] = block.get("text", "") + delta.get("text", "")
             elif dtype == "thinking_delta":

@@ -4,6 +4,8 @@ Anthropic, Azure AI Foundry and Vertex stream Messages responses as SSE. A
 cassette stores each event as a dict a reviewer can read:
 
     {"event": "message_start", "data": {...parsed JSON...}}
+    {"event": "content_block_stop", "data": {...}, "pad": 7}   (7 spaces before the final brace,
+                                                                as the Anthropic API pads its events)
     {"event": "ping", "data_text": "not json, or json not in compact form"}
     {"raw": "<the exact text of an event we cannot represent structurally>"}
     {"raw_b64": "<base64 of an event that is not even UTF-8>"}
@@ -31,7 +33,7 @@ _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
 
 _TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
-_STRUCTURED_KEYS = {"event", "data", "data_text"}
+_STRUCTURED_KEYS = {"event", "data", "data_text", "pad"}
 
 
 def compact_json(value: Any) -> str:
@@ -75,7 +77,7 @@ def encode_sse_event(event: dict) -> bytes:
     if "event" in event:
         out.append(f"event: {event['event']}\n")
     if "data" in event:
-        text: str | None = compact_json(event["data"])
+        text: str | None = padded(compact_json(event["data"]), event.get("pad", 0))
     else:
         text = event.get("data_text")
     if text is not None:
@@ -83,6 +85,15 @@ def encode_sse_event(event: dict) -> bytes:
         out.extend(f"data: {line}\n" for line in text.split("\n"))
     out.append("\n")
     return "".join(out).encode("utf-8")
+
+
+def padded(text: str, pad: int) -> str:
+    """`pad` spaces before the closing brace of a JSON object (what the Anthropic API sends)."""
+    if not pad:
+        return text
+    if not text.endswith("}"):
+        raise ValueError("only a JSON object can be padded")
+    return text[:-1] + " " * pad + "}"
 
 
 def _describe_block(block: bytes) -> dict:
@@ -125,6 +136,9 @@ def _candidates(text: str) -> list[dict]:
     parsed = parse_json(data_text)
     if parsed is not NOT_JSON:
         readings.append({**head, "data": parsed})
+        if isinstance(parsed, dict) and data_text.endswith(" }"):
+            pad = len(data_text) - len(data_text[:-1].rstrip(" ")) - 1
+            readings.append({**head, "data": parsed, "pad": pad})
     readings.append({**head, "data_text": data_text})
     return readings
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -128,8 +129,12 @@ def test_first_party_stream_event_order(first_party: anthropic.Anthropic, record
     assert [e["event"] for e in sse] == ["message_start", "content_block_start", "ping"] + ["content_block_delta"] * len(
         [t for t in types if t == "content_block_delta"]
     ) + ["content_block_stop", "message_delta", "message_stop"]
-    assert [e["data"]["type"] for e in sse] == [e["event"] for e in sse]
+    assert [(e.get("data") or json.loads(e["data_text"]))["type"] for e in sse] == [e["event"] for e in sse]
     assert len(res.chunks) == len(sse)  # one event per chunk
+    # as the real API writes them: ping in Python's spacing, every other event padded with
+    # 0-15 spaces before its closing brace (shared/reference/provider-captures)
+    assert [e["data_text"] for e in sse if e["event"] == "ping"] == ['{"type": "ping"}']
+    assert all(0 <= e.get("pad", 0) <= 15 for e in sse) and any(e.get("pad") for e in sse)
 
 
 @pytest.mark.parametrize("thinking", [{"type": "enabled", "budget_tokens": 2048}, {"type": "adaptive"}])
@@ -254,7 +259,8 @@ def test_vertex_stream_raw_predict(vertex: anthropic.AnthropicVertex, recorder: 
     path = "/v1/projects/p/locations/global/publishers/anthropic/models/claude-opus-4-7:streamRawPredict?alt=sse"
     res = call("aiplatform.googleapis.com", path, body, {"Authorization": "Bearer t"})
     assert res.status == 200 and res.streamed
-    assert decode_sse(res.body)[-1] == {"event": "message_stop", "data": {"type": "message_stop"}}
+    last = decode_sse(res.body)[-1]
+    assert {k: v for k, v in last.items() if k != "pad"} == {"event": "message_stop", "data": {"type": "message_stop"}}
 
 
 def test_vertex_count_tokens(vertex: anthropic.AnthropicVertex, recorder: Recorder) -> None:
@@ -307,7 +313,8 @@ def test_bedrock_invoke_with_the_bedrock_client(bedrock_sdk: anthropic.Anthropic
     req = recorder.requests[0]
     assert req.header("authorization").startswith("AWS4-HMAC-SHA256 ")
     assert req.route_path == f"/model/{HAIKU_BEDROCK}/invoke"
-    assert message.id.startswith("msg_bdrk_01") and message.model == HAIKU_BEDROCK
+    # InvokeModel's ids: msg_bdrk_ + 52 lowercase base32 (a real InvokeModel answer)
+    assert re.fullmatch(r"msg_bdrk_[a-z2-7]{52}", message.id) and message.model == HAIKU_BEDROCK
     res = respond(req)
     assert int(res.headers["X-Amzn-Bedrock-Input-Token-Count"]) == message.usage.input_tokens
 
@@ -406,7 +413,11 @@ def test_converse_parsed_by_botocore(boto_bedrock) -> None:
     out = boto_bedrock.converse(modelId=HAIKU_BEDROCK, messages=CONVERSE_MESSAGES, inferenceConfig={"maxTokens": 10}, system=[{"text": "be brief"}])
     raw = json.loads(respond(boto_bedrock.seen[-1]).body)
     out.pop("ResponseMetadata")
-    assert out == raw  # every field we send is a modeled member of ConverseResponse
+    # botocore parses every modeled member; what it drops is what real answers carry beyond
+    # the model (serverToolUsage, the ...TokenCount spelling: real Converse recordings)
+    assert out["output"] == raw["output"] and out["stopReason"] == raw["stopReason"]
+    assert {k: v for k, v in raw["usage"].items() if k in out["usage"]} == out["usage"]
+    assert set(raw["usage"]) - set(out["usage"]) <= {"serverToolUsage", "cacheReadInputTokenCount", "cacheWriteInputTokenCount"}
     assert out["output"]["message"]["content"] == [{"text": "ccmatrix emulator: synthetic reply (haiku, 1 message)"}]
     assert out["stopReason"] == "end_turn"
     usage = out["usage"]
@@ -435,8 +446,10 @@ def test_converse_stream_parsed_by_botocore(boto_bedrock) -> None:
     assert text == "ccmatrix emulator: synthetic reply (opus, 1 message)"
     assert events[-2] == {"messageStop": {"stopReason": "end_turn"}}
     assert events[-1]["metadata"]["usage"]["totalTokens"] > 0
-    # nothing dropped by the modeled parser: it reproduces every payload
+    # nothing dropped by the modeled parser but Bedrock's `p` padding (and serverToolUsage)
     raw = [m["payload"] for m in decode_eventstream(respond(boto_bedrock.seen[-1]).body)]
+    assert all(isinstance(r.pop("p"), str) for r in raw)
+    raw[-1]["usage"].pop("serverToolUsage")
     assert [next(iter(e.values())) for e in events] == raw
 
 

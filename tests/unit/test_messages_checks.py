@@ -56,7 +56,7 @@ CONVERSE_BODY = {"messages": [{"role": "user", "content": [{"text": "Reply with 
 
 
 def sse_events(data: bytes) -> list[dict]:
-    return [e["data"] for e in wire.decode_sse(data)]
+    return [e["data"] if "data" in e else json.loads(e["data_text"]) for e in wire.decode_sse(data)]
 
 
 def encode_events(events: list[dict]) -> bytes:
@@ -327,7 +327,8 @@ def _set_delta(kind: str, key: str, value):
          "upstream_content_intact: turn 0: stop_reason: provider sent 'end_turn', client got 'max_tokens'"),
         (lambda ev: ev[-2]["usage"].update(output_tokens=ev[-2]["usage"]["output_tokens"] + 1),
          "upstream_content_intact: turn 0: usage.output_tokens: provider sent "),
-        (lambda ev: ev[0]["message"]["usage"].update(input_tokens=1),
+        # message_delta carries the final, cumulative counts (as the real API sends them)
+        (lambda ev: ev[-2]["usage"].update(input_tokens=1),
          "upstream_content_intact: turn 0: usage.input_tokens: provider sent "),
     ],
 )
