@@ -53,6 +53,7 @@ from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
 from ccmatrix.proxy.litellm_env import LiteLLMEnv, resolve
 from ccmatrix.proxy.process import StackError
 from ccmatrix.proxy.stack import Stack
+from ccmatrix.recorder.chunking import DEFAULT_CHUNKING, parse_chunkings
 from ccmatrix.run import runner
 
 TARGET_SECONDS = 60.0  # the issue's target: a full replay of all cells under a minute on 2 cores
@@ -94,6 +95,7 @@ class Measurement:
     cell_seconds: dict[str, float] = field(default_factory=dict)  # client turns, per cell
     # ccmatrix only: time per step summed over all cells (begin_cell, end_cell, judge)
     steps: dict[str, float] = field(default_factory=dict)
+    client_runs: int = 0  # cell tiers' client runs (more than cells under several chunkings)
 
     @property
     def client_turns(self) -> float:
@@ -130,7 +132,8 @@ class Timing(runner.RunObserver):
 
     def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
         if name == "client":
-            self.m.cell_seconds[cell.id] = seconds
+            self.m.cell_seconds[cell.id] = self.m.cell_seconds.get(cell.id, 0.0) + seconds
+            self.m.client_runs += 1
         else:
             self.m.steps[name] = self.m.steps.get(name, 0.0) + seconds
 
@@ -146,10 +149,11 @@ class Timing(runner.RunObserver):
         self.m.stop = seconds
 
 
-def run_ccmatrix(cells: list[catalog.CellTier], env: LiteLLMEnv, root: Path) -> Measurement:
+def run_ccmatrix(cells: list[catalog.CellTier], env: LiteLLMEnv, root: Path,
+                 chunkings: list[str] | None = None) -> Measurement:
     m = Measurement("ccmatrix")
     t0 = time.perf_counter()
-    runner.execute(cells, mode="replay", litellm=env, root=root, observer=Timing(m))
+    runner.execute(cells, mode="replay", litellm=env, root=root, observer=Timing(m), chunkings=chunkings)
     m.total = time.perf_counter() - t0
     m.n_cells = len(m.client_statuses)
     return m
@@ -356,6 +360,18 @@ def report(pairs: list[tuple[Measurement, Measurement, str]], env: LiteLLMEnv, n
     }
 
 
+def report_chunkings(chunked: Measurement, default: list[Measurement], chunkings: list[str],
+                     n_cells: int) -> dict[str, Any]:
+    """What `--chunkings` costs against the default (one coalesced write per stream)."""
+    base = statistics.median(m.total for m in default)
+    runs = chunked.client_runs
+    print()
+    print(f"--chunkings {','.join(chunkings)}: {chunked.total:.2f} s for {n_cells} cell tier(s) "
+          f"({runs} client runs: tiers without a stream run once), against {base:.2f} s coalesced: "
+          f"{chunked.total / base:.2f}x, {(chunked.total - base) / n_cells * 1000:.0f} ms more per cell tier")
+    return {"chunkings": chunkings, "total": chunked.total, "default_total": base, "client_runs": runs}
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -387,7 +403,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cassettes", type=Path, default=DEFAULT_CASSETTE_DIR)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--verbose", "-v", action="store_true", help="list the floor's upstream requests")
+    parser.add_argument("--chunkings", default="all",
+                        help="also time one ccmatrix run under these stream chunkings (as `ccmatrix run --chunkings`); "
+                             "default all; 'coalesced' (the default chunking) skips it")
     args = parser.parse_args(argv)
+    try:
+        chunkings = parse_chunkings(args.chunkings)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
@@ -419,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
             pairs.append((floor, cc, "floor first" if floor_first else "ccmatrix first"))
         n_cells = pairs[0][1].n_cells
         figures = report(pairs, env, n_cells, resolve_s)
+        if chunkings != [DEFAULT_CHUNKING]:
+            print(f"[chunkings] ccmatrix under {','.join(chunkings)} ...", file=sys.stderr, flush=True)
+            chunked = run_ccmatrix(cells, env, args.cassettes, chunkings)
+            figures["chunkings"] = report_chunkings(chunked, [cc for _, cc, _ in pairs], chunkings, n_cells)
         figures["problems"] = problems
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -85,7 +85,7 @@ def _env(spec: Optional[str]):
         return resolve(spec)
 
 
-def _execute(cells, mode, litellm, cassettes, strict):
+def _execute(cells, mode, litellm, cassettes, strict, chunkings=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ccmatrix.run.runner import RunObserver, execute
@@ -101,7 +101,8 @@ def _execute(cells, mode, litellm, cassettes, strict):
                 err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
 
     with bar:
-        return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing())
+        return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
+                       chunkings=chunkings)
 
 
 @command()
@@ -114,18 +115,26 @@ def run(
     cassettes: Optional[Path] = CassettesOpt,
     strict: bool = typer.Option(
         False, "--strict", help="fail on drift (non-load-bearing differences) and on changed tiers too"),
+    chunkings: str = typer.Option(
+        "coalesced", "--chunkings", help="how replayed streams are cut into network writes: "
+        "coalesced, recorded, events, mid-event, mid-char (comma-separated), or all; a tier fails if any fails"),
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
+    from ccmatrix.recorder.chunking import parse_chunkings
     from ccmatrix.report import write_reports
     from ccmatrix.report.known_issues import load_known_issues
     from ccmatrix.report.table import render_table
 
     known_issues = load_known_issues()
+    try:
+        chunking_names = parse_chunkings(chunkings)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes)
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label}")
-    result = _execute(cells, "replay", env, root, strict)
+    result = _execute(cells, "replay", env, root, strict, chunking_names)
     render_table(result, console)
     written = write_reports(result, out, known_issues)
     console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

@@ -29,6 +29,7 @@ from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
+from ccmatrix.recorder.chunking import DEFAULT_CHUNKING, parse_chunkings
 
 if TYPE_CHECKING:
     from ccmatrix.proxy.litellm_env import LiteLLMEnv
@@ -59,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"cassette directory (default {DEFAULT_CASSETTE_DIR})")
     group.addoption("--ccmatrix-strict", action="store_true", default=False,
                     help="fail cells on drift too (non-load-bearing request differences)")
+    group.addoption("--ccmatrix-chunkings", metavar="NAMES", default=DEFAULT_CHUNKING,
+                    help="replay streams under these chunkings (comma-separated, or all); a cell fails if any fails")
     group.addoption("--ccmatrix-feature", metavar="ID", action="append", default=[],
                     help="only this feature (row); repeatable")
     group.addoption("--ccmatrix-provider", metavar="ID", action="append", default=[],
@@ -132,6 +135,10 @@ class MatrixSession:
         self.spec: str | None = opt("ccmatrix_litellm")
         self.root = Path(opt("ccmatrix_cassettes") or DEFAULT_CASSETTE_DIR).expanduser().resolve()
         self.strict: bool = opt("ccmatrix_strict")
+        try:
+            self.chunkings: list[str] = parse_chunkings(opt("ccmatrix_chunkings"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
         self.out: str | None = opt("ccmatrix_out")
         try:
             self.cell_tiers = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"))
@@ -265,7 +272,7 @@ class MatrixSession:
             pytest.skip(f"not applicable: {reason}")
         the_plan = self.plan_for(item)
         stack = self.stack_for(item)
-        result = run_tier(cell, the_plan, stack, "replay", self.strict)
+        result = run_tier(cell, the_plan, stack, "replay", self.strict, chunkings=self.chunkings)
         capture = the_plan.capture_for(cell)
         item.result = result
         item.meta = {"litellm_version": stack.litellm_env.version,

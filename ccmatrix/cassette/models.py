@@ -74,6 +74,9 @@ class Stream(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["sse", "aws-eventstream"]
     events: list[dict[str, Any]]
+    # where the recording's network reads ended, as [event index, byte offset inside
+    # that event] (see ccmatrix.recorder.chunking); None when not known
+    boundaries: list[tuple[int, int]] | None = None
 
     def to_bytes(self) -> bytes:
         from ccmatrix.wire import eventstream, sse

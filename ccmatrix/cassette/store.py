@@ -82,8 +82,9 @@ def read_blob(blob_dir: Path, name: str, source: Path) -> Any:
 
 
 def dump_json(value: Any) -> str:
-    """Indented JSON, except stream events: one compact event per line, which keeps
-    cassettes small and makes a changed event one changed line in a diff.
+    """Indented JSON, except stream events (one compact event per line, which keeps
+    cassettes small and makes a changed event one changed line in a diff) and
+    stream boundaries (one line).
 
     Key order is kept as recorded (stream payloads must re-encode byte-exact); it
     is deterministic because every writer builds dicts in a fixed order."""
@@ -92,7 +93,9 @@ def dump_json(value: Any) -> str:
     def mark(node: Any) -> Any:
         if isinstance(node, dict):
             return {
-                k: [_event_marker(e, events) for e in v] if k == "events" and isinstance(v, list) else mark(v)
+                k: [_event_marker(e, events) for e in v] if k == "events" and isinstance(v, list)
+                else _event_marker(v, events) if k == "boundaries" and isinstance(v, list)
+                else mark(v)
                 for k, v in node.items()
             }
         if isinstance(node, list):

@@ -133,9 +133,9 @@ class Stack:
                                       headers={"x-api-key": litellm_config.MASTER_KEY})
         return self._http
 
-    def begin_cell(self, cell: catalog.CellTier, provenance: dict[str, Any]) -> None:
-        r = self.mitmdump.control("POST", "/cell/begin",
-                                  json=BeginCell(cell=cell.id, provenance=provenance).model_dump(mode="json"))
+    def begin_cell(self, cell: catalog.CellTier, provenance: dict[str, Any], chunking: str = "coalesced") -> None:
+        begin = BeginCell(cell=cell.id, provenance=provenance, chunking=chunking)  # type: ignore[arg-type]
+        r = self.mitmdump.control("POST", "/cell/begin", json=begin.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder refused cell {cell.id}: {r.text}")
 

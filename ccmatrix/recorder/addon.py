@@ -32,9 +32,12 @@ from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
+from ccmatrix.emulator.exchange import EmulatedResponse
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.providers import AUTH_HOSTS
 from ccmatrix.providers.contract import ProviderRequest, Violation
+from ccmatrix.recorder import chunking
+from ccmatrix.recorder.delivery import DeliveryServer
 from ccmatrix.recorder.match import match, mismatch_answer, view
 from ccmatrix.recorder.protocol import (
     CONTROL_HOST,
@@ -86,6 +89,7 @@ class CcmatrixRecorder:
         self.session: CellSession | None = None
         self.pending: CellSession | None = None
         self.emulator = None
+        self.delivery: DeliveryServer | None = None  # replay under a chunking other than coalesced
         self.auth_cache: dict[str, cassettes.Cassette | None] = {}
         self.views: dict[str, list[dict[str, Any]]] = {}  # cassette path -> its request views
 
@@ -113,6 +117,8 @@ class CcmatrixRecorder:
             self._write(self.session, None)
         if self.emulator is not None:
             self.emulator.stop()
+        if self.delivery is not None:
+            self.delivery.stop()
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.request.pretty_host == CONTROL_HOST:
@@ -135,7 +141,7 @@ class CcmatrixRecorder:
         flow.metadata["ccmatrix_request"] = recorded
         flow.metadata["ccmatrix_contract"] = self._contract(session, flow)
         if self.upstream == "replay":
-            flow.response = self._replay(session, recorded, flow)
+            self._deliver(flow, session, self._replay(session, recorded, flow))
         elif self.upstream == "emulate":
             original = flow.request.host_header or host
             flow.request.scheme, flow.request.host, flow.request.port = "http", "127.0.0.1", self.emulator.port
@@ -143,6 +149,9 @@ class CcmatrixRecorder:
         # live: mitmproxy forwards to the real host
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get("ccmatrix_delivery"):
+            flow.response.stream = True  # keep the delivery server's writes apart
+            return
         if self.upstream == "replay" or "ccmatrix_request" not in flow.metadata:
             return
         if is_stream(content_type({k.lower(): v for k, v in flow.response.headers.items()})):
@@ -161,15 +170,23 @@ class CcmatrixRecorder:
         if self.upstream == "replay" or request is None or self.session is None:
             return
         chunks = flow.metadata.get("ccmatrix_chunks")
+        reads = None
         if chunks is not None:
             from mitmproxy.net import encoding
 
             content = b"".join(chunks)
             if flow.response.headers.get("content-encoding"):
                 content = encoding.decode(content, flow.response.headers["content-encoding"])
+            elif self.upstream == "live":
+                # where a real provider's stream was cut (the `recorded` chunking replays it). Not
+                # kept from the emulator: its cuts are ours (one event per write), and timing
+                # would make re-recording unchanged traffic rewrite the cassette. Nor from an
+                # encoded body: those cuts say nothing about the events.
+                reads = [len(c) for c in chunks if c]
         else:
             content = flow.response.content or b""
-        interaction = record_interaction(request, flow.response.status_code, flow.response.headers.items(multi=True), content)
+        interaction = record_interaction(request, flow.response.status_code, flow.response.headers.items(multi=True),
+                                         content, reads)
         auth_name = AUTH_HOSTS.get(flow.request.host_header or flow.request.pretty_host)
         if auth_name:
             self._write_auth(auth_name, interaction)
@@ -203,7 +220,10 @@ class CcmatrixRecorder:
     def _source(self) -> str:
         return "live" if self.upstream == "live" else "emulator"
 
-    def _replay(self, session: CellSession, request: cassettes.RecordedRequest, flow: http.HTTPFlow) -> http.Response:
+    def _replay(self, session: CellSession, request: cassettes.RecordedRequest,
+                flow: http.HTTPFlow) -> cassettes.RecordedResponse:
+        """The answer to a replayed request: its recording, the provider's rejection, the
+        emulator's answer (changed), or the mismatch error."""
         host = request.url.split("/")[2]
         auth_name = AUTH_HOSTS.get(host)
         if auth_name:
@@ -225,10 +245,9 @@ class CcmatrixRecorder:
             # the provider would refuse this request, whatever the recording says
             exchange.mismatch = None
             status, headers, body = session.cell.provider.rejection(flow.metadata["ccmatrix_violation"], request_seed(flow))
-            return http.Response.make(status, body, headers)
+            return record_response(status, headers.items(), body)
         if result.index is not None:
-            recorded = interactions[result.index].response
-            return http.Response.make(recorded.status, recorded.content(), dict(recorded.headers))
+            return interactions[result.index].response
         if result.route_recordings == 0 or result.new_conversation:
             # Nothing recorded stands for this request (a route the recording never saw, or
             # a conversation it never saw on the route): nothing was lost, the cassette is
@@ -237,9 +256,30 @@ class CcmatrixRecorder:
             exchange.mismatch = None
             answer = self._emulated(flow)
             exchange.response = record_response(answer.status, answer.headers.items(), answer.body)
-            return http.Response.make(answer.status, answer.body, answer.headers)
+            return exchange.response
         status, headers, body = mismatch_answer(session.cell.provider, result.error or "no match")
-        return http.Response.make(status, body, headers)
+        return record_response(status, headers.items(), body)
+
+    def _deliver(self, flow: http.HTTPFlow, session: CellSession, response: cassettes.RecordedResponse) -> None:
+        """Answer with `response`, its stream cut as the cell's chunking says.
+
+        Coalesced, the addon answers itself (one write). Otherwise the flow goes to a
+        loopback delivery server that writes each piece separately, with a pause
+        between, through a streaming mitmproxy: LiteLLM's reads see the cuts."""
+        pieces = chunking.cut(response, session.chunking)
+        exchange = session.exchanges[-1] if session.exchanges else None
+        if isinstance(exchange, ReplayedExchange) and response.stream is not None:
+            exchange.writes = len(pieces)
+        headers = dict(response.headers)
+        if session.chunking == chunking.DEFAULT_CHUNKING or response.stream is None:
+            flow.response = http.Response.make(response.status, b"".join(pieces), headers)
+            return
+        if self.delivery is None:
+            self.delivery = DeliveryServer()
+        token = self.delivery.add(EmulatedResponse(response.status, headers, pieces))
+        flow.metadata["ccmatrix_delivery"] = token
+        flow.request.scheme, flow.request.host, flow.request.port = "http", "127.0.0.1", self.delivery.port
+        flow.request.headers[DeliveryServer.HEADER] = token
 
     def _contract(self, session: CellSession, flow: http.HTTPFlow) -> tuple[ContractNote | None, list[ContractNote]]:
         """The cell's provider contract on the request as it is on the wire."""
@@ -302,7 +342,8 @@ class CcmatrixRecorder:
         recorded = None
         if self.upstream == "replay":
             recorded = cassettes.load(cell.cassette_path(self.root), self.root)
-        self.session = CellSession(cell=cell, provenance=begin.provenance, recorded=recorded)
+        self.session = CellSession(cell=cell, provenance=begin.provenance, recorded=recorded,
+                                   chunking=begin.chunking)
 
     def _end(self) -> CellEnd:
         session, self.session = self.session, None

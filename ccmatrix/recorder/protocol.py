@@ -40,9 +40,13 @@ class Health(_Message):
     version: str
 
 
+Chunking = Literal["coalesced", "recorded", "events", "mid-event", "mid-char"]  # ccmatrix.recorder.chunking
+
+
 class BeginCell(_Message):
     cell: str  # a cell tier id: feature/provider/tier
     provenance: dict[str, Any] = Field(default_factory=dict)
+    chunking: Chunking = "coalesced"  # replay: how streamed answers are cut into writes
 
 
 class Ok(_Message):
@@ -85,6 +89,7 @@ class ReplayedExchange(_Message):
     # first user message); the cassette needs re-recording, nothing was lost
     changed: str | None = None
     response: RecordedResponse | None = None  # the emulator's answer, when changed
+    writes: int | None = None  # how many writes delivered a streamed answer (its chunking)
     # a rule of the provider's contract the request breaks (answered with the provider's
     # error), and rules with thin evidence it trips (warnings only)
     violation: ContractNote | None = None

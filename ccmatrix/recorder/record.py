@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from ccmatrix import catalog
 from ccmatrix.cassette import Body, Cassette, Interaction, RecordedRequest, RecordedResponse, Stream
 from ccmatrix.cassette.redact import redact_headers, redact_json, redact_url
+from ccmatrix.recorder import chunking
 from ccmatrix.recorder.protocol import Exchange
 
 # Not worth storing: derivable from the body or the connection.
@@ -81,23 +82,30 @@ def is_stream(ctype: str) -> bool:
     return ctype in (SSE, EVENTSTREAM)
 
 
-def record_response(status: int, headers: Iterable[tuple[str, str]], content: bytes) -> RecordedResponse:
-    """`content` is the decoded (no content-encoding) response body."""
+def record_response(status: int, headers: Iterable[tuple[str, str]], content: bytes,
+                    reads: list[int] | None = None) -> RecordedResponse:
+    """`content` is the decoded (no content-encoding) response body; `reads` the
+    lengths of the network reads it arrived in, when they are known."""
     from ccmatrix.wire import eventstream, sse
 
     hdrs = _headers(headers, _DROP_RESPONSE_HEADERS)
     ctype = content_type(hdrs)
-    if ctype == SSE:
-        stream = Stream(format="sse", events=redact_json(sse.decode_sse(content)))
-        return RecordedResponse(status=status, headers=hdrs, stream=stream)
-    if ctype == EVENTSTREAM:
-        stream = Stream(format="aws-eventstream", events=redact_json(eventstream.decode_eventstream(content)))
-        return RecordedResponse(status=status, headers=hdrs, stream=stream)
+    if ctype in (SSE, EVENTSTREAM):
+        fmt = "sse" if ctype == SSE else "aws-eventstream"
+        events = sse.decode_sse(content) if fmt == "sse" else eventstream.decode_eventstream(content)
+        boundaries = None
+        if reads is not None:
+            # measured on the events as they arrived, before redaction changes any length
+            lengths = [len(piece) for piece in chunking.event_bytes(Stream(format=fmt, events=events))]
+            boundaries = chunking.boundaries_of_reads(reads, lengths)
+        return RecordedResponse(status=status, headers=hdrs,
+                                stream=Stream(format=fmt, events=redact_json(events), boundaries=boundaries))
     return RecordedResponse(status=status, headers=hdrs, body=_redact_body(Body.from_bytes(content, ctype)))
 
 
-def record_interaction(request: RecordedRequest, status: int, headers: Iterable[tuple[str, str]], content: bytes) -> Interaction:
-    return Interaction(request=request, response=record_response(status, headers, content))
+def record_interaction(request: RecordedRequest, status: int, headers: Iterable[tuple[str, str]], content: bytes,
+                       reads: list[int] | None = None) -> Interaction:
+    return Interaction(request=request, response=record_response(status, headers, content, reads))
 
 
 @dataclass
@@ -107,5 +115,6 @@ class CellSession:
     cell: catalog.CellTier
     provenance: dict[str, Any]
     recorded: Cassette | None = None  # replay: the cassette answering
+    chunking: str = chunking.DEFAULT_CHUNKING  # replay: how streamed answers are cut into writes
     interactions: list[Interaction] = field(default_factory=list)  # record: what passed through
     exchanges: list[Exchange] = field(default_factory=list)  # what the driver gets back

@@ -56,6 +56,7 @@ class TierV1(BaseModel):
     recorded_status: Status | None = None
     changes: list[str] = Field(default_factory=list)  # why the tier is `changed`
     findings: list[dict[str, Any]] = Field(default_factory=list)  # wire-level observations beside the verdict
+    chunkings: list[str] = Field(default_factory=list)  # the stream chunkings it was replayed under (if several)
 
     @property
     def regressed(self) -> bool:
@@ -212,6 +213,8 @@ def _tier_entry(t: TierResult) -> dict[str, Any]:
         entry["changes"] = [c.describe() for c in t.changes]
     if t.findings:
         entry["findings"] = [f.model_dump(mode="json") for f in t.findings]
+    if len(t.chunkings) > 1:
+        entry["chunkings"] = t.chunkings
     if t.provenance is not None:  # where the cassette this tier was judged against came from
         entry["cassette"] = {"recorded_at": t.provenance.recorded_at, "source": t.provenance.source,
                              "litellm_version": t.provenance.litellm_version}

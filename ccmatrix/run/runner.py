@@ -24,6 +24,7 @@ from ccmatrix.client.driver import ClientExchange, send_turns
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.stack import Stack
+from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
 from ccmatrix.verdict.judge import judge
 from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
 
@@ -86,7 +87,7 @@ def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode) -> Plan:
 
 
 def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
-              observer: RunObserver | None = None) -> list[TierResult]:
+              observer: RunObserver | None = None, chunkings: list[str] | None = None) -> list[TierResult]:
     observer = observer or RunObserver()
     results = []
     for cell in the_plan.cell_tiers:
@@ -95,15 +96,39 @@ def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
                 cell.cassette_path(stack.cassettes).unlink(missing_ok=True)
             result = TierResult.not_applicable(cell)
         else:
-            result = run_tier(cell, the_plan, stack, mode, strict, observer)
+            result = run_tier(cell, the_plan, stack, mode, strict, observer, chunkings)
         results.append(result)
         observer.tier_done(result)
     return results
 
 
 def run_tier(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
-             observer: RunObserver | None = None) -> TierResult:
-    """One cell tier: select it in the recorder, send the client's turns, judge what happened."""
+             observer: RunObserver | None = None, chunkings: list[str] | None = None) -> TierResult:
+    """One cell tier; in replay, under each of `chunkings` (ccmatrix.recorder.chunking),
+    one verdict from them all (see under_chunkings)."""
+    chunkings = chunkings or [DEFAULT_CHUNKING]
+    recorded = the_plan.cassettes.get(cell.id)
+    if recorded is not None and not any(i.response.stream is not None for i in recorded.interactions):
+        chunkings = chunkings[:1]  # chunkings cut streams only: nothing to cut, one run says it all
+    return under_chunkings([(name, run_once(cell, the_plan, stack, mode, strict, observer, name))
+                            for name in chunkings])
+
+
+def under_chunkings(runs: list[tuple[str, TierResult]]) -> TierResult:
+    """One verdict from a tier's runs under several chunkings: the first run's when it
+    fails or all pass; else the first failure, naming its chunking (the failure depends
+    on how the stream was cut)."""
+    name, chosen = next(((n, r) for n, r in runs if r.status == "fail"), runs[0])
+    if chosen is not runs[0][1]:
+        chosen.error = f"under chunking {name}: {chosen.error or 'failed'}"
+        chosen.failed_checks = [f"chunking:{name}", *chosen.failed_checks]
+    chosen.chunkings = [n for n, _ in runs]
+    return chosen
+
+
+def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
+             observer: RunObserver | None = None, chunking: str = DEFAULT_CHUNKING) -> TierResult:
+    """One cell tier, once: select it in the recorder, send the client's turns, judge what happened."""
     observer = observer or RunObserver()
     capture = the_plan.capture_for(cell)
     provenance = {
@@ -119,7 +144,7 @@ def run_tier(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, s
         finally:
             observer.step(cell, name, time.perf_counter() - t0)
 
-    timed("begin_cell", stack.begin_cell, cell, provenance)
+    timed("begin_cell", stack.begin_cell, cell, provenance, chunking)
     try:
         client = timed("client", send_turns, stack.http, capture, cell.proxy_model)
     finally:
@@ -168,15 +193,18 @@ def execute(
     strict: bool = False,
     observer: RunObserver | None = None,
     credentials: dict[str, str] | None = None,
+    chunkings: list[str] | None = None,
 ) -> RunResult:
     observer = observer or RunObserver()
+    if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
+        raise ConfigError("--chunkings: chunkings cut replayed streams; a recording takes the provider's own")
     the_plan = plan(cell_tiers, root, mode)
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
     t0 = time.perf_counter()
     stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials)
     try:
         observer.stack_started(stack, time.perf_counter() - t0)
-        results = run_tiers(the_plan, stack, mode, strict, observer)
+        results = run_tiers(the_plan, stack, mode, strict, observer, chunkings)
     finally:
         observer.stack_stopping(stack)
         t0 = time.perf_counter()

@@ -59,6 +59,7 @@ class TierResult(BaseModel):
     provenance: Provenance | None = None
     changes: list[Change] = Field(default_factory=list)  # why the tier is `changed`
     findings: list[Finding] = Field(default_factory=list)  # wire-level observations beside the verdict
+    chunkings: list[str] = Field(default_factory=list)  # replay: the stream chunkings it ran under
 
     @classmethod
     def not_applicable(cls, cell_tier: CellTier) -> "TierResult":

@@ -37,6 +37,13 @@ def test_unknown_litellm_path_is_a_usage_error(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_unknown_chunking_is_a_usage_error(tmp_path):
+    proc = ccmatrix("run", "-f", "thinking", "--chunkings", "events,bytes7", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "--chunkings: unknown chunking bytes7; choose from coalesced, recorded, events" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_diff_gates_pass_to_fail(reference, tmp_path):
     new = json.loads(reference.read_text())
     row = next(f for f in new["features"] if f["id"] == "thinking")

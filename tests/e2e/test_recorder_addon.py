@@ -25,6 +25,7 @@ from ccmatrix import catalog
 from ccmatrix.emulator import EmulatedRequest, respond
 from ccmatrix.proxy.mitmdump import Mitmdump, mitm_confdir
 from ccmatrix.proxy.process import StackError
+from ccmatrix.recorder import chunking
 from tests.conftest import derive_cassette
 
 NON_STREAMING = "basic_messaging_non_streaming/anthropic/haiku"
@@ -215,6 +216,37 @@ def test_replay_of_a_bedrock_event_stream_is_byte_exact(replay):
     assert [e["served"] for e in exchanges] == [0]
 
 
+@pytest.mark.parametrize("name", ["events", "mid-event", "mid-char", "recorded"])
+@pytest.mark.parametrize("cell_id", [STREAMING, BEDROCK_STREAMING])
+def test_replay_under_a_chunking_arrives_cut_and_byte_exact(replay, cell_id, name):
+    """Through mitmproxy, as LiteLLM reads it: the same bytes, in (about) the writes the
+    chunking made; coalesced would be one read."""
+    interaction = recorded(cell_id).interactions[0]
+    pieces = chunking.cut(interaction.response, name)
+    assert len(pieces) > 1
+    r = replay.control("/cell/begin", {"cell": cell_id, "provenance": {}, "chunking": name})
+    assert r.status_code == 200, r.text
+    request = interaction.request
+    auth = request.headers.get("authorization", "")
+    headers = {"authorization": auth.replace("<redacted>", "AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/"
+                                              "aws4_request", 1)} if auth.startswith("AWS4") else {}
+    with replay.client() as http:
+        hdrs = {**request.headers, **headers}
+        with http.stream(request.method, request.url, headers=hdrs, content=request.body.to_bytes()) as response:
+            assert response.status_code == 200
+            reads = [chunk for chunk in response.iter_raw() if chunk]
+    assert b"".join(reads) == interaction.response.content()
+    # a read cannot hold bytes not yet written; under load two writes may share one
+    assert len(reads) > len(pieces) // 2, f"{len(pieces)} writes arrived in {len(reads)} reads"
+    exchanges = replay.control("/cell/end").json()["exchanges"]
+    assert [(e["served"], e["writes"]) for e in exchanges] == [(0, len(pieces))]
+
+
+def test_a_chunking_that_does_not_exist_is_refused(replay):
+    r = replay.control("/cell/begin", {"cell": STREAMING, "provenance": {}, "chunking": "bytes7"})
+    assert r.status_code == 409 and "chunking" in r.json()["error"]
+
+
 def test_unknown_cell_is_refused_with_the_known_ids(replay):
     r = begin(replay, "telepathy/anthropic/haiku")
     assert r.status_code == 409
@@ -300,7 +332,10 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     assert stream is not None and stream_interaction.response.body is None
     assert stream.format == "sse"
     assert [e["event"] for e in stream.events][0] == "message_start"
-    assert all(isinstance(e.get("data"), dict) for e in stream.events)
+    # compact JSON is parsed; the ping's spaced JSON (as the API sends it) is kept as text
+    assert all(isinstance(e.get("data"), dict) for e in stream.events if e["event"] != "ping")
+    assert [json.loads(e["data_text"]) for e in stream.events if e["event"] == "ping"] == [{"type": "ping"}]
+    assert stream.boundaries is None, "the emulator's cuts are its own: not kept (live recordings keep theirs)"
     assert stream_interaction.response.content() == stream_response.content
     assert json_interaction.response.stream is None
     assert json_interaction.response.body.json_ == json_response.json()

@@ -183,3 +183,18 @@ def test_ctrl_c_stops_litellm_and_mitmdump(tmp_path):
              and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
     assert not alive, f"left running: {alive}"
     assert not (tmp_path / "out" / "compatibility-matrix.json").exists()  # nothing half-written
+
+
+def test_every_chunking_replays_each_provider_stream_as_recorded(litellm_env):
+    """Streams cut every way (ccmatrix/recorder/chunking.py) through the real LiteLLM:
+    each provider's streaming tier keeps its recorded verdict under every chunking."""
+    from ccmatrix.recorder.chunking import CHUNKINGS
+
+    cells = [catalog.CellTier.parse(f"tool_use_streaming/{p.id}/sonnet") for p in catalog.PROVIDERS]
+    result = runner.execute(cells, mode="replay", litellm=litellm_env, chunkings=list(CHUNKINGS))
+    tiers = [t for c in result.cells() for t in c.tiers]
+    assert len(tiers) == len(cells)
+    for cell, tier in zip(cells, tiers):
+        recorded = cassettes.load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR).verdict
+        assert tier.chunkings == list(CHUNKINGS), tier
+        assert (tier.status, tier.error) == (recorded.status, recorded.error), cell.id
