@@ -18,6 +18,7 @@ from ccmatrix.emulator.exchange import (
 )
 from ccmatrix.emulator.plan import (
     Conversation,
+    RedactedThinkingBlock,
     ReplyPlan,
     ServerToolUseBlock,
     TextBlock,
@@ -174,6 +175,8 @@ def tool_id(block: Any, style: Style) -> str:
 def _block_json(block: Any, style: Style = FIRST_PARTY) -> dict:
     if isinstance(block, ThinkingBlock):
         return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    if isinstance(block, RedactedThinkingBlock):
+        return {"type": "redacted_thinking", "data": block.data}
     if isinstance(block, TextBlock):
         if block.citations:
             return {"citations": [dict(c) for c in block.citations], "type": "text", "text": block.text}
@@ -277,7 +280,7 @@ def _empty_block(block: Any, style: Style) -> dict:
         return {"type": "thinking", "thinking": "", "signature": ""}
     if isinstance(block, (ToolUseBlock, ServerToolUseBlock)):
         return {**_block_json(block, style), "input": {}}
-    if isinstance(block, WebSearchResultBlock):
+    if isinstance(block, (WebSearchResultBlock, RedactedThinkingBlock)):
         return _block_json(block, style)  # arrives complete, no deltas
     if isinstance(block, TextBlock) and block.citations:
         return {"citations": [], "type": "text", "text": ""}  # citations arrive as citations_delta
@@ -294,7 +297,7 @@ def _deltas(block: Any, style: Style, model: str) -> list[dict]:
         # the input opens with an empty fragment, then the model's spaced JSON in pieces
         pieces = [""] + split_json(json.dumps(block.input, ensure_ascii=False))
         return [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
-    if isinstance(block, WebSearchResultBlock):
+    if isinstance(block, (WebSearchResultBlock, RedactedThinkingBlock)):
         return []
     deltas = [{"type": "citations_delta", "citation": dict(c)} for c in block.citations]
     return deltas + [{"type": "text_delta", "text": piece} for piece in split_text(block.text)]

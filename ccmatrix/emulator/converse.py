@@ -9,6 +9,7 @@ as every other route.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ from ccmatrix.emulator.aws import event_message, stream_headers
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, contract_answer, json_response
 from ccmatrix.emulator.plan import (
     Conversation,
+    RedactedThinkingBlock,
     ReplyPlan,
     TextBlock,
     ThinkingBlock,
@@ -144,9 +146,16 @@ def tool_id(block: ToolUseBlock) -> str:
     return ids.converse_tool_id(block.id)
 
 
+def _redacted(block: RedactedThinkingBlock) -> str:
+    # a blob member: base64 of the bytes on the wire (the real stream's redactedContent)
+    return base64.b64encode(block.data.encode("ascii")).decode("ascii")
+
+
 def _block_json(block: Any) -> dict:
     if isinstance(block, ThinkingBlock):
         return {"reasoningContent": {"reasoningText": {"text": block.thinking, "signature": block.signature}}}
+    if isinstance(block, RedactedThinkingBlock):
+        return {"reasoningContent": {"redactedContent": _redacted(block)}}
     if isinstance(block, TextBlock):
         return {"text": block.text}
     if isinstance(block, ToolUseBlock):
@@ -183,6 +192,8 @@ def render_stream(plan: ReplyPlan) -> list[tuple[str, dict]]:
 
 
 def _deltas(block: Any, model: str) -> list[dict]:
+    if isinstance(block, RedactedThinkingBlock):
+        return [{"reasoningContent": {"redactedContent": _redacted(block)}}]
     if isinstance(block, ThinkingBlock):
         texts = [{"reasoningContent": {"text": piece}} for piece in split_text(block.thinking)]
         if "haiku" in model:

@@ -33,6 +33,7 @@ from ccmatrix.providers import ids, signatures
 
 __all__ = [
     "Conversation",
+    "RedactedThinkingBlock",
     "ReplyPlan",
     "ServerToolUseBlock",
     "TextBlock",
@@ -49,6 +50,11 @@ __all__ = [
 ]
 
 DIRECTIVE_PREFIX = "ccmatrix-directive:"
+# Anthropic's documented test string: a request that carries it (with thinking on) is
+# answered with redacted thinking (platform.claude.com, "Thinking redaction"; the real
+# streams in ../shared/reference/provider-captures/pydantic__pydantic-ai/*redacted*)
+REDACTED_THINKING_TRIGGER = ("ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_"
+                             "46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB")
 STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
 
 
@@ -117,6 +123,13 @@ class ThinkingBlock:
 
 
 @dataclass(frozen=True)
+class RedactedThinkingBlock:
+    """Thinking the provider withholds: an opaque blob the client must echo back as is."""
+
+    data: str
+
+
+@dataclass(frozen=True)
 class _ToolCall:
     id: str
     name: str
@@ -143,7 +156,7 @@ class WebSearchResultBlock:
     results: tuple[dict, ...]
 
 
-Block = Union[TextBlock, ThinkingBlock, ToolUseBlock, ServerToolUseBlock, WebSearchResultBlock]
+Block = Union[TextBlock, ThinkingBlock, RedactedThinkingBlock, ToolUseBlock, ServerToolUseBlock, WebSearchResultBlock]
 
 
 @dataclass(frozen=True)
@@ -298,8 +311,12 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
         # the client echoes signatures back: content-derived like the tool ids
         progress = len(conversation.assistant_tool_calls) + conversation.server_tool_calls
         signature_seed = hashlib.sha256(f"{key}\x00thinking:{progress}".encode()).hexdigest()
-        # a MAC over the text, so a proxy that alters the echoed thinking is caught
-        blocks.append(ThinkingBlock(thinking=thinking, signature=signatures.sign(thinking, signature_seed)))
+        if REDACTED_THINKING_TRIGGER in conversation.latest_user_text:
+            # two redacted blocks, as the real streams show; opaque, but stable per conversation
+            blocks.extend(RedactedThinkingBlock(signatures.sign(f"redacted:{n}", signature_seed) * 4) for n in (0, 1))
+        else:
+            # a MAC over the text, so a proxy that alters the echoed thinking is caught
+            blocks.append(ThinkingBlock(thinking=thinking, signature=signatures.sign(thinking, signature_seed)))
 
     stop_reason = "end_turn"
     searches = 0

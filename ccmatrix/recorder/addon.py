@@ -248,11 +248,12 @@ class CcmatrixRecorder:
             return record_response(status, headers.items(), body)
         if result.index is not None:
             return interactions[result.index].response
-        if result.route_recordings == 0 or result.new_conversation:
-            # Nothing recorded stands for this request (a route the recording never saw, or
-            # a conversation it never saw on the route): nothing was lost, the cassette is
-            # behind. The emulator answers, and the tier is reported changed.
-            exchange.changed = "new route" if result.route_recordings == 0 else "new conversation"
+        if result.route_recordings == 0 or result.new_conversation or result.new_turn:
+            # Nothing recorded stands for this request (a route the recording never saw, a
+            # conversation it never saw on the route, a turn beyond its last): nothing was
+            # lost, the cassette is behind. The emulator answers; the tier is reported changed.
+            exchange.changed = ("new route" if result.route_recordings == 0
+                                else "new conversation" if result.new_conversation else "new turn")
             exchange.mismatch = None
             answer = self._emulated(flow)
             exchange.response = record_response(answer.status, answer.headers.items(), answer.body)

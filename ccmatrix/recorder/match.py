@@ -35,6 +35,11 @@ class Match:
     # no recording on the route holds the same conversation (its first user message):
     # a request the recording never saw, not a changed version of one it saw
     new_conversation: bool = False
+    # the conversation is recorded on the route, but this request carries more messages
+    # than any recording of it: a later turn the recording never reached (the recorded
+    # release stopped earlier, e.g. refused the turn itself). Fewer messages than a
+    # recorded turn is not new: a dropped message must stay red.
+    new_turn: bool = False
 
     @property
     def matched(self) -> bool:
@@ -45,19 +50,25 @@ def route(request_view: dict[str, Any]) -> tuple[str, str, str]:
     return request_view.get("method", ""), request_view.get("host", ""), request_view.get("path", "")
 
 
-def conversation_key(body: Any) -> str | None:
-    """What identifies a conversation across turns and providers: its first user message's
-    text, whitespace removed (Messages and Converse bodies, and the Bedrock CountTokens
-    wrapper around either)."""
+def _messages(body: Any) -> list | None:
+    """The conversation's messages (Messages and Converse bodies, and the Bedrock
+    CountTokens wrapper around either)."""
     if not isinstance(body, dict):
         return None
     wrapped = body.get("input")
     if isinstance(wrapped, dict) and len(wrapped) == 1:
         inner = next(iter(wrapped.values()))
         inner = inner.get("body", inner) if isinstance(inner, dict) else inner
-        return conversation_key(inner.get("$base64_json", inner) if isinstance(inner, dict) else None)
+        return _messages(inner.get("$base64_json", inner) if isinstance(inner, dict) else None)
     messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
+    return messages if isinstance(messages, list) else None
+
+
+def conversation_key(body: Any) -> str | None:
+    """What identifies a conversation across turns and providers: its first user message's
+    text, whitespace removed."""
+    messages = _messages(body)
+    if not messages or not isinstance(messages[0], dict):
         return None
     content = messages[0].get("content")
     if isinstance(content, str):
@@ -67,6 +78,10 @@ def conversation_key(body: Any) -> str | None:
     else:
         return None
     return "".join(text.split()) or None
+
+
+def _body(request: RecordedRequest) -> Any:
+    return request.body.value() if request.body is not None else None
 
 
 def match(
@@ -82,10 +97,12 @@ def match(
         views = [view(i.request) for i in interactions]
     same_route = [i for i, v in enumerate(views) if route(v) == route(observed)]
     on_route = len(same_route)
-    key = conversation_key(request.body.value() if request.body else None)
-    recorded_keys = {conversation_key(interactions[i].request.body.value() if interactions[i].request.body else None)
-                     for i in same_route}
+    key = conversation_key(_body(request))
+    recorded_keys = {conversation_key(_body(interactions[i].request)) for i in same_route}
     new_conversation = key is not None and key not in recorded_keys
+    turns = [len(_messages(_body(interactions[i].request)) or []) for i in same_route
+             if conversation_key(_body(interactions[i].request)) == key]
+    new_turn = key is not None and bool(turns) and len(_messages(_body(request)) or []) > max(turns)
     scored: list[tuple[int, int, int, list[FieldDiff]]] = []
     for index, recorded_view in enumerate(views):
         diffs = compare(recorded_view, observed, load_bearing)
@@ -103,7 +120,8 @@ def match(
         f"ccmatrix replay: no recorded request in {source} matches {request.method} {request.url}; "
         f"closest is interaction #{index}; load-bearing differences: {what}"
     )
-    return Match(None, index, diffs, error, route_recordings=on_route, new_conversation=new_conversation)
+    return Match(None, index, diffs, error, route_recordings=on_route, new_conversation=new_conversation,
+                 new_turn=new_turn)
 
 
 def mismatch_answer(provider: Provider, message: str) -> ErrorAnswer:

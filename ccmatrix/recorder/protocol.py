@@ -85,8 +85,9 @@ class ReplayedExchange(_Message):
     diffs: list[FieldDiff]
     mismatch: str | None  # why nothing matched, as the client was told
     # why the emulator answered instead of a recording: "new route" (no recording on
-    # this method, host and path) or "new conversation" (none on the route with this
-    # first user message); the cassette needs re-recording, nothing was lost
+    # this method, host and path), "new conversation" (none on the route with this
+    # first user message) or "new turn" (more messages than any recording of the
+    # conversation); the cassette needs re-recording, nothing was lost
     changed: str | None = None
     response: RecordedResponse | None = None  # the emulator's answer, when changed
     writes: int | None = None  # how many writes delivered a streamed answer (its chunking)

@@ -33,7 +33,7 @@ class Change(BaseModel):
     """An upstream request the cassette had no counterpart for, answered by the emulator."""
 
     url: str
-    reason: str  # "new route" | "new conversation"
+    reason: str  # "new route" | "new conversation" | "new turn"
     closest: int | None = None  # the recorded interaction most like it
     diffs: list[FieldDiff] = Field(default_factory=list)  # against that one: what to review when re-recording
 

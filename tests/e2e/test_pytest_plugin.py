@@ -196,6 +196,13 @@ def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
     recorded = data["interactions"][0]["request"]["body"]["json"]["max_tokens"]
     data["interactions"][0]["request"]["body"]["json"]["max_tokens"] = recorded + 1
     path.write_text(json.dumps(data, indent=1))
+    # and the streaming cell's recording is of another conversation: it passes, changed
+    behind = root / "basic_messaging_streaming" / "anthropic" / "haiku.json"
+    data = json.loads(behind.read_text())
+    for block in data["interactions"][0]["request"]["body"]["json"]["messages"][0]["content"]:
+        if block.get("text") == "Reply with one short sentence about tea.":
+            block["text"] = "Reply with one short sentence about coffee."
+    behind.write_text(json.dumps(data, indent=1))
 
     junit = pytester.path / "ccmatrix.xml"
     result = pytester.runpytest_subprocess(
@@ -220,7 +227,8 @@ def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
     props = properties(case)
     assert props["status"] == "fail" and props["recorded_status"] == "pass"
     assert "body.max_tokens" in props["error"] and "body.max_tokens" in props["diff"]
-    assert properties(junit_cases(junit)["ccmatrix[basic_messaging_streaming-anthropic-haiku]"])["status"] == "pass"
+    assert properties(junit_cases(junit)["ccmatrix[basic_messaging_streaming-anthropic-haiku]"])["status"] == "changed"
+    result.stdout.fnmatch_lines(["*CassetteBehind: basic_messaging_streaming/anthropic/haiku: new conversation: *"])
 
     matrix = json.loads((pytester.path / "out" / "compatibility-matrix.json").read_text())
     cell = matrix["features"][0]["providers"]["anthropic"]

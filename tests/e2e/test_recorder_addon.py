@@ -247,6 +247,26 @@ def test_a_chunking_that_does_not_exist_is_refused(replay):
     assert r.status_code == 409 and "chunking" in r.json()["error"]
 
 
+def test_replay_holds_a_matching_request_to_the_providers_contract(replay):
+    """A request that matches its recording but breaks a rule gets the provider's own
+    error, and the exchange names the rule: a recording is no licence."""
+    cell = "basic_messaging_non_streaming/bedrock_invoke/sonnet"
+    path = derive_cassette(replay.root, cell, lambda d: d["interactions"][0]["request"]["body"]["json"].update(
+        metadata={"user_id": "u", "tags": ["claude-code"]}))
+    interaction = cassettes.load(path, replay.root).interactions[0]
+    assert begin(replay, cell).status_code == 200
+    with replay.client() as http:
+        r = send(http, interaction.request, authorization=interaction.request.headers["authorization"].replace(
+            "<redacted>", "AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/aws4_request", 1))
+    assert r.status_code == 400
+    assert r.json() == {"message": "metadata.tags: Extra inputs are not permitted"}
+    assert r.headers["x-amzn-errortype"].startswith("ValidationException")
+    (exchange,) = replay.control("/cell/end").json()["exchanges"]
+    assert exchange["violation"]["rule"] == "bedrock_invoke.closed-objects"
+    assert exchange["violation"]["evidence"][0] == "https://github.com/BerriAI/litellm/issues/30629"
+    assert exchange["mismatch"] is None
+
+
 def test_unknown_cell_is_refused_with_the_known_ids(replay):
     r = begin(replay, "telepathy/anthropic/haiku")
     assert r.status_code == 409

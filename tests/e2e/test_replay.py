@@ -198,3 +198,79 @@ def test_every_chunking_replays_each_provider_stream_as_recorded(litellm_env):
         recorded = cassettes.load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR).verdict
         assert tier.chunkings == list(CHUNKINGS), tier
         assert (tier.status, tier.error) == (recorded.status, recorded.error), cell.id
+
+
+# ---------------------------------------------------------------- changed: the cassette is behind
+
+
+def _tier(result, cell_id: str):
+    cell = catalog.CellTier.parse(cell_id)
+    return next(t for t in result.cells() for t in t.tiers if (t.feature, t.provider, t.tier) ==
+                (cell.feature.id, cell.provider.id, cell.tier.id))
+
+
+def _ask_about_coffee(doc):
+    """The recording's conversation is another one than the client's (as when a client
+    capture changes what it asks)."""
+    for interaction in doc["interactions"]:
+        for block in interaction["request"]["body"]["json"]["messages"][0]["content"]:
+            if block.get("text") == "Reply with one short sentence about tea.":
+                block["text"] = "Reply with one short sentence about coffee."
+
+
+def test_requests_the_recording_never_saw_are_changed_not_red(cassette_copy, litellm_env):
+    """A new conversation, a new route and a turn beyond the recording's last are answered
+    by the emulator (contract-checked) and the tier is `changed`, with what to review."""
+    conversation = "basic_messaging_streaming/anthropic/haiku"
+    derive_cassette(cassette_copy, conversation, _ask_about_coffee)
+    new_route = "basic_messaging_non_streaming/azure/haiku"
+    derive_cassette(cassette_copy, new_route, lambda d: d["interactions"][0]["request"].update(
+        url=d["interactions"][0]["request"]["url"].replace("/anthropic/v1/messages", "/anthropic/v1/messages-old")))
+    new_turn = "tool_use/anthropic/sonnet"
+    derive_cassette(cassette_copy, new_turn, lambda d: d["interactions"].pop(1))
+    cells = [catalog.CellTier.parse(c) for c in (conversation, new_route, new_turn)]
+    result = runner.execute(cells, mode="replay", litellm=litellm_env, root=cassette_copy)
+    for cell_id, reason in ((conversation, "new conversation"), (new_route, "new route"), (new_turn, "new turn")):
+        tier = _tier(result, cell_id)
+        assert tier.status == "changed", (cell_id, tier.error)
+        assert [c.reason for c in tier.changes] == [reason], cell_id
+        assert tier.passed and not tier.regressed
+    assert _tier(result, conversation).changes[0].diffs, "the diff against the closest recording, to review"
+    assert len(result.changed) == 3
+
+
+def test_a_dropped_message_stays_red(cassette_copy, litellm_env):
+    """Fewer messages than a recorded turn is a loss, not a turn the recording never reached."""
+    cell = "tool_use/anthropic/sonnet"
+
+    path = catalog.CellTier.parse(cell).cassette_path(cassette_copy)
+    recorded = cassettes.load(path, cassette_copy)  # blobs resolved: the whole conversation
+    messages = recorded.interactions[1].request.body.json_["messages"]
+    messages.insert(1, {"role": "assistant", "content": [{"type": "text", "text": "Running it."}]})
+    messages.insert(2, {"role": "user", "content": [{"type": "text", "text": "Go on."}]})
+    cassettes.save(recorded, path, cassette_copy)
+    result = runner.execute([catalog.CellTier.parse(cell)], mode="replay", litellm=litellm_env, root=cassette_copy)
+    tier = _tier(result, cell)
+    assert tier.status == "fail" and "no recorded request" in tier.error and not tier.changes
+
+
+def test_changed_is_a_warning_and_strict_fails_it(cassette_copy, tmp_path):
+    cell = "basic_messaging_streaming/anthropic/haiku"
+    derive_cassette(cassette_copy, cell, _ask_about_coffee)
+    args = [*CCMATRIX, "run", "-f", "basic_messaging_streaming", "-p", "anthropic", "-t", "haiku",
+            "--cassettes", str(cassette_copy)]
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([*args, "--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "1 cell tier(s) changed" in proc.stderr and "re-record" in proc.stderr
+    matrix = json.loads((tmp_path / "a" / "compatibility-matrix.json").read_text())
+    entry = next(f for f in matrix["features"] if f["id"] == "basic_messaging_streaming")["providers"]["anthropic"]
+    assert entry["status"] == "pass" and entry["changed"] is True
+    assert entry["tiers"]["haiku"]["status"] == "changed"
+    assert entry["tiers"]["haiku"]["changes"][0].startswith("new conversation: ")
+    assert "changed" in (tmp_path / "a" / "summary.md").read_text()
+
+    strict = subprocess.run([*args, "--strict", "--out", str(tmp_path / "b")], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert strict.returncode == 3, strict.stdout[-2000:]  # recorded pass, now failing: the gate
+    assert "changed (--strict): new conversation" in strict.stdout

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ccmatrix.emulator import EmulatedRequest, respond
-from ccmatrix.emulator.plan import DIRECTIVE_PREFIX
+from ccmatrix.emulator.plan import DIRECTIVE_PREFIX, REDACTED_THINKING_TRIGGER
 from ccmatrix.wire import decode_eventstream, decode_sse
 from tests.unit.reference_captures import CAPTURES, load
 
@@ -39,10 +39,8 @@ THINKING = {"type": "enabled", "budget_tokens": 1024}
 
 # Capture kinds the emulator does not produce, and why.
 UNCOVERED = {
-    "test_anthropic_model_thinking_part_redacted_stream": "redacted thinking: the emulator never withholds thinking",
-    "test_bedrock_model_thinking_part_redacted_stream": "redacted thinking, on Converse: likewise",
-    "converse_stream_validation_exception": "an in-stream exception frame (Nova Lite): provider faults are the fault "
-                                            "rows' work",
+    "converse_stream_validation_exception": "an in-stream exception frame (Nova Lite, a non-Claude model): "
+                                            "provider faults are the fault rows' work (issue 13)",
     # partly compared below: guardrail_invoke_blocked_stream (its framing only: ccmatrix configures no
     # guardrail), test_anthropic_native_tool_search_streaming (its client tool_use block: the emulator
     # runs no server-side tool search)
@@ -166,6 +164,19 @@ def test_first_party_thinking_stream():
     assert_same_shape(sse_shape(our_sse(res)), theirs, NEWER_FIRST_PARTY)
 
 
+def test_first_party_redacted_thinking_stream():
+    """pydantic-ai: claude-sonnet-4-5 asked with Anthropic's redacted-thinking test string:
+    two redacted_thinking blocks, whole in their start events, then text."""
+    theirs = sse_shape(their_sse("pydantic__pydantic-ai/test_anthropic_model_thinking_part_redacted_stream.yaml"))
+    res = emulated("api.anthropic.com", "/v1/messages", {"model": "claude-sonnet-4-6", "max_tokens": 2048,
+                   "thinking": THINKING, "stream": True,
+                   "messages": [{"role": "user", "content": REDACTED_THINKING_TRIGGER}]}, FIRST_PARTY)
+    ours = our_sse(res)
+    assert_same_shape(sse_shape(ours), theirs, NEWER_FIRST_PARTY)
+    assert [e["content_block"]["type"] for e in ours if e["type"] == "content_block_start"] == \
+        ["redacted_thinking", "redacted_thinking", "text"]
+
+
 def test_first_party_client_tool_use_block():
     """pydantic-ai: claude-sonnet-4-6; its client tool_use block (caller, an empty first
     input fragment) and the message envelope (server tool usage aside)."""
@@ -252,6 +263,21 @@ def test_converse_stream_reasoning_on_haiku_sends_the_empty_delta():
     assert_same_shape(converse_shape(ours, keep_empty=True), theirs)
     assert all(list(h) == [":event-type", ":content-type", ":message-type"] for h, _ in ours)
     assert all(list(p) == sorted(p) and isinstance(p["p"], str) for _, p in ours)  # sorted keys, padded
+
+
+def test_converse_stream_redacted_thinking():
+    """pydantic-ai: 3.7 Sonnet converse-stream with the test string: reasoningContent.redactedContent
+    deltas (base64 of the opaque bytes), one block each, then text."""
+    exchanges = load("pydantic__pydantic-ai/test_bedrock_model_thinking_part_redacted_stream.yaml")
+    frames = next(e for e in exchanges if e.url.endswith("converse-stream")).frames
+    res = emulated("bedrock-runtime.us-east-1.amazonaws.com", f"/model/{SONNET}/converse-stream",
+                   _converse_body(thinking=True, tools=False, prompt=REDACTED_THINKING_TRIGGER), SIGV4)
+    ours = our_frames(res)
+    # the older recording's usage has no serverToolUsage
+    assert_same_shape(converse_shape(ours), converse_shape(frames), frozenset({"usage.serverToolUsage"}))
+    redacted = [p["delta"]["reasoningContent"]["redactedContent"] for h, p in ours
+                if "reasoningContent" in p.get("delta", {})]
+    assert len(redacted) == 2 and all(base64.b64decode(r, validate=True) for r in redacted)
 
 
 @pytest.mark.parametrize("capture", [
