@@ -42,7 +42,9 @@ from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
-from ccmatrix.client.driver import send_turns
+from ccmatrix.client.driver import captured_outcome, send_requests
+from ccmatrix.client.outcome import ClientOutcome
+from ccmatrix.client.probes import send_probe
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.emulator.server import EmulatorServer
 from ccmatrix.errors import CcmatrixError
@@ -106,12 +108,15 @@ class Measurement:
         return self.cells / self.n_cells if self.n_cells else 0.0
 
 
-def record_client(m: Measurement, key: str, exchanges: list[Any]) -> None:
-    m.client_statuses[key] = [e.status for e in exchanges]
-    for e in exchanges:
-        if e.status != 200:
-            m.client_errors[key] = e.error_text[:300]
-            break
+def record_client(m: Measurement, key: str, outcome: ClientOutcome) -> None:
+    """The statuses the client got, request by request (the captured client and probes
+    say; the CLI client's requests are its own business: only its failure is kept)."""
+    if "statuses" in outcome.detail:
+        m.client_statuses[key] = list(outcome.detail["statuses"])
+    elif outcome.probe is not None:
+        m.client_statuses[key] = [outcome.probe.status or 0]
+    if outcome.failure:
+        m.client_errors[key] = outcome.failure[:300]
 
 
 # ---------------------------------------------------------------- ccmatrix
@@ -137,8 +142,8 @@ class Timing(runner.RunObserver):
         else:
             self.m.steps[name] = self.m.steps.get(name, 0.0) + seconds
 
-    def client_done(self, cell: catalog.CellTier, exchanges: list[Any]) -> None:
-        record_client(self.m, cell.id, exchanges)
+    def client_done(self, cell: catalog.CellTier, outcome: ClientOutcome) -> None:
+        record_client(self.m, cell.id, outcome)
 
     def stack_stopping(self, stack: Stack) -> None:
         self.m.cells = time.perf_counter() - self.cells_started
@@ -150,12 +155,13 @@ class Timing(runner.RunObserver):
 
 
 def run_ccmatrix(cells: list[catalog.CellTier], env: LiteLLMEnv, root: Path,
-                 chunkings: list[str] | None = None) -> Measurement:
-    m = Measurement("ccmatrix")
+                 chunkings: list[str] | None = None, client: str = "captured") -> Measurement:
+    m = Measurement("ccmatrix" if client == "captured" else f"ccmatrix --client {client}")
     t0 = time.perf_counter()
-    runner.execute(cells, mode="replay", litellm=env, root=root, observer=Timing(m), chunkings=chunkings)
+    runner.execute(cells, mode="replay", litellm=env, root=root, observer=Timing(m), chunkings=chunkings,
+                   client=client)  # type: ignore[arg-type]
     m.total = time.perf_counter() - t0
-    m.n_cells = len(m.client_statuses)
+    m.n_cells = len(m.cell_seconds)
     return m
 
 
@@ -243,18 +249,21 @@ def run_floor(the_plan: runner.Plan, env: LiteLLMEnv, root: Path, verbose: bool)
             raise BenchError(f"floor LiteLLM: {exc}") from None
         # pooled, like Stack.http: one client for the run, with the proxy's key
         http = httpx.Client(base_url=proxy.url, timeout=120, trust_env=False,
-                            headers={"x-api-key": litellm_config.MASTER_KEY})
+                            headers={"authorization": f"Bearer {litellm_config.MASTER_KEY}"})
         try:
             m.start = m.start_parts["litellm"] = time.perf_counter() - t0
             t1 = time.perf_counter()
             for cell in cells:
                 upstream.load(cell.id, the_plan.cassettes[cell.id].interactions)
-                capture = the_plan.capture_for(cell)
                 c0 = time.perf_counter()
-                exchanges = send_turns(http, capture, cell.proxy_model)
-                key = cell.id
-                m.cell_seconds[key] = time.perf_counter() - c0
-                record_client(m, key, exchanges)
+                # what the captured client sends: the row's probe, or the recorded client leg
+                if cell.feature.probe is not None:
+                    outcome = ClientOutcome("probe", probe=send_probe(http, cell.feature.probe, cell.proxy_model))
+                else:
+                    exchanges = send_requests(http, the_plan.cassettes[cell.id].client, cell.proxy_model)
+                    outcome = captured_outcome(exchanges, cell.proxy_model)
+                m.cell_seconds[cell.id] = time.perf_counter() - c0
+                record_client(m, cell.id, outcome)
             m.cells = time.perf_counter() - t1
             m.peak_rss_mb["litellm"] = peak_rss_mb(proxy.process.pid)
         finally:
@@ -360,6 +369,18 @@ def report(pairs: list[tuple[Measurement, Measurement, str]], env: LiteLLMEnv, n
     }
 
 
+def report_cli(cli: Measurement, captured: list[Measurement], n_cells: int) -> dict[str, Any]:
+    """`--client cli` (the CLI runs every row) against the captured-request client, same cells."""
+    base = statistics.median(m.total for m in captured)
+    per_run = [s for s in cli.cell_seconds.values()]
+    print()
+    print(f"--client cli: {cli.total:.2f} s for {n_cells} cell tier(s), against {base:.2f} s with the captured "
+          f"client: {cli.total / base:.2f}x; the CLI's own runs {sum(per_run):.1f} s in all, "
+          f"{statistics.median(per_run) if per_run else 0:.2f} s median per tier")
+    return {"total": cli.total, "captured_total": base, "client_seconds": sum(per_run),
+            "failures": sorted(cli.client_errors)}
+
+
 def report_chunkings(chunked: Measurement, default: list[Measurement], chunkings: list[str],
                      n_cells: int) -> dict[str, Any]:
     """What `--chunkings` costs against the default (one coalesced write per stream)."""
@@ -376,17 +397,14 @@ def report_chunkings(chunked: Measurement, default: list[Measurement], chunkings
 
 
 def recorded_cells(cells: list[catalog.CellTier], root: Path) -> tuple[list[catalog.CellTier], list[str]]:
-    """The cells a replay can run: their cassette and client capture exist (or they are n/a).
+    """The cells a replay can run: their cassette exists (or they are n/a).
 
     A row being added has its catalog entry before its recordings; the bench
     measures what can be replayed and says what it left out.
     """
     keep, missing = [], []
     for cell in cells:
-        if cell.not_applicable_reason or (
-            cell.cassette_path(root).exists()
-            and layout.client_capture_path(root, cell.feature.scenario, cell.tier.id).exists()
-        ):
+        if cell.not_applicable_reason or cell.cassette_path(root).exists():
             keep.append(cell)
         else:
             missing.append(cell.id)
@@ -406,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunkings", default="all",
                         help="also time one ccmatrix run under these stream chunkings (as `ccmatrix run --chunkings`); "
                              "default all; 'coalesced' (the default chunking) skips it")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="skip timing `--client cli` (the pinned Claude Code CLI as the client)")
     args = parser.parse_args(argv)
     try:
         chunkings = parse_chunkings(args.chunkings)
@@ -442,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
             pairs.append((floor, cc, "floor first" if floor_first else "ccmatrix first"))
         n_cells = pairs[0][1].n_cells
         figures = report(pairs, env, n_cells, resolve_s)
+        if not args.no_cli:
+            print("[cli] ccmatrix --client cli ...", file=sys.stderr, flush=True)
+            cli = run_ccmatrix(cells, env, args.cassettes, client="cli")
+            figures["cli"] = report_cli(cli, [cc for _, cc, _ in pairs], n_cells)
         if chunkings != [DEFAULT_CHUNKING]:
             print(f"[chunkings] ccmatrix under {','.join(chunkings)} ...", file=sys.stderr, flush=True)
             chunked = run_ccmatrix(cells, env, args.cassettes, chunkings)

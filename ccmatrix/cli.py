@@ -74,7 +74,7 @@ def _cassettes(given: Optional[Path], *, writing: bool = False) -> Path:
 def _select(features, providers, tiers) -> list[catalog.CellTier]:
     cells = catalog.select(features or (), providers or (), tiers or ())
     if not cells:
-        raise _fail("the selection has no implemented cell (rows without captured traffic are not run)")
+        raise _fail("the selection has no implemented cell (rows without a client are not run)")
     return cells
 
 
@@ -85,7 +85,15 @@ def _env(spec: Optional[str]):
         return resolve(spec)
 
 
-def _execute(cells, mode, litellm, cassettes, strict, chunkings=None):
+ClientOpt = typer.Option(
+    "captured", "--client",
+    help="who talks to LiteLLM: captured (what the CLI sent when the cassette was recorded, sent again; fast) "
+         "or cli (the pinned Claude Code CLI itself, as the live run)")
+ConfigOpt = typer.Option(None, "--config", help="run LiteLLM with this config file instead of ccmatrix's "
+                                                 "(deployments named by the published aliases)")
+
+
+def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ccmatrix.run.runner import RunObserver, execute
@@ -102,7 +110,7 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None):
 
     with bar:
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
-                       chunkings=chunkings)
+                       chunkings=chunkings, client=client, config=config)
 
 
 @command()
@@ -118,6 +126,8 @@ def run(
     chunkings: str = typer.Option(
         "coalesced", "--chunkings", help="how replayed streams are cut into network writes: "
         "coalesced, recorded, events, mid-event, mid-char (comma-separated), or all; a tier fails if any fails"),
+    client: str = ClientOpt,
+    config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -133,8 +143,8 @@ def run(
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes)
     env = _env(litellm)
-    err.print(f"replaying {len(cells)} cell tier(s) against {env.label}")
-    result = _execute(cells, "replay", env, root, strict, chunking_names)
+    err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client})")
+    result = _execute(cells, "replay", env, root, strict, chunking_names, client, config)
     render_table(result, console)
     written = write_reports(result, out, known_issues)
     console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
@@ -154,8 +164,13 @@ def record(
     tier: Optional[List[str]] = TierOpt,
     litellm: Optional[str] = LiteLLMOpt,
     cassettes: Optional[Path] = CassettesOpt,
+    client: str = typer.Option(
+        "cli", "--client", help="cli (the pinned Claude Code CLI runs each row; the default) or captured "
+                                "(send each cassette's recorded client leg again: re-records the provider leg only)"),
+    config: Optional[Path] = ConfigOpt,
 ) -> None:
-    """Re-record cassettes (all, or a selection) through the recorder addon."""
+    """Re-record cassettes (all, or a selection) through the recorder addon: both legs,
+    what the client sent LiteLLM and what LiteLLM sent the providers."""
     from ccmatrix.proxy.credentials import live_credentials
     from ccmatrix.report.table import render_table
 
@@ -166,24 +181,22 @@ def record(
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
-    err.print(f"recording {len(cells)} cell tier(s) ({upstream}) through {env.label}")
-    result = _execute(cells, upstream, env, root, False)
+    err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}")
+    result = _execute(cells, upstream, env, root, False, None, client, config)
     render_table(result, console)
 
 
 @command()
-def capture(
-    scenario: Optional[List[str]] = typer.Option(None, "--scenario", "-s", help="scenario id; default all"),
-    tier: Optional[List[str]] = TierOpt,
-    cassettes: Optional[Path] = CassettesOpt,
+def agreement(
+    ours: Path = typer.Argument(..., help="a compatibility-matrix.json from ccmatrix"),
+    published: Path = typer.Argument(..., help="the published matrix of the same LiteLLM release (schema v1)"),
 ) -> None:
-    """Capture what the pinned Claude Code CLI sends for each scenario (client side of cassettes)."""
-    from ccmatrix.client.capture import capture_all
-    from ccmatrix.client.scenarios import SCENARIOS
+    """How often ccmatrix's verdicts agree with a published live matrix, cell by cell
+    (cells whose live error is a fault of the live environment are left out)."""
+    from ccmatrix.report.agreement import compare, render
+    from ccmatrix.report.matrix_json import load_matrix
 
-    tiers = [catalog.tier(t) for t in tier] if tier else list(catalog.TIERS)
-    root = _cassettes(cassettes, writing=True)
-    capture_all(list(scenario or SCENARIOS), tiers, root, on_done=lambda p: err.print(f"wrote {p}"))
+    console.print(render(compare(load_matrix(ours), load_matrix(published))), highlight=False, markup=False)
 
 
 @command()
@@ -288,7 +301,7 @@ def litellm_config_cmd() -> None:
 
     from ccmatrix.proxy.litellm_config import build_config
 
-    console.print(yaml.safe_dump(build_config(), sort_keys=False), highlight=False, markup=False)
+    console.print(yaml.safe_dump(build_config(), sort_keys=False), highlight=False, markup=False, soft_wrap=True)
 
 
 @command()

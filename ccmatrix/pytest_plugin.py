@@ -146,7 +146,7 @@ class MatrixSession:
             raise pytest.UsageError(f"ccmatrix: {exc}") from None
         if not self.cell_tiers:
             raise pytest.UsageError("ccmatrix: the selection has no implemented cell "
-                                    "(rows without captured Claude Code traffic are not run)")
+                                    "(rows without a client are not run)")
         if not self.root.is_dir():
             raise pytest.UsageError(f"ccmatrix: cassette directory {self.root} does not exist")
         # with paths on the command line, the matrix runs beside them; otherwise alone
@@ -273,10 +273,10 @@ class MatrixSession:
         the_plan = self.plan_for(item)
         stack = self.stack_for(item)
         result = run_tier(cell, the_plan, stack, "replay", self.strict, chunkings=self.chunkings)
-        capture = the_plan.capture_for(cell)
+        recorded = the_plan.cassettes.get(cell.id)
         item.result = result
         item.meta = {"litellm_version": stack.litellm_env.version,
-                     "claude_code_version": capture.provenance.get("claude_code_version")}
+                     "claude_code_version": recorded.provenance.claude_code_version if recorded else None}
         _record_properties(item)
         if result.status == "changed":
             import warnings

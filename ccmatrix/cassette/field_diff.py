@@ -88,8 +88,18 @@ def request_view(method: str, url: str, headers: Mapping[str, str], body: Any) -
                     view[f"headers.{name}.{flag.strip()}"] = True
         else:
             view[f"headers.{name}"] = value
-    _flatten(normalize_body(body), "body", view)
+    _flatten(_without_billing_line(normalize_body(body)), "body", view)
     return view
+
+
+def _without_billing_line(body: Any) -> Any:
+    """Claude Code's billing line (a per-call system block, see normalize_body) left out:
+    some LiteLLM releases drop it, some forward it, and where it sits would shift every
+    other system block's index in the diff."""
+    if isinstance(body, dict) and isinstance(body.get("system"), list):
+        kept = [b for b in body["system"] if not (isinstance(b, dict) and b.get("text") == PER_CALL)]
+        return {**body, "system": kept}
+    return body
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """The cassette format: one JSON file per cell tier (feature, provider, tier).
 
-A cassette holds the upstream exchanges of one cell tier, redacted, with bodies
+A cassette holds the client leg (what the client sent to LiteLLM) and the upstream
+exchanges (what LiteLLM sent the providers) of one cell tier, redacted, with bodies
 as structured JSON and streams as decoded events (re-encoded byte-exact on
 replay, see ccmatrix.wire). The models here are the format; `store.py` reads and
 writes it (blobs, atomic writes). JSON Schema: docs/cassette.schema.json.
@@ -137,6 +138,9 @@ class Provenance(BaseModel):
     litellm_version: str | None = None
     claude_code_version: str | None = None
     ccmatrix_version: str | None = None
+    client: Literal["cli", "captured", "probe"] | None = None  # what sent the client leg
+    command: list[str] | None = None  # the CLI's command line (client "cli")
+    proxy_config: str | None = None  # the LiteLLM config: "ccmatrix (live harness settings)" or a file name
 
 
 class Cassette(BaseModel):
@@ -145,4 +149,7 @@ class Cassette(BaseModel):
     cell: CellRef | None = None  # None for a run-wide auth cassette
     provenance: Provenance
     verdict: RecordedVerdict | None = None
-    interactions: list[Interaction]
+    # the client leg: what the client sent to LiteLLM, in order (the captured-request
+    # client sends it again); per-run values replaced as in upstream requests
+    client: list[RecordedRequest] = Field(default_factory=list)
+    interactions: list[Interaction]  # the provider leg: LiteLLM's upstream exchanges

@@ -126,22 +126,65 @@ def redact_url(url: str) -> str:
 _BILLING_LINE = "x-anthropic-billing-header"
 
 
+# Per-run values Claude Code writes into the text of its requests: the day (in the
+# context reminder of the first user message) and the machine's OS release (in the
+# environment section of the system prompt). Replaced wherever they appear, so a
+# request recorded on one machine on one day matches the same request made elsewhere
+# on another day.
+PER_RUN_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(Today's date is )\d{4}-\d{2}-\d{2}"), r"\1<date>"),
+    (re.compile(r"(OS Version: )[^\n\"]+"), r"\1<os-version>"),
+    # Claude Code's billing line: its values change per call; its prefix is what LiteLLM
+    # recognizes the line by (it drops it for some providers), so it stays
+    (re.compile(r"(x-anthropic-billing-header: )[^\n\"]*"), r"\1<per-call>"),
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def normalize_text(text: str) -> str:
+    for pattern, replacement in PER_RUN_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _per_run(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _per_run(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_per_run(v) for v in value]
+    if isinstance(value, str):
+        return normalize_text(value)
+    return value
+
+
+def normalize_client_body(body: Any) -> Any:
+    """A client's request body as the client leg keeps it, to be sent again: secrets
+    redacted and per-run values replaced (PER_RUN_TEXT), nothing else: it must reach
+    LiteLLM as the client's did."""
+    return _per_run(redact_json(body))
+
+
 def normalize_body(body: Any) -> Any:
     """A request body with its secrets redacted and its per-call values (Claude Code's
-    session id in metadata.user_id, its billing line, a token exchange's assertion)
-    replaced, so two bodies of the same logical request are equal."""
-    body = redact_json(body)
+    session id in metadata.user_id, its billing line, the day and the OS release in its
+    prompts, a token exchange's assertion) replaced, so two bodies of the same logical
+    request are equal."""
+    body = _per_run(redact_json(body))
     if isinstance(body, dict):
         body = dict(body)
         meta = body.get("metadata")
         if isinstance(meta, dict) and "user_id" in meta:
             body["metadata"] = {**meta, "user_id": PER_CALL}
         system = body.get("system")
-        # Claude Code's first system block is a billing line with per-run values
+        # Claude Code's first system block is a billing line with per-run values (in
+        # Messages bodies and, through LiteLLM, in Converse's system list)
         if isinstance(system, list) and system and isinstance(system[0], dict):
             text = system[0].get("text")
             if isinstance(text, str) and text.startswith(_BILLING_LINE):
                 body["system"] = [{**system[0], "text": PER_CALL}, *system[1:]]
+        elif isinstance(system, str) and system.startswith(_BILLING_LINE):
+            first, _, rest = system.partition("\n")
+            body["system"] = PER_CALL + ("\n" + rest if rest else "")
         if isinstance(body.get("assertion"), str):
             body["assertion"] = PER_CALL
     return body

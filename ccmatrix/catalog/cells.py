@@ -53,8 +53,9 @@ def tier(tier_id: str) -> Tier:
 
 
 def proxy_model_name(p: Provider, t: Tier) -> str:
-    # matches the aliases of the published matrix, e.g. "claude-haiku-4-5-bedrock-converse"
-    return f"{t.alias}-{p.id.replace('_', '-')}"
+    """The aliases of the published matrix: "claude-haiku-4-5" (first party),
+    "claude-haiku-4-5-bedrock-converse", "claude-haiku-4-5-vertex", ..."""
+    return t.alias + p.alias_suffix
 
 
 @dataclass(frozen=True)

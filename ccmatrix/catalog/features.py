@@ -1,23 +1,57 @@
 """The features: the matrix's rows, as data.
 
-Adding a row means adding a `Feature` below (plus its Claude Code scenario in
-ccmatrix/client/scenarios.py and its recordings); no test file changes.
+Each row says what the published live run does for it (BerriAI/litellm,
+`tests/e2e/claude_code/`: the `claude` command line, or a plain-HTTP probe) and what
+it counts as a pass, so ccmatrix's verdict means what the live matrix means; and,
+beyond it, which upstream fields must reach the provider (load-bearing: a loss fails
+the tier) and which wire checks report findings beside the verdict. Adding a row
+means adding a `Feature` below and recording it; no test file changes.
+docs/rows.md explains each row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from ccmatrix.providers import Provider
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """How the live harness runs `claude` for a row:
+
+        claude --print --output-format stream-json --verbose --model <alias>
+               --session-id <fixed> --no-session-persistence <args> -- <prompt>
+
+    `prompt` may name files the client makes first ("{pdf}": the one-page PDF whose only
+    word is PONG); `stdin` names what goes to the CLI's standard input instead of a
+    prompt ("vision": one stream-json user event with an inline PNG; "long_context":
+    about 840,000 characters of text). `env` is keyed by provider id or "*"."""
+
+    prompt: str | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    stdin: str | None = None
+    timeout: float = 120.0
+
+    def environment(self, provider: str) -> dict[str, str]:
+        return {**self.env.get("*", {}), **self.env.get(provider, {})}
 
 
 @dataclass(frozen=True)
 class Feature:
     id: str
     name: str
-    # the captured Claude Code conversation this row sends (cassettes/clients/<scenario>/)
-    scenario: str | None
+    # what the client does: the CLI (`cli`), or a plain-HTTP probe (`probe`: "count_tokens",
+    # "tool_search", ccmatrix/client/probes.py), as the live harness does
+    cli: CliRun | None = None
+    probe: str | None = None
+    # the live harness's pass criteria (names in ccmatrix/verdict/criteria.py): what a
+    # tier needs, beyond Claude Code not failing
+    criteria: tuple[str, ...] = ()
+    # wire checks whose problems are findings beside the verdict (ccmatrix/verdict/checks.py)
+    checks: tuple[str, ...] = ()
     # load-bearing upstream request fields beyond the provider's base fields (diff path
     # patterns, see ccmatrix.cassette.field_diff), keyed by "*" (every provider), a
     # dialect id ("messages", "converse": where the field sits in that body shape) or a
@@ -26,14 +60,12 @@ class Feature:
     # Anthropic betas the row needs to reach the provider: load-bearing wherever the
     # provider carries betas (Provider.beta_fields)
     betas: tuple[str, ...] = ()
-    # client-side checks (names in ccmatrix/verdict/checks.py)
-    checks: tuple[str, ...] = ()
     # (provider id or "*", tier id or "*") -> reason the cell tier does not apply
     not_applicable: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def implemented(self) -> bool:
-        return self.scenario is not None
+        return self.cli is not None or self.probe is not None
 
     def load_bearing(self, provider: Provider) -> tuple[str, ...]:
         return (
@@ -65,129 +97,152 @@ _CACHE = _fields(
     ("body.system[*].cache_control", "body.tools[*].cache_control"),
     ("body.system[*].cachePoint", "body.toolConfig.tools[*].cachePoint"),
 )
-_STREAM_CHECKS = ("assistant_text", "well_formed_stream", "upstream_content_intact")
-_NO_1M_HAIKU = {("*", "haiku"): "Haiku 4.5 has no 1M-token context window"}
 
-# What `--json-schema` asks Claude Code for in the structured_outputs row: the
-# scenario passes it to the CLI, the structured_output check holds the answer to it.
+# The live harness's prompts and flags, word for word.
+PONG = "Reply with the single word 'pong' and nothing else."
+BASH_PONG = ("--allowed-tools", "Bash(echo pong)", "--permission-mode", "dontAsk")
+# The structured_outputs row's schema: the CLI gets it with --json-schema, the
+# structured_output criterion holds the answer to it.
 STRUCTURED_OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
-    "required": ["city", "population"],
+    "properties": {"answer": {"type": "integer"}},
+    "required": ["answer"],
+    "additionalProperties": False,
 }
+_SCHEMA_ARG = '{"type":"object","properties":{"answer":{"type":"integer"}},"required":["answer"],"additionalProperties":false}'
+ONE_HOUR_CACHE = {"*": {"ENABLE_PROMPT_CACHING_1H": "1"},
+                  "bedrock_invoke": {"ENABLE_PROMPT_CACHING_1H_BEDROCK": "1"},
+                  "bedrock_converse": {"ENABLE_PROMPT_CACHING_1H_BEDROCK": "1"}}
 
-# Rows in the published order. `fields` name what must reach the provider for the
-# feature to work (beyond the provider's base fields); `checks` what Claude Code
-# needs back (ccmatrix/verdict/checks.py). docs/rows.md explains each choice.
+# what every CLI row reports beside its verdict
+_WIRE = ("client_stream_intact", "upstream_content_intact")
+_NO_1M_HAIKU = {("*", "haiku"): "Haiku 4.5 has no 1M-token context window (the live harness runs this row "
+                                "on Sonnet and Opus only)"}
+
+# Rows in the published order.
 FEATURES: tuple[Feature, ...] = (
     Feature(
         id="basic_messaging_non_streaming",
         name="Basic messaging (non-streaming)",
-        scenario="basic_messaging_non_streaming",
-        checks=("assistant_text", "upstream_content_intact"),
+        # as live: the same command as the streaming row minus --include-partial-messages
+        cli=CliRun(PONG),
+        criteria=("assistant_text",),
+        checks=_WIRE,
     ),
     Feature(
         id="basic_messaging_streaming",
         name="Basic messaging (streaming)",
-        scenario="basic_messaging_streaming",
-        checks=_STREAM_CHECKS,
+        cli=CliRun("Count from 1 to 5, one number per line.", ("--include-partial-messages",)),
+        criteria=("assistant_text", "stream_events"),
+        checks=_WIRE,
     ),
     Feature(
         id="tool_use",
         name="Tool use",
-        scenario="tool_use",
+        cli=CliRun("Use the Bash tool to run the command `echo pong` and report what it printed.", BASH_PONG),
+        criteria=("tool_use_block",),
+        checks=("tool_use_roundtrip",) + _WIRE,
         fields=_TOOLS,
-        checks=("tool_use_roundtrip", "assistant_text", "upstream_content_intact"),
     ),
     Feature(
         id="prompt_caching_5m",
         name="Prompt caching (5m TTL)",
-        # Claude Code caches by default: the basic conversation is the trigger
-        scenario="basic_messaging_streaming",
+        # Claude Code puts cache_control on its system prompt by default
+        cli=CliRun(PONG),
+        criteria=("cache_tokens",),
+        checks=("cache_usage",) + _WIRE,
         fields=_CACHE,
-        checks=("cache_usage", "assistant_text", "upstream_content_intact"),
     ),
     Feature(
         id="vision",
         name="Vision",
-        scenario="vision",
-        checks=("tool_use_roundtrip", "assistant_text", "upstream_content_intact"),
+        cli=CliRun(None, ("--input-format", "stream-json"), stdin="vision"),
+        criteria=("assistant_text",),
+        checks=_WIRE,
     ),
     Feature(
         id="thinking",
         name="Thinking",
-        scenario="thinking",
+        cli=CliRun("I have a 3-gallon jug and a 5-gallon jug. How can I measure exactly 4 gallons of water? "
+                   "Think through the steps carefully.", ("--effort", "max")),
+        criteria=("thinking_block",),
+        checks=("thinking_signed",) + _WIRE,
         fields=_THINKING,
-        checks=("thinking_block",) + _STREAM_CHECKS,
     ),
     Feature(
         id="tool_use_streaming",
         name="Tool use (streaming / fine-grained)",
-        scenario="tool_use",
+        cli=CliRun("Use the Bash tool to run the command `echo pong` and report what it printed.",
+                   BASH_PONG + ("--include-partial-messages",)),
+        criteria=("tool_use_block", "input_json_delta"),
+        checks=("tool_use_roundtrip",) + _WIRE,
         fields=_TOOLS,
-        checks=("tool_input_streamed", "tool_use_roundtrip") + _STREAM_CHECKS,
     ),
     Feature(
         id="thinking_with_tool_use",
         name="Extended thinking + tool use",
-        scenario="thinking_with_tool_use",
+        cli=CliRun("Think step by step about why the command `echo pong` prints just the word 'pong'. Then use "
+                   "the Bash tool to run exactly the command `echo pong` and report what it printed.",
+                   ("--effort", "max") + BASH_PONG),
+        criteria=("thinking_block", "tool_use_block"),
+        checks=("thinking_signed", "tool_use_roundtrip") + _WIRE,
         fields={dialect: _THINKING[dialect] + _TOOLS[dialect] for dialect in _THINKING},
-        checks=("thinking_block", "tool_use_roundtrip") + _STREAM_CHECKS,
     ),
     Feature(
         id="pdf_input",
         name="PDF document input",
-        scenario="pdf_input",
-        checks=("tool_use_roundtrip", "assistant_text", "upstream_content_intact"),
+        cli=CliRun("Use the Read tool to read the file at {pdf}. Report the single word that appears in the "
+                   "document.", ("--allowed-tools", "Read")),
+        criteria=("pdf_marker",),
+        checks=("tool_use_roundtrip",) + _WIRE,
     ),
     Feature(
         id="prompt_caching_1h",
         name="Prompt caching (1h TTL)",
-        scenario="prompt_caching_1h",
+        cli=CliRun(PONG, env=ONE_HOUR_CACHE),
+        criteria=("cache_tokens",),
+        checks=("cache_usage",) + _WIRE,
         fields=_CACHE,
-        checks=("cache_usage", "assistant_text", "upstream_content_intact"),
     ),
     Feature(
         id="web_search",
         name="Web search (server tool)",
-        scenario="web_search",
+        cli=CliRun("Use web search to find a news headline published this week about Anthropic. Reply with one "
+                   "sentence summarizing what you found.", ("--allowed-tools", "WebSearch")),
+        criteria=("websearch_tool_use",),
+        checks=("web_search_results",) + _WIRE,
         fields=_TOOLS,
-        checks=("web_search_results",) + _STREAM_CHECKS,
     ),
     Feature(
         id="structured_outputs",
         name="Structured outputs",
-        scenario="structured_outputs",
+        cli=CliRun("What is 2 + 2? Reply only via the structured output.", ("--json-schema", _SCHEMA_ARG)),
+        criteria=("structured_output",),
+        checks=_WIRE,
         fields=_TOOLS,
-        checks=("structured_output", "upstream_content_intact"),
     ),
     Feature(
         id="count_tokens",
         name="count_tokens endpoint",
-        scenario="count_tokens",
-        fields=_fields(("body.tools",), ("body.toolConfig",)),
-        checks=("input_tokens_counted",),
+        probe="count_tokens",
+        criteria=("probe",),
     ),
     Feature(
         id="tool_search",
         name="Tool search (MCP discovery)",
-        scenario="tool_search",
-        fields={
-            **_fields(("body.tools[*].defer_loading", "body.tools[*].type"), ("body.toolConfig",)),
-            # the advanced-tool-use beta is load-bearing on first party only: what the
-            # other providers must receive is the subject of the provider-contract work
-            "anthropic": ("headers.anthropic-beta.advanced-tool-use-2025-11-20",),
-        },
-        checks=("tool_use_roundtrip", "assistant_text", "well_formed_stream"),
-        not_applicable={("*", "haiku"): "Claude Code 2.1.126 does not use tool search with Haiku 4.5 "
-                                        "(no ToolSearch tool, no advanced-tool-use beta in its requests)"},
+        probe="tool_search",
+        criteria=("probe",),
+        checks=("upstream_content_intact",),
+        fields=_fields(("body.tools[*].type", "body.tools[*].name"), ("body.toolConfig",)),
     ),
     Feature(
         id="long_context_1m",
         name="Long context (1M)",
-        scenario="long_context_1m",
+        cli=CliRun(None, ("--betas", "context-1m-2025-08-07", "--max-budget-usd", "6"), stdin="long_context",
+                   timeout=300.0),
+        criteria=("assistant_text",),
+        checks=_WIRE,
         betas=("context-1m-2025-08-07",),
-        checks=_STREAM_CHECKS,
         not_applicable=_NO_1M_HAIKU,
     ),
 )

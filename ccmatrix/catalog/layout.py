@@ -1,8 +1,7 @@
 """The cassette tree, in one place:
 
-    <root>/<feature>/<provider>/<tier>.json      one cell tier's upstream traffic
+    <root>/<feature>/<provider>/<tier>.json      one cell tier: its client leg and its upstream traffic
     <root>/auth/<name>.json                      a run-wide token exchange (Vertex)
-    <root>/clients/<scenario>/<tier>.json        what Claude Code sent (client capture)
     <root>/blobs/<sha256 prefix>.txt|.json       large values shared by all of them
 """
 
@@ -11,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 AUTH_DIR = "auth"
-CLIENTS_DIR = "clients"
 BLOB_DIR = "blobs"
 
 
@@ -21,10 +19,6 @@ def cassette_path(root: Path, feature: str, provider: str, tier: str) -> Path:
 
 def auth_cassette_path(root: Path, name: str) -> Path:
     return root / AUTH_DIR / f"{name}.json"
-
-
-def client_capture_path(root: Path, scenario: str, tier: str) -> Path:
-    return root / CLIENTS_DIR / scenario / f"{tier}.json"
 
 
 def blob_dir(root: Path) -> Path:

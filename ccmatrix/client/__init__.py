@@ -1,10 +1,9 @@
-"""The client stage: what Claude Code sends, and sending it to the proxy.
+"""The client stage: who talks to the LiteLLM proxy for a cell tier, and what it ended up with.
 
-capture_format.py   the client capture format (cassettes/clients/<scenario>/<tier>.json)
-scenarios.py        how the CLI is made to produce each row's traffic
-capture.py          `ccmatrix capture`: run the pinned CLI against the emulator, keep the turns
-driver.py           replay a capture's turns against the LiteLLM proxy (the captured-request client)
-claude_cli.py       the pinned CLI, installed from npm into the cache
-workspace.py        the PNG and PDF the CLI's Read tool is pointed at
-mcp_stub.py         the stub MCP server behind the tool_search row
+cli_driver.py   the pinned `claude` CLI, run as the live harness runs it (the CLI client)
+driver.py       a cassette's recorded client leg, sent again (the captured-request client)
+probes.py       the live harness's plain-HTTP probes (count_tokens, tool search)
+inputs.py       what a row gives the CLI besides flags: the PDF, the vision and long-context stdin
+outcome.py      ClientOutcome: what the client ended up with, whichever client ran
+claude_cli.py   the pinned CLI, installed from npm into the cache
 """

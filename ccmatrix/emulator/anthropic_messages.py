@@ -26,6 +26,7 @@ from ccmatrix.emulator.plan import (
     ToolSpec,
     ToolUseBlock,
     WebSearchResultBlock,
+    document_text,
     plan_reply,
     split_json,
     split_text,
@@ -65,6 +66,7 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
                 elif block.get("type") == "server_tool_use":
                     server_calls += 1
     results = images = documents = 0
+    texts: list[str] = []
     for message in users:
         blocks = _blocks(message.get("content"))
         tool_results = [b for b in blocks if b.get("type") == "tool_result"]
@@ -75,10 +77,15 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
             for inner in nested + blocks:
                 images += inner.get("type") == "image"
                 documents += inner.get("type") == "document"
+        # documents anywhere in a user turn (Claude Code's Read sends a PDF in a user
+        # message of its own, after the tool result)
+        for inner in blocks + [c for b in tool_results for c in _blocks(b.get("content"))]:
+            if inner.get("type") == "document" and isinstance(inner.get("source"), dict):
+                texts.append(document_text(inner["source"].get("data")) or "")
     markers = _cache_markers(body)
     return Conversation(
         seed=req.seed,
-        body_size=len(req.body),
+        body_size=len(req.stable_body),
         model=model,
         message_count=len(body.get("messages") or []),
         thinking=wants_thinking,
@@ -92,6 +99,7 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
         tool_results=results,
         images_in_results=images,
         documents_in_results=documents,
+        document_texts=tuple(texts),
         cache_markers=len(markers),
         cache_markers_1h=sum(1 for marker in markers if marker.get("ttl") == "1h"),
     )
@@ -332,7 +340,7 @@ def answer(req: EmulatedRequest, body: dict, model: str, *, style: Style, stream
 
 def count_tokens(req: EmulatedRequest, headers: dict[str, str]) -> EmulatedResponse:
     """count_tokens answers with the same input_tokens a Messages call would report."""
-    return json_response(200, {"input_tokens": max(1, len(req.body) // 4)}, headers)
+    return json_response(200, {"input_tokens": max(1, len(req.stable_body) // 4)}, headers)
 
 
 def first_party(req: EmulatedRequest) -> EmulatedResponse | None:

@@ -23,6 +23,7 @@ from ccmatrix.emulator.plan import (
     ThinkingBlock,
     ToolSpec,
     ToolUseBlock,
+    document_text,
     plan_reply,
     split_json,
     split_text,
@@ -50,6 +51,7 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
                     else:
                         calls.append(str(use.get("name")))
     results = images = documents = 0
+    texts: list[str] = []
     for message in users:
         tool_results = [b["toolResult"] for b in message["content"] if isinstance(b.get("toolResult"), dict)]
         results += len(tool_results)
@@ -58,6 +60,12 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
             for inner in nested + message["content"]:
                 images += "image" in inner
                 documents += "document" in inner
+        # documents anywhere in a user turn (Claude Code's Read sends a PDF in a user
+        # message of its own, after the tool result)
+        nested = [c for r in tool_results for c in r.get("content") or [] if isinstance(c, dict)]
+        for inner in message["content"] + nested:
+            if isinstance(inner.get("document"), dict):
+                texts.append(document_text((inner["document"].get("source") or {}).get("bytes")) or "")
     tool_config = body.get("toolConfig") if isinstance(body.get("toolConfig"), dict) else {}
     tools = [t for t in tool_config.get("tools") or [] if isinstance(t, dict)]
     specs = tuple(
@@ -72,7 +80,7 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
     ]
     return Conversation(
         seed=req.seed,
-        body_size=len(req.body),
+        body_size=len(req.stable_body),
         model=model,
         message_count=len(messages),
         thinking=wants_thinking,
@@ -86,6 +94,7 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
         tool_results=results,
         images_in_results=images,
         documents_in_results=documents,
+        document_texts=tuple(texts),
         cache_markers=len(markers),
         cache_markers_1h=sum(1 for marker in markers if marker.get("ttl") == "1h"),
     )

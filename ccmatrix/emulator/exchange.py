@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ccmatrix.cassette.redact import normalize_text
 from ccmatrix.providers import Provider
 from ccmatrix.providers.contract import ProviderRequest
 from ccmatrix.wire.sse import compact_json
@@ -52,9 +53,16 @@ class EmulatedRequest:
         return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
 
     @property
+    def stable_body(self) -> bytes:
+        """The body with its per-run values (the day, the OS release Claude Code writes into
+        its prompts) replaced: what the emulator's answer may depend on, so a recording made
+        on another day or machine comes out the same."""
+        return normalize_text(self.body.decode("utf-8", "replace")).encode("utf-8")
+
+    @property
     def seed(self) -> str:
         """What every id, token count and latency is derived from: same body, same reply."""
-        return hashlib.sha256(self.body).hexdigest()
+        return hashlib.sha256(self.stable_body).hexdigest()
 
 
 @dataclass

@@ -26,9 +26,11 @@ import base64
 import hashlib
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any, Union
 
+from ccmatrix.cassette.redact import normalize_text
 from ccmatrix.providers import ids, signatures
 
 __all__ = [
@@ -89,6 +91,7 @@ class Conversation:
     tool_results: int = 0  # tool_result blocks in the whole conversation
     images_in_results: int = 0  # image blocks inside (or next to) tool results
     documents_in_results: int = 0
+    document_texts: tuple[str, ...] = ()  # what the emulator can read in those documents (pdf_text)
     cache_markers: int = 0  # cache_control / cachePoint blocks in the request
     cache_markers_1h: int = 0  # ... of which with ttl "1h"
 
@@ -189,8 +192,9 @@ class ReplyPlan:
 
 
 def content_key(first_user_text: str) -> str:
-    """The first user text without any whitespace: survives block merging, re-joining and trimming."""
-    return "".join(first_user_text.split())
+    """The first user text without any whitespace (survives block merging, re-joining and
+    trimming) and without its per-run values (the day: recordings made on other days agree)."""
+    return "".join(normalize_text(first_user_text).split())
 
 
 def parse_directive(text: str) -> dict | None:
@@ -209,6 +213,52 @@ def parse_directive(text: str) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+# What the live harness's prompts ask for (BerriAI/litellm tests/e2e/claude_code/), as
+# the tool call a model makes when the tool is offered.
+_RUN_COMMAND = re.compile(r"run (?:exactly )?the command `([^`]+)`")
+_READ_FILE = re.compile(r"[Rr]ead the file at (\S+?)\.?(?:\s|$)")
+_WEB_SEARCH = re.compile(r"[Uu]se web search to find (.+?)\.(?:\s|$)")
+
+
+def intent_steps(text: str) -> list[dict]:
+    """The tool call a prompt asks for in so many words: run a command with Bash, read a
+    file with Read, search the web with WebSearch (one step; the directive scripts more)."""
+    if m := _RUN_COMMAND.search(text):
+        return [{"name": "Bash", "input": {"command": m[1], "description": f"Run {m[1]}"}}]
+    if m := _READ_FILE.search(text):
+        return [{"name": "Read", "input": {"file_path": m[1]}}]
+    if m := _WEB_SEARCH.search(text):
+        return [{"name": "WebSearch", "input": {"query": m[1]}}]
+    return []
+
+
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+_PDF_SHOWN = re.compile(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj")
+
+
+def pdf_text(data: bytes) -> str:
+    """The text a PDF shows with Tj in its content streams (plain or Flate-compressed):
+    enough to read the one-page documents the rows send, not a PDF parser."""
+    shown = []
+    for stream in _PDF_STREAM.findall(data):
+        try:
+            stream = zlib.decompress(stream)
+        except zlib.error:
+            pass  # not compressed
+        shown += [m.decode("latin-1") for m in _PDF_SHOWN.findall(stream)]
+    return " ".join(shown)
+
+
+def document_text(b64: Any) -> str | None:
+    if not isinstance(b64, str):
+        return None
+    try:
+        data = base64.b64decode(b64, validate=False)
+    except ValueError:
+        return None
+    return pdf_text(data) if data.startswith(b"%PDF") else None
 
 
 def directive_steps(directive: dict | None) -> list[dict]:
@@ -320,7 +370,7 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
 
     stop_reason = "end_turn"
     searches = 0
-    steps = directive_steps(conversation.directive)
+    steps = directive_steps(conversation.directive) or intent_steps(conversation.first_user_text)
     done = sum(1 for name in conversation.assistant_tool_calls if name != STRUCTURED_OUTPUT_TOOL)
     structured = conversation.tool(STRUCTURED_OUTPUT_TOOL)
     web_search = conversation.web_search_tool
@@ -347,11 +397,14 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
         tool_id = _content_id(key, f"tool_use:{len(conversation.assistant_tool_calls)}:{STRUCTURED_OUTPUT_TOOL}", "toolu_")
         blocks.append(ToolUseBlock(id=tool_id, name=STRUCTURED_OUTPUT_TOOL, input=_object(synthesize_from_schema(structured.input_schema))))
         stop_reason = "tool_use"
-    elif conversation.tool_results:
+    elif conversation.tool_results or conversation.document_texts:
         text = f"ccmatrix emulator: synthetic reply after {conversation.tool_results} tool result(s) ({tier})"
         seen = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in ((conversation.images_in_results, "image"), (conversation.documents_in_results, "document")) if n]
         if seen:
             text += "; saw " + " and ".join(seen)
+        readable = [t for t in conversation.document_texts if t]
+        if readable:
+            text += "; the document reads: " + " / ".join(readable)
         blocks.append(TextBlock(text))
     else:
         blocks.append(TextBlock(f"ccmatrix emulator: synthetic reply ({tier}, {count} message{'s' if count != 1 else ''})"))

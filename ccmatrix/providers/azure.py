@@ -19,6 +19,7 @@ class Azure(Provider):
     hosts = ("*.services.ai.azure.com",)
     model_ids = {"haiku": "claude-haiku-4-5", "sonnet": "claude-sonnet-4-6", "opus": "claude-opus-4-7"}
     litellm_prefix = "azure_ai/"
+    alias_suffix = "-azure"
     extra_base_fields = ("body.model", "body.stream")
     beta_fields = ("headers.anthropic-beta",)
     live_variables = ("AZURE_AI_API_BASE", "AZURE_AI_API_KEY")

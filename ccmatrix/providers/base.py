@@ -72,6 +72,9 @@ class Provider:
     auth_hosts: ClassVar[Mapping[str, str]] = {}
     model_ids: ClassVar[Mapping[str, str]]  # tier id -> the provider's model id
     litellm_prefix: ClassVar[str]  # the LiteLLM `model` prefix, e.g. "bedrock/invoke/"
+    # appended to a tier's alias for the proxy's model name, as the published matrix names
+    # its deployments ("claude-haiku-4-5-bedrock-converse"; first party has none)
+    alias_suffix: ClassVar[str] = ""
     # request fields every row relies on beyond the dialect's (diff paths, see cassette.field_diff)
     extra_base_fields: ClassVar[tuple[str, ...]] = ()
     # where an Anthropic beta travels in this provider's requests (a row's betas are

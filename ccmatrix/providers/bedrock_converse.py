@@ -177,6 +177,7 @@ class BedrockConverse(Bedrock):
     label = "Converse"
     dialect = CONVERSE
     litellm_prefix = "bedrock/converse/"
+    alias_suffix = "-bedrock-converse"
     beta_fields = ("body.additionalModelRequestFields.anthropic_beta",)
     contract = CONTRACT
 

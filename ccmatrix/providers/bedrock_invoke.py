@@ -115,6 +115,7 @@ class BedrockInvoke(Bedrock):
     name = "Bedrock Invoke"
     label = "Invoke"
     litellm_prefix = "bedrock/invoke/"
+    alias_suffix = "-bedrock-invoke"
     extra_base_fields = ("body.anthropic_version",)
     beta_fields = ("body.anthropic_beta",)
     contract = CONTRACT

@@ -74,6 +74,7 @@ class VertexAI(Provider):
     auth_hosts = {"oauth2.googleapis.com": "google_oauth2_token"}
     model_ids = {"haiku": "claude-haiku-4-5@20251001", "sonnet": "claude-sonnet-4-6", "opus": "claude-opus-4-7"}
     litellm_prefix = "vertex_ai/"
+    alias_suffix = "-vertex"
     extra_base_fields = ("body.anthropic_version",)
     beta_fields = ("headers.anthropic-beta", "body.anthropic_beta")
     live_variables = ("VERTEXAI_PROJECT", "VERTEXAI_CREDENTIALS")

@@ -64,18 +64,32 @@ class Mitmdump:
     upstream: Upstream
     cassettes: Path
     log: Path
+    # the client leg: where the reverse-proxy port forwards (LiteLLM's URL); None: no client leg
+    client_target: str | None = None
     port: int = field(default_factory=free_port)
+    client_port: int = field(default_factory=free_port)
     process: Process | None = None
     _client: httpx.Client | None = None
 
     @property
     def proxy_url(self) -> str:
+        """The provider leg: LiteLLM's HTTPS proxy."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def client_url(self) -> str:
+        """The client leg: LiteLLM, as the client reaches it (through the recorder)."""
+        if self.client_target is None:
+            raise StackError("this mitmdump has no client leg (no client_target)")
+        return f"http://127.0.0.1:{self.client_port}"
+
     def command(self) -> list[str]:
+        modes = ["--mode", f"regular@{self.port}"]
+        if self.client_target is not None:
+            modes += ["--mode", f"reverse:{self.client_target}@{self.client_port}"]
         return [
             mitmdump_executable(), "-q", "-s", str(RECORDER_SCRIPT),
-            "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+            "--listen-host", "127.0.0.1", *modes,
             # lazy: no upstream connection on CONNECT, only when the addon lets a request through
             "--set", "connection_strategy=lazy",
             "--set", f"confdir={mitm_confdir()}",

@@ -28,7 +28,7 @@ from ccmatrix.proxy.credentials import fake_credentials, live_credentials
 from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump, ca_bundle, ensure_mitm_ca
-from ccmatrix.proxy.process import Process, StackError
+from ccmatrix.proxy.process import Process, StackError, free_port
 from ccmatrix.recorder.protocol import BeginCell, CellEnd, Upstream, WriteCell, Written
 
 
@@ -54,6 +54,7 @@ class Stack:
     workdir: Path
     mitmdump: Mitmdump
     litellm: LiteLLMProxy | None = None
+    proxy_config: litellm_config.ProxyConfig | None = None
     # how long each part took to start, in seconds ("mitmdump", "litellm")
     start_seconds: dict[str, float] = field(default_factory=dict)
     _http: httpx.Client | None = None
@@ -70,12 +71,16 @@ class Stack:
         workdir: Path | None = None,
         startup_timeout: float = 90.0,
         credentials: dict[str, str] | None = None,
+        proxy_config: litellm_config.ProxyConfig | None = None,
     ) -> "Stack":
-        """`credentials`: None for throwaway ones offline and the environment's live."""
+        """`credentials`: None for throwaway ones offline and the environment's live.
+        `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings)."""
+        proxy_config = proxy_config or litellm_config.default_config(providers)
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
-        mitmdump = Mitmdump(mode, cassettes, log=workdir / "mitmdump.log")
+        litellm_port = free_port()  # known up front: mitmdump's client leg forwards to it
+        mitmdump = Mitmdump(mode, cassettes, log=workdir / "mitmdump.log", client_target=f"http://127.0.0.1:{litellm_port}")
         stack = cls(mode, cassettes, litellm_env, workdir, mitmdump, _exit=exit_stack)
         try:
             t0 = time.perf_counter()
@@ -83,9 +88,14 @@ class Stack:
             stack.start_seconds["mitmdump"] = time.perf_counter() - t0
             if credentials is None:
                 credentials = live_credentials() if mode == "live" else fake_credentials(workdir)
-            config = litellm_config.write_config(workdir / "litellm-config.yaml", providers)
-            stack.litellm = LiteLLMProxy(litellm_env, config, proxied_environment(workdir, mitmdump, credentials),
-                                         workdir)
+            config = litellm_config.write_config(workdir / "litellm-config.yaml", proxy_config)
+            stack.proxy_config = proxy_config
+            environ = proxied_environment(workdir, mitmdump, credentials)
+            if mode != "live":
+                # a user's config may read credentials under other names: throwaway ones for those too
+                for name in proxy_config.env_names():
+                    environ.setdefault(name, f"ccmatrix-placeholder-{name.lower()}")
+            stack.litellm = LiteLLMProxy(litellm_env, config, environ, workdir, port=litellm_port)
             t0 = time.perf_counter()
             stack.litellm.start(startup_timeout)
             stack.start_seconds["litellm"] = time.perf_counter() - t0
@@ -123,14 +133,20 @@ class Stack:
         return self.litellm.log_tail() if self.litellm is not None else "(LiteLLM not started)"
 
     @property
+    def client_url(self) -> str:
+        """Where clients reach LiteLLM: through mitmdump's client leg, which records
+        what they send and what LiteLLM answers."""
+        return self.mitmdump.client_url
+
+    @property
     def http(self) -> httpx.Client:
-        """A client for the LiteLLM proxy (plain HTTP on loopback), with its key.
+        """A client for the LiteLLM proxy (through the client leg), with its key.
 
         One pooled client, made once: building an httpx.Client loads the CA store
         (~30 ms), which per request cost more than the requests themselves."""
         if self._http is None:
-            self._http = httpx.Client(base_url=self.litellm_url, timeout=120, trust_env=False,
-                                      headers={"x-api-key": litellm_config.MASTER_KEY})
+            self._http = httpx.Client(base_url=self.client_url, timeout=120, trust_env=False,
+                                      headers={"authorization": f"Bearer {litellm_config.MASTER_KEY}"})
         return self._http
 
     def begin_cell(self, cell: catalog.CellTier, provenance: dict[str, Any], chunking: str = "coalesced") -> None:
@@ -148,8 +164,13 @@ class Stack:
         except ValidationError as exc:
             raise StackError(f"the recorder's /cell/end answer does not fit the protocol: {exc}") from None
 
-    def write_cell(self, verdict: RecordedVerdict) -> Path:
-        r = self.mitmdump.control("POST", "/cell/write", json=WriteCell(verdict=verdict).model_dump(mode="json"))
+    @property
+    def config_label(self) -> str:
+        return self.proxy_config.label if self.proxy_config else litellm_config.DEFAULT_LABEL
+
+    def write_cell(self, verdict: RecordedVerdict, provenance: dict[str, Any] | None = None) -> Path:
+        write = WriteCell(verdict=verdict, provenance=provenance or {})
+        r = self.mitmdump.control("POST", "/cell/write", json=write.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder failed to write the cassette: {r.text}")
         return Path(Written.model_validate_json(r.content).cassette)

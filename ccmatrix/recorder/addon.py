@@ -34,7 +34,7 @@ from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
 from ccmatrix.emulator.exchange import EmulatedResponse
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import AUTH_HOSTS
+from ccmatrix.providers import AUTH_HOSTS, PROVIDERS, Provider
 from ccmatrix.providers.contract import ProviderRequest, Violation
 from ccmatrix.recorder import chunking
 from ccmatrix.recorder.delivery import DeliveryServer
@@ -44,6 +44,7 @@ from ccmatrix.recorder.protocol import (
     UPSTREAMS,
     BeginCell,
     CellEnd,
+    ClientLegExchange,
     ContractNote,
     ErrorReply,
     FailedExchange,
@@ -72,6 +73,21 @@ def _note(violation: Violation | None) -> ContractNote | None:
         return None
     rule = violation.rule
     return ContractNote(rule=rule.id, message=violation.message, evidence=list(rule.evidence), action=rule.action)
+
+
+def provider_for_host(host: str) -> Provider | None:
+    return next((p for p in PROVIDERS if p.owns_host(host)), None)
+
+
+def _foreign(session: CellSession, provider: Provider | None) -> str | None:
+    """The provider's id when it is not the cell's own."""
+    return provider.id if provider is not None and provider is not session.cell.provider else None
+
+
+def is_client_leg(flow: http.HTTPFlow) -> bool:
+    """A flow that came in on the reverse-proxy port: a client talking to LiteLLM."""
+    mode = getattr(flow.client_conn, "proxy_mode", None)
+    return getattr(mode, "type_name", "") == "reverse"
 
 
 def request_seed(flow: http.HTTPFlow) -> str:
@@ -124,17 +140,25 @@ class CcmatrixRecorder:
         if flow.request.pretty_host == CONTROL_HOST:
             flow.response = self._control(flow.request)
             return
+        if is_client_leg(flow):
+            # the client's request to LiteLLM: goes through, and is kept for the cell
+            flow.metadata["ccmatrix_client_request"] = record_request(
+                flow.request.method, flow.request.path, flow.request.headers.items(multi=True),
+                flow.request.content or b"", client_leg=True)
+            return
         host = flow.request.pretty_host
         session = self.session
         if session is None:
             flow.response = _json_response(502, {"error": f"ccmatrix: request to {host} outside any cell"})
             return
-        if not session.cell.provider.owns_host(host):
-            flow.response = _json_response(
-                502, {"error": f"ccmatrix: {host} is not a host of provider {session.cell.provider.id}; refused"}
-            )
+        provider = session.cell.provider if session.cell.provider.owns_host(host) else provider_for_host(host)
+        if provider is None:
+            flow.response = _json_response(502, {"error": f"ccmatrix: {host} is not a host of any provider; refused"})
             session.exchanges.append(RefusedExchange(refused=f"{flow.request.method} {flow.request.pretty_url}"))
             return
+        # Claude Code may ask for a model the proxy serves from another provider (its
+        # WebSearch tool runs on claude-haiku-4-5): that provider answers, by its contract
+        flow.metadata["ccmatrix_provider"] = provider
         recorded = record_request(
             flow.request.method, flow.request.pretty_url, flow.request.headers.items(multi=True), flow.request.content or b""
         )
@@ -152,7 +176,8 @@ class CcmatrixRecorder:
         if flow.metadata.get("ccmatrix_delivery"):
             flow.response.stream = True  # keep the delivery server's writes apart
             return
-        if self.upstream == "replay" or "ccmatrix_request" not in flow.metadata:
+        client_leg = "ccmatrix_client_request" in flow.metadata
+        if not client_leg and (self.upstream == "replay" or "ccmatrix_request" not in flow.metadata):
             return
         if is_stream(content_type({k.lower(): v for k, v in flow.response.headers.items()})):
             # pass each chunk on as it arrives, keeping a copy for the cassette
@@ -166,6 +191,9 @@ class CcmatrixRecorder:
             flow.response.stream = tee
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if "ccmatrix_client_request" in flow.metadata:
+            self._client_leg(flow)
+            return
         request = flow.metadata.get("ccmatrix_request")
         if self.upstream == "replay" or request is None or self.session is None:
             return
@@ -200,12 +228,31 @@ class CcmatrixRecorder:
             response=interaction.response,
             violation=violation,
             warnings=warnings,
+            foreign_provider=None if auth_name else _foreign(self.session, flow.metadata.get("ccmatrix_provider")),
         ))
 
     def error(self, flow: http.HTTPFlow) -> None:
+        if "ccmatrix_client_request" in flow.metadata:
+            if self.session is not None:
+                self.session.client.append(ClientLegExchange(request=flow.metadata["ccmatrix_client_request"],
+                                                             error=str(flow.error)))
+            return
         if self.session is not None and flow.request.pretty_host != CONTROL_HOST:
             self.session.exchanges.append(
                 FailedExchange(error=f"{flow.request.method} {flow.request.pretty_url}: {flow.error}"))
+
+    def _client_leg(self, flow: http.HTTPFlow) -> None:
+        if self.session is None:
+            return
+        chunks = flow.metadata.get("ccmatrix_chunks")
+        content = b"".join(chunks) if chunks is not None else (flow.response.content or b"")
+        if chunks is not None and flow.response.headers.get("content-encoding"):
+            from mitmproxy.net import encoding
+
+            content = encoding.decode(content, flow.response.headers["content-encoding"])
+        response = record_response(flow.response.status_code, flow.response.headers.items(multi=True), content)
+        self.session.client.append(ClientLegExchange(request=flow.metadata["ccmatrix_client_request"],
+                                                     response=response))
 
     # ------------------------------------------------------------ modes
     @property
@@ -236,15 +283,17 @@ class CcmatrixRecorder:
         views = self.views.get(where)
         if views is None:
             views = self.views[where] = [view(i.request) for i in interactions]
-        result = match(interactions, request, session.cell.feature.load_bearing(session.cell.provider), where, views)
+        provider = flow.metadata["ccmatrix_provider"]
+        result = match(interactions, request, session.cell.feature.load_bearing(provider), where, views)
         violation, warnings = flow.metadata.get("ccmatrix_contract") or (None, [])
         exchange = ReplayedExchange(request=request, auth=bool(auth_name), served=result.index, closest=result.closest,
-                                    diffs=result.diffs, mismatch=result.error, violation=violation, warnings=warnings)
+                                    diffs=result.diffs, mismatch=result.error, violation=violation, warnings=warnings,
+                                    foreign_provider=_foreign(session, provider))
         session.exchanges.append(exchange)
         if violation is not None:
             # the provider would refuse this request, whatever the recording says
             exchange.mismatch = None
-            status, headers, body = session.cell.provider.rejection(flow.metadata["ccmatrix_violation"], request_seed(flow))
+            status, headers, body = provider.rejection(flow.metadata["ccmatrix_violation"], request_seed(flow))
             return record_response(status, headers.items(), body)
         if result.index is not None:
             return interactions[result.index].response
@@ -258,7 +307,7 @@ class CcmatrixRecorder:
             answer = self._emulated(flow)
             exchange.response = record_response(answer.status, answer.headers.items(), answer.body)
             return exchange.response
-        status, headers, body = mismatch_answer(session.cell.provider, result.error or "no match")
+        status, headers, body = mismatch_answer(provider, result.error or "no match")
         return record_response(status, headers.items(), body)
 
     def _deliver(self, flow: http.HTTPFlow, session: CellSession, response: cassettes.RecordedResponse) -> None:
@@ -289,7 +338,7 @@ class CcmatrixRecorder:
             body = json.loads(req.content) if req.content else None
         except ValueError:
             body = None
-        verdict = session.cell.provider.check(
+        verdict = flow.metadata["ccmatrix_provider"].check(
             ProviderRequest.of(req.method, req.host_header or req.pretty_host, req.path, dict(req.headers.items()), body))
         flow.metadata["ccmatrix_violation"] = verdict.rejected
         return _note(verdict.rejected), [_note(w) for w in verdict.warnings]
@@ -353,12 +402,13 @@ class CcmatrixRecorder:
         # kept until /cell/write: the driver judges the cell first, and the
         # verdict is stored with the cassette
         self.pending = session if self.upstream != "replay" else None
-        return CellEnd(cell=session.cell.id, exchanges=session.exchanges)
+        return CellEnd(cell=session.cell.id, exchanges=session.exchanges, client=session.client)
 
     def _write_pending(self, write: WriteCell) -> Path:
         session, self.pending = self.pending, None
         if session is None:
             raise ValueError("no recorded cell to write (replay mode, or /cell/end not called)")
+        session.provenance.update(write.provenance)
         return self._write(session, write.verdict)
 
     def _provenance(self, session: CellSession | None) -> dict[str, Any]:
@@ -378,6 +428,7 @@ class CcmatrixRecorder:
                                    proxy_model=cell.proxy_model),
             provenance=self._provenance(session),
             verdict=verdict or cassettes.RecordedVerdict(status="not_tested", error="recorded without a driver"),
+            client=[ex.request for ex in session.client if ex.request.method == "POST"],
             interactions=session.interactions,
         )
         cassettes.save(cassette, path, self.root)

@@ -1,7 +1,8 @@
 """Replay matching: which recorded interaction answers an upstream request, failing closed.
 
 A recorded interaction answers a request when the route (method, path) is the
-same and no load-bearing field differs; among several, the one with the fewest
+same and no load-bearing field is missing from it (a load-bearing value that changed
+is reported, see ccmatrix.verdict.judge); among several, the one with the fewest
 differences wins. Otherwise the request gets an explicit error response, shaped
 like the provider's own errors (so LiteLLM relays it to the client), naming the
 closest recorded request and the field-level differences.
@@ -64,20 +65,37 @@ def _messages(body: Any) -> list | None:
     return messages if isinstance(messages, list) else None
 
 
-def conversation_key(body: Any) -> str | None:
-    """What identifies a conversation across turns and providers: its first user message's
-    text, whitespace removed."""
+@dataclass(frozen=True)
+class Conversation:
+    """What identifies a conversation across turns, providers and proxies: the text of its
+    first user message, whitespace removed, whole (`full`) and its last text block (`prompt`:
+    Claude Code puts its reminders first and the user's prompt last)."""
+
+    prompt: str
+    full: str
+
+    def same_as(self, other: "Conversation") -> bool:
+        # containment, not equality: a proxy that merges, splits or drops the reminder
+        # blocks still holds the same prompt (what it lost shows in the diff)
+        return self.prompt in other.full or other.prompt in self.full
+
+
+def conversation_of(body: Any) -> Conversation | None:
     messages = _messages(body)
     if not messages or not isinstance(messages[0], dict):
         return None
     content = messages[0].get("content")
     if isinstance(content, str):
-        text = content
+        texts = [content]
     elif isinstance(content, list):
-        text = "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+        texts = [str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("text")]
     else:
         return None
-    return "".join(text.split()) or None
+    squeeze = [("".join(t.split())) for t in texts]
+    squeeze = [t for t in squeeze if t]
+    if not squeeze:
+        return None
+    return Conversation(prompt=squeeze[-1], full="".join(squeeze))
 
 
 def _body(request: RecordedRequest) -> Any:
@@ -97,25 +115,29 @@ def match(
         views = [view(i.request) for i in interactions]
     same_route = [i for i, v in enumerate(views) if route(v) == route(observed)]
     on_route = len(same_route)
-    key = conversation_key(_body(request))
-    recorded_keys = {conversation_key(_body(interactions[i].request)) for i in same_route}
-    new_conversation = key is not None and key not in recorded_keys
-    turns = [len(_messages(_body(interactions[i].request)) or []) for i in same_route
-             if conversation_key(_body(interactions[i].request)) == key]
-    new_turn = key is not None and bool(turns) and len(_messages(_body(request)) or []) > max(turns)
-    scored: list[tuple[int, int, int, list[FieldDiff]]] = []
+    this = conversation_of(_body(request))
+    recorded = {i: conversation_of(_body(interactions[i].request)) for i in same_route}
+    same = [i for i, c in recorded.items() if this is not None and c is not None and c.same_as(this)]
+    new_conversation = this is not None and bool(same_route) and not same
+    turns = [len(_messages(_body(interactions[i].request)) or []) for i in same]
+    new_turn = bool(turns) and len(_messages(_body(request)) or []) > max(turns)
+    scored: list[tuple] = []
     for index, recorded_view in enumerate(views):
         diffs = compare(recorded_view, observed, load_bearing)
         route_differs = any(d.path in ("method", "path") for d in diffs)
+        lost = sum(d.load_bearing and d.kind == "missing" for d in diffs)
         bearing = sum(d.load_bearing for d in diffs)
-        scored.append((route_differs, bearing, len(diffs), index, diffs))  # type: ignore[arg-type]
+        scored.append((route_differs, lost, bearing, len(diffs), index, diffs))
     if not scored:
         return Match(None, None, [], f"ccmatrix replay: {source} has no recorded request for {request.method} {request.url}")
-    scored.sort(key=lambda s: s[:4])
-    route_differs, bearing, _, index, diffs = scored[0]  # type: ignore[misc]
-    if not route_differs and not bearing:
+    scored.sort(key=lambda s: s[:5])
+    route_differs, lost, _, _, index, diffs = scored[0]
+    if not route_differs and not lost and not new_conversation and not new_turn:
+        # nothing load-bearing was lost: the recording answers; a load-bearing value that
+        # changed (max_tokens lowered, a block reshaped) is a finding, not a mismatch
         return Match(index, index, diffs, route_recordings=on_route)
-    what = summarize(diffs) or "; ".join(d.describe() for d in diffs[:5])
+    what = summarize([d for d in diffs if d.kind == "missing"] + [d for d in diffs if d.kind != "missing"]) \
+        or "; ".join(d.describe() for d in diffs[:5])
     error = (
         f"ccmatrix replay: no recorded request in {source} matches {request.method} {request.url}; "
         f"closest is interaction #{index}; load-bearing differences: {what}"

@@ -4,6 +4,9 @@ The driver reaches the addon through mitmdump itself, as plain HTTP to a reserve
 host. Both ends build and read these models, so a renamed field fails loudly on
 either side instead of being guessed at:
 
+mitmdump listens twice: as LiteLLM's HTTPS proxy (the provider leg) and as a
+reverse proxy in front of LiteLLM (the client leg: the CLI's ANTHROPIC_BASE_URL).
+
     GET  /health                      -> Health
     POST /cell/begin  BeginCell       -> Ok
     POST /cell/end                    -> CellEnd (every upstream exchange the cell tier caused)
@@ -55,6 +58,7 @@ class Ok(_Message):
 
 class WriteCell(_Message):
     verdict: RecordedVerdict | None = None
+    provenance: dict[str, Any] = Field(default_factory=dict)  # known only once the client ran (its command)
 
 
 class Written(_Message):
@@ -95,6 +99,7 @@ class ReplayedExchange(_Message):
     # error), and rules with thin evidence it trips (warnings only)
     violation: ContractNote | None = None
     warnings: list[ContractNote] = Field(default_factory=list)
+    foreign_provider: str | None = None  # the request went to this provider, not the cell's
 
 
 class RecordedExchange(_Message):
@@ -106,6 +111,7 @@ class RecordedExchange(_Message):
     response: RecordedResponse
     violation: ContractNote | None = None  # what the contract says the provider should have rejected
     warnings: list[ContractNote] = Field(default_factory=list)
+    foreign_provider: str | None = None  # the request went to this provider, not the cell's
 
 
 class RefusedExchange(_Message):
@@ -126,6 +132,17 @@ Exchange = Annotated[
 ]
 
 
+class ClientLegExchange(_Message):
+    """The client leg: a request the client (the Claude Code CLI, the captured-request
+    driver, a probe) sent to LiteLLM through mitmdump's reverse-proxy port, and LiteLLM's
+    answer (None when the connection failed)."""
+
+    request: RecordedRequest
+    response: RecordedResponse | None = None
+    error: str | None = None
+
+
 class CellEnd(_Message):
     cell: str
-    exchanges: list[Exchange]
+    exchanges: list[Exchange]  # the provider leg: LiteLLM's upstream requests
+    client: list[ClientLegExchange] = Field(default_factory=list)

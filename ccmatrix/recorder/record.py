@@ -10,9 +10,9 @@ from typing import Any, Iterable
 
 from ccmatrix import catalog
 from ccmatrix.cassette import Body, Cassette, Interaction, RecordedRequest, RecordedResponse, Stream
-from ccmatrix.cassette.redact import redact_headers, redact_json, redact_url
+from ccmatrix.cassette.redact import normalize_body, normalize_client_body, redact_headers, redact_json, redact_url
 from ccmatrix.recorder import chunking
-from ccmatrix.recorder.protocol import Exchange
+from ccmatrix.recorder.protocol import ClientLegExchange, Exchange
 
 # Not worth storing: derivable from the body or the connection.
 _DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "proxy-connection", "keep-alive"})
@@ -66,11 +66,17 @@ def decode_embedded_json(value: Any) -> Any:
     return value
 
 
-def record_request(method: str, url: str, headers: Iterable[tuple[str, str]], content: bytes) -> RecordedRequest:
+def record_request(method: str, url: str, headers: Iterable[tuple[str, str]], content: bytes,
+                   client_leg: bool = False) -> RecordedRequest:
+    """A request as a cassette keeps it: redacted, its per-run values replaced
+    (cassette.redact.normalize_body), so a replay on another day or machine matches and
+    a re-record of unchanged traffic rewrites nothing. The client leg is sent again as
+    it is stored, so it keeps what LiteLLM acts on (normalize_client_body)."""
     hdrs = _headers(headers, _DROP_REQUEST_HEADERS)
     body = Body.from_bytes(content, hdrs.get("content-type", ""))
     if body is not None and body.json_ is not None:
-        body = Body(json_=decode_embedded_json(body.json_))
+        value = normalize_client_body(body.json_) if client_leg else normalize_body(decode_embedded_json(body.json_))
+        return RecordedRequest(method=method.upper(), url=redact_url(url), headers=hdrs, body=Body(json_=value))
     return RecordedRequest(method=method.upper(), url=redact_url(url), headers=hdrs, body=_redact_body(body))
 
 
@@ -118,3 +124,4 @@ class CellSession:
     chunking: str = chunking.DEFAULT_CHUNKING  # replay: how streamed answers are cut into writes
     interactions: list[Interaction] = field(default_factory=list)  # record: what passed through
     exchanges: list[Exchange] = field(default_factory=list)  # what the driver gets back
+    client: list[ClientLegExchange] = field(default_factory=list)  # the client leg (to LiteLLM)

@@ -199,6 +199,8 @@ def load_matrix(source: "str | os.PathLike[str] | dict[str, Any] | MatrixV1", *,
 
 def _tier_entry(t: TierResult) -> dict[str, Any]:
     entry: dict[str, Any] = {"status": t.status, "model": t.model_alias}
+    if t.client:
+        entry["client"] = t.client
     if t.status == "fail":
         entry["error"] = t.error or "failed"
     elif t.reason:
@@ -267,6 +269,8 @@ def to_schema_v1(run: RunResult) -> dict[str, Any]:
         "ccmatrix": {
             "version": run.ccmatrix_version or CCMATRIX_VERSION,
             "mode": run.mode,
+            "client": run.client,
+            "proxy_config": run.proxy_config,
             "cassettes": cassette_summary(run),
         },
     }

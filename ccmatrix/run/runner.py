@@ -1,6 +1,6 @@
 """A run: the selected cell tiers through one LiteLLM proxy, in replay or record mode.
 
-    catalog -> client capture -> LiteLLM proxy -> recorder addon -> verdict -> RunResult
+    catalog -> client (captured leg, the CLI, a probe) -> LiteLLM proxy -> recorder addon -> verdict -> RunResult
 
 What happens is reported to a `RunObserver` as it goes (the CLI's progress bar,
 the pytest plugin, the benchmark's timers), so nobody needs to wrap or patch
@@ -12,16 +12,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.cassette import RecordedVerdict
-from ccmatrix.client.capture_format import ClientCapture, load_capture
-from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
-from ccmatrix.client.driver import ClientExchange, send_turns
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION, install
+from ccmatrix.client.cli_driver import run_cli
+from ccmatrix.client.driver import captured_outcome, send_requests
+from ccmatrix.client.outcome import ClientOutcome
+from ccmatrix.client.probes import send_probe
 from ccmatrix.errors import CcmatrixError
+from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.stack import Stack
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
@@ -44,8 +47,8 @@ class RunObserver:
     def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
         """One step of a cell tier: "begin_cell", "client", "end_cell", "judge", "write_cell"."""
 
-    def client_done(self, cell: catalog.CellTier, exchanges: list[ClientExchange]) -> None:
-        """What the client got back, turn by turn."""
+    def client_done(self, cell: catalog.CellTier, outcome: ClientOutcome) -> None:
+        """What the client ended up with (ccmatrix.client.outcome)."""
 
     def tier_done(self, result: TierResult) -> None:
         """A cell tier's verdict (not-applicable tiers included)."""
@@ -57,33 +60,40 @@ class RunObserver:
         """Both processes are gone; `seconds` is how long stopping took."""
 
 
+Client = Literal["captured", "cli"]
+CLIENTS: tuple[str, ...] = ("captured", "cli")
+
+
 @dataclass
 class Plan:
     """Everything a run reads, loaded and validated before any process starts."""
 
     cell_tiers: list[catalog.CellTier]
-    captures: dict[tuple[str, str], ClientCapture]
-    cassettes: dict[str, cassettes.Cassette]  # cell tier id -> its cassette (replay)
-
-    def capture_for(self, cell: catalog.CellTier) -> ClientCapture:
-        return self.captures[(cell.feature.scenario, cell.tier.id)]
+    cassettes: dict[str, cassettes.Cassette]  # cell tier id -> its cassette (replay; record with the captured client)
+    client: Client = "captured"
+    cli: Path | None = None  # the pinned `claude` binary, when the CLI client runs
 
 
-def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode) -> Plan:
-    captures: dict[tuple[str, str], ClientCapture] = {}
+def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Client = "captured") -> Plan:
+    if client not in CLIENTS:
+        raise ConfigError(f"--client must be one of {', '.join(CLIENTS)}, not {client!r}")
     recorded: dict[str, cassettes.Cassette] = {}
     try:
         for cell in cell_tiers:
             if cell.not_applicable_reason:
                 continue
-            key = (cell.feature.scenario, cell.tier.id)
-            if key not in captures:
-                captures[key] = load_capture(*key, root=root)
-            if mode == "replay":
+            needs_cassette = mode == "replay" or (client == "captured" and cell.feature.cli is not None)
+            if needs_cassette:
                 recorded[cell.id] = cassettes.load(cell.cassette_path(root), root)
+                if client == "captured" and cell.feature.cli is not None and not recorded[cell.id].client:
+                    raise ConfigError(f"{cell.cassette_path(root)}: no client leg recorded; "
+                                      "re-record it (ccmatrix record --client cli)")
     except cassettes.CassetteError as exc:
         raise ConfigError(str(exc)) from None
-    return Plan(cell_tiers, captures, recorded)
+    cli = None
+    if client == "cli" and any(c.feature.cli is not None and not c.not_applicable_reason for c in cell_tiers):
+        cli = install()
+    return Plan(cell_tiers, recorded, client, cli)
 
 
 def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
@@ -95,6 +105,10 @@ def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
             if mode != "replay":  # a cell tier that stopped applying keeps no stale cassette
                 cell.cassette_path(stack.cassettes).unlink(missing_ok=True)
             result = TierResult.not_applicable(cell)
+        elif stack.proxy_config is not None and not stack.proxy_config.serves(cell):
+            result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
+                                model_alias=cell.proxy_model, status="not_tested",
+                                reason=f"no deployment named {cell.proxy_model} in {stack.config_label}")
         else:
             result = run_tier(cell, the_plan, stack, mode, strict, observer, chunkings)
         results.append(result)
@@ -128,13 +142,13 @@ def under_chunkings(runs: list[tuple[str, TierResult]]) -> TierResult:
 
 def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
              observer: RunObserver | None = None, chunking: str = DEFAULT_CHUNKING) -> TierResult:
-    """One cell tier, once: select it in the recorder, send the client's turns, judge what happened."""
+    """One cell tier, once: select it in the recorder, let the client run, judge what happened."""
     observer = observer or RunObserver()
-    capture = the_plan.capture_for(cell)
-    provenance = {
+    recorded = the_plan.cassettes.get(cell.id)
+    provenance: dict[str, Any] = {
         "litellm_version": stack.litellm_env.version,
-        "claude_code_version": capture.provenance.get("claude_code_version"),
         "ccmatrix_version": __version__,
+        "proxy_config": stack.config_label,
     }
 
     def timed(name: str, fn, *args):  # type: ignore[no-untyped-def]
@@ -146,17 +160,42 @@ def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, s
 
     timed("begin_cell", stack.begin_cell, cell, provenance, chunking)
     try:
-        client = timed("client", send_turns, stack.http, capture, cell.proxy_model)
+        outcome = timed("client", drive, cell, the_plan, stack)
     finally:
-        seen = timed("end_cell", stack.end_cell)
-    observer.client_done(cell, client)
-    result = timed("judge", judge, cell, client, seen.exchanges, the_plan.cassettes.get(cell.id), strict)
+        end = timed("end_cell", stack.end_cell)
+    observer.client_done(cell, outcome)
+    judged_against = recorded if mode == "replay" else None
+    result = timed("judge", judge, cell, outcome, end, judged_against, strict)
     if mode != "replay":
-        timed("write_cell", stack.write_cell, RecordedVerdict(status=result.status, error=result.error))
+        if outcome.client == "captured" and recorded is not None:
+            # the client leg sent again is the one recorded: it keeps its origin
+            provenance.update(client=recorded.provenance.client, command=recorded.provenance.command,
+                              claude_code_version=recorded.provenance.claude_code_version)
+        else:
+            provenance.update(client=outcome.client,
+                              claude_code_version=CLAUDE_CODE_VERSION if outcome.client == "cli" else None)
+            if outcome.detail.get("argv"):
+                provenance["command"] = outcome.detail["argv"]
+        timed("write_cell", stack.write_cell, RecordedVerdict(status=result.status, error=result.error), provenance)
     return result
 
 
-def assemble(results: list[TierResult], *, mode: str, litellm_version: str, claude_code_version: str) -> RunResult:
+def drive(cell: catalog.CellTier, the_plan: Plan, stack: Stack) -> ClientOutcome:
+    """Let the row's client run against the proxy: a probe, the CLI, or the recorded client leg."""
+    feature = cell.feature
+    if feature.probe is not None:
+        return ClientOutcome(client="probe", probe=send_probe(stack.http, feature.probe, cell.proxy_model))
+    assert feature.cli is not None
+    if the_plan.client == "cli":
+        assert the_plan.cli is not None
+        return run_cli(the_plan.cli, feature.cli, cell.provider.id, cell.proxy_model, stack.client_url,
+                       litellm_config.MASTER_KEY)
+    exchanges = send_requests(stack.http, the_plan.cassettes[cell.id].client, cell.proxy_model)
+    return captured_outcome(exchanges, cell.proxy_model)
+
+
+def assemble(results: list[TierResult], *, mode: str, litellm_version: str, claude_code_version: str,
+             client: str = "captured", proxy_config: str | None = None) -> RunResult:
     """All rows x providers; cells without results are not_tested, with a reason."""
     by_cell: dict[tuple[str, str], list[TierResult]] = {}
     for r in results:
@@ -169,7 +208,7 @@ def assemble(results: list[TierResult], *, mode: str, litellm_version: str, clau
             if tiers:
                 cells[provider.id] = CellResult.aggregate(feature.id, provider.id, tiers)
             else:
-                reason = ("no captured Claude Code traffic for this row yet" if not feature.implemented
+                reason = ("no client defined for this row yet" if not feature.implemented
                           else "not selected in this run")
                 cells[provider.id] = CellResult(feature=feature.id, provider=provider.id,
                                                 status="not_tested", reason=reason)
@@ -181,6 +220,8 @@ def assemble(results: list[TierResult], *, mode: str, litellm_version: str, clau
         ccmatrix_version=__version__,
         providers=[p.id for p in catalog.PROVIDERS],
         rows=rows,
+        client=client,
+        proxy_config=proxy_config,
     )
 
 
@@ -194,14 +235,17 @@ def execute(
     observer: RunObserver | None = None,
     credentials: dict[str, str] | None = None,
     chunkings: list[str] | None = None,
+    client: Client = "captured",
+    config: Path | None = None,
 ) -> RunResult:
     observer = observer or RunObserver()
     if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
         raise ConfigError("--chunkings: chunkings cut replayed streams; a recording takes the provider's own")
-    the_plan = plan(cell_tiers, root, mode)
+    proxy_config = litellm_config.load_user_config(config) if config is not None else None
+    the_plan = plan(cell_tiers, root, mode, client)
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
     t0 = time.perf_counter()
-    stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials)
+    stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials, proxy_config=proxy_config)
     try:
         observer.stack_started(stack, time.perf_counter() - t0)
         results = run_tiers(the_plan, stack, mode, strict, observer, chunkings)
@@ -212,6 +256,13 @@ def execute(
         observer.stack_stopped(time.perf_counter() - t0)
     if mode != "replay":
         cassettes.prune_blobs(root)
-    cc_versions = {c.provenance.get("claude_code_version") for c in the_plan.captures.values()}
     return assemble(results, mode=mode, litellm_version=litellm.version,
-                    claude_code_version=", ".join(sorted(v for v in cc_versions if v)) or CLAUDE_CODE_VERSION)
+                    claude_code_version=_claude_code_version(the_plan), client=the_plan.client,
+                    proxy_config=stack.config_label)
+
+
+def _claude_code_version(the_plan: Plan) -> str:
+    if the_plan.client == "cli":
+        return CLAUDE_CODE_VERSION
+    versions = {c.provenance.claude_code_version for c in the_plan.cassettes.values()}
+    return ", ".join(sorted(v for v in versions if v)) or CLAUDE_CODE_VERSION

@@ -1,63 +1,139 @@
-"""Client-side checks: does the response give Claude Code what it needs?
+"""Wire checks: what ccmatrix sees on the wire that Claude Code tolerates.
 
-Each check is a function named in a Feature's `checks`; it returns a list of
-problems (empty = pass). `upstream` holds what the provider sent for each turn,
-as the same `AssistantMessage` shape as the client's, so a response transform
-that loses or alters content is caught as surely as a request transform.
+Each check is a function named in a row's `checks`; it looks at LiteLLM's answers to
+the client (the client leg, assembled as Claude Code assembles them) beside what the
+provider sent (the provider leg) and returns problems. Problems are *findings*:
+reported with the verdict, never a failure on their own (only --strict fails them),
+because the verdict means what the live matrix means: does Claude Code work.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Literal
 
-from ccmatrix.catalog import STRUCTURED_OUTPUT_SCHEMA
-from ccmatrix.client.driver import ClientExchange
 from ccmatrix.wire.messages import AssistantMessage
 
-Check = Callable[[list[ClientExchange], list[AssistantMessage]], list[str]]
+Severity = Literal["info", "warning", "high"]
+
+# The evidence for the repeated-fragment finding: LiteLLM's own comment on the pattern
+# (llms/anthropic/pass_through/adapters/streaming_iterator.py, 1.108.7: "The block
+# opener seeds a thinking_blocks start body with the full thinking text while the delta
+# re-emits it, so SSE accumulators would collect it twice") and the Anthropic SDK's
+# accumulator, which does collect it twice; Claude Code 2.1.126 does not (docs/red-cells.md).
+REPEATED_FRAGMENT_EVIDENCE = (
+    "https://github.com/BerriAI/litellm/blob/main/litellm/llms/anthropic/pass_through/adapters/streaming_iterator.py",
+    "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/_messages.py",
+)
 
 
-def _final(exchanges: list[ClientExchange]) -> ClientExchange | None:
-    return exchanges[-1] if exchanges else None
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    message: str
+    evidence: tuple[str, ...] = ()
 
 
-def assistant_text(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    last = _final(exchanges)
-    if last is None or last.message is None:
-        return []  # a failed request is reported by the driver already
-    return [] if last.message.text.strip() else ["assistant_text: the final response has no assistant text"]
+@dataclass(frozen=True)
+class ClientAnswer:
+    """One of LiteLLM's answers to the client, as Claude Code assembled it."""
+
+    turn: int
+    content_type: str
+    message: AssistantMessage
+
+    @property
+    def streamed(self) -> bool:
+        return self.content_type.startswith("text/event-stream")
 
 
-def well_formed_stream(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
+Check = Callable[[list[ClientAnswer], list[AssistantMessage]], list[Problem]]
+
+
+def client_stream_intact(answers: list[ClientAnswer], upstream: list[AssistantMessage]) -> list[Problem]:
+    """The client's streams are well-formed Anthropic SSE, and no block's text arrives twice."""
     problems = []
-    for ex in exchanges:
-        if ex.message is None:
-            continue
-        if not ex.content_type.startswith("text/event-stream"):
-            problems.append(f"well_formed_stream: turn {ex.turn} answered {ex.content_type or 'no content type'}, not an SSE stream")
-        problems += [f"well_formed_stream: turn {ex.turn}: {p}" for p in ex.message.stream_problems]
+    for answer in answers:
+        m = answer.message
+        problems += [Problem("warning", f"turn {answer.turn}: {p}") for p in m.stream_problems]
+        for index, text in sorted(m.start_text.items()):
+            block = m.content[index] if index < len(m.content) else {}
+            body = block.get("text") or block.get("thinking") or ""
+            repeated = body.startswith(text)
+            problems.append(Problem(
+                "warning",
+                f"turn {answer.turn}: content_block_start {index} ({block.get('type')}) already carries "
+                f"{text[:40]!r}" + (", which the deltas repeat" if repeated else "") + ": Claude Code takes the "
+                "deltas only, a client that accumulates as the Anthropic SDK does gets "
+                + ("the fragment twice" if repeated else "extra text"),
+                REPEATED_FRAGMENT_EVIDENCE))
     return problems
 
 
-def upstream_content_intact(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
+def upstream_content_intact(answers: list[ClientAnswer], upstream: list[AssistantMessage]) -> list[Problem]:
+    """What the provider sent reached the client: text, thinking, tool calls, stop reason, usage."""
     problems = []
-    for ex, sent in zip(exchanges, upstream):
-        got = ex.message
-        if got is None:
-            continue
-        where = f"upstream_content_intact: turn {ex.turn}"
+    for answer, sent in zip(answers, upstream):
+        got = answer.message
+        where = f"turn {answer.turn}"
         if got.text != sent.text:
-            problems.append(f"{where}: text: provider sent {sent.text[:80]!r}, client got {got.text[:80]!r}")
+            problems.append(Problem("high", f"{where}: text: provider sent {_short(sent.text)}, client got {_short(got.text)}"))
         for kind in ("thinking", "redacted_thinking", "tool_use", "server_tool_use", "web_search_tool_result"):
             want = [b for b in sent.content if b.get("type") == kind]
             have = [b for b in got.content if b.get("type") == kind]
-            problems += [f"{where}: {p}" for p in _block_differences(kind, want, have)]
+            problems += [Problem("high", f"{where}: {p}") for p in _block_differences(kind, want, have)]
         if sent.stop_reason != got.stop_reason:
-            problems.append(f"{where}: stop_reason: provider sent {sent.stop_reason!r}, client got {got.stop_reason!r}")
+            problems.append(Problem("high", f"{where}: stop_reason: provider sent {sent.stop_reason!r}, "
+                                            f"client got {got.stop_reason!r}"))
         for key in ("input_tokens", "output_tokens"):
             if key in sent.usage and sent.usage.get(key) != got.usage.get(key):
-                problems.append(f"{where}: usage.{key}: provider sent {sent.usage.get(key)}, client got {got.usage.get(key)}")
+                problems.append(Problem("info", f"{where}: usage.{key}: provider sent {sent.usage.get(key)}, "
+                                                f"client got {got.usage.get(key)}"))
     return problems
+
+
+def thinking_signed(answers: list[ClientAnswer], upstream: list[AssistantMessage]) -> list[Problem]:
+    """Claude Code echoes thinking back with its signature: one without would be refused next turn."""
+    return [Problem("high", f"turn {a.turn}: thinking block {n} has no signature")
+            for a in answers for n, b in enumerate(_blocks(a.message, "thinking")) if not b.get("signature")]
+
+
+def tool_use_roundtrip(answers: list[ClientAnswer], upstream: list[AssistantMessage]) -> list[Problem]:
+    """A tool_use has an id, a name and a JSON object input, and ends its turn with stop_reason tool_use."""
+    problems = []
+    for a in answers:
+        for call in _blocks(a.message, "tool_use"):
+            if not call.get("id") or not call.get("name"):
+                problems.append(Problem("high", f"turn {a.turn}: tool_use without id or name: {call!r:.120}"))
+            if not isinstance(call.get("input"), dict):
+                problems.append(Problem("high", f"turn {a.turn}: tool input is not a JSON object: {call.get('input')!r:.120}"))
+            if a.message.stop_reason != "tool_use":
+                problems.append(Problem("warning", f"turn {a.turn}: stop_reason {a.message.stop_reason!r} after a "
+                                                   "tool_use, expected 'tool_use'"))
+    return problems
+
+
+def cache_usage(answers: list[ClientAnswer], upstream: list[AssistantMessage]) -> list[Problem]:
+    """The cache counts the provider reported reach the client as they were."""
+    problems = []
+    for a, sent in zip(answers, upstream):
+        for key in ("cache_creation_input_tokens", "cache_read_input_tokens"):
+            got = a.message.raw_usage.get(key)
+            if not isinstance(got, int):
+                problems.append(Problem("warning", f"turn {a.turn}: usage.{key} missing from the response"))
+            elif key in sent.raw_usage and sent.raw_usage[key] != got:
+                problems.append(Problem("warning", f"turn {a.turn}: usage.{key}: provider sent {sent.raw_usage[key]}, "
+                                                   f"client got {got}"))
+    return problems
+
+
+def web_search_results(answers: list[ClientAnswer], upstream: list[AssistantMessage]) -> list[Problem]:
+    """The WebSearch tool's own request came back with a search (server_tool_use and results)."""
+    for a in answers:
+        if _blocks(a.message, "web_search_tool_result") and _blocks(a.message, "server_tool_use"):
+            return []
+    return [Problem("high", "no server_tool_use with a web_search_tool_result reached the client: "
+                            "Claude Code's WebSearch tool got no search results")]
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -76,115 +152,20 @@ def _block_differences(kind: str, want: list[dict], have: list[dict]) -> list[st
     return problems
 
 
-def _messages(exchanges: list[ClientExchange]) -> list[AssistantMessage]:
-    return [ex.message for ex in exchanges if ex.message is not None]
-
-
 def _blocks(message: AssistantMessage, kind: str) -> list[dict]:
     return [b for b in message.content if b.get("type") == kind]
 
 
-def thinking_block(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    """Claude Code needs a thinking block with its signature (it echoes both back)."""
-    blocks = [b for m in _messages(exchanges) for b in _blocks(m, "thinking")]
-    if not blocks:
-        return ["thinking_block: no thinking block reached the client"]
-    return [f"thinking_block: thinking block {n} has no signature" for n, b in enumerate(blocks) if not b.get("signature")]
-
-
-def tool_use_roundtrip(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    """A tool_use with id, name and a JSON object input; the next turn answers it."""
-    messages = _messages(exchanges)
-    calls = [(n, b) for n, m in enumerate(messages) for b in _blocks(m, "tool_use")]
-    if not calls:
-        return ["tool_use_roundtrip: no tool_use block reached the client"]
-    problems = []
-    for n, call in calls:
-        if not call.get("id") or not call.get("name"):
-            problems.append(f"tool_use_roundtrip: turn {n}: tool_use without id or name: {call!r:.120}")
-        if not isinstance(call.get("input"), dict):
-            problems.append(f"tool_use_roundtrip: turn {n}: tool input is not a JSON object: {call.get('input')!r:.120}")
-        if messages[n].stop_reason != "tool_use":
-            problems.append(f"tool_use_roundtrip: turn {n}: stop_reason {messages[n].stop_reason!r}, expected 'tool_use'")
-    if len(exchanges) < 2:
-        problems.append("tool_use_roundtrip: the conversation ended before the tool result was sent back")
-    return problems
-
-
-def tool_input_streamed(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    """Fine-grained tool streaming: the tool input arrives as input_json_delta events."""
-    for ex in exchanges:
-        m = ex.message
-        if m is None:
-            continue
-        for index, block in enumerate(m.content):
-            if block.get("type") == "tool_use":
-                if "input_json_delta" in m.delta_types.get(index, set()):
-                    return []
-                return [f"tool_input_streamed: turn {ex.turn}: tool_use input did not arrive as input_json_delta"]
-    return ["tool_input_streamed: no streamed tool_use block reached the client"]
-
-
-def cache_usage(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    """Claude Code reads cache creation/read counts from usage; the provider reported them."""
-    problems = []
-    for ex, sent in zip(exchanges, upstream):
-        got = ex.message
-        if got is None:
-            continue
-        for key in ("cache_creation_input_tokens", "cache_read_input_tokens"):
-            if not isinstance(got.raw_usage.get(key), int):
-                problems.append(f"cache_usage: turn {ex.turn}: usage.{key} missing from the response")
-            elif key in sent.raw_usage and sent.raw_usage[key] != got.raw_usage[key]:
-                problems.append(f"cache_usage: turn {ex.turn}: usage.{key}: provider sent {sent.raw_usage[key]}, "
-                                f"client got {got.raw_usage[key]}")
-    return problems
-
-
-def web_search_results(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    for m in _messages(exchanges):
-        results = _blocks(m, "web_search_tool_result")
-        if results and _blocks(m, "server_tool_use"):
-            return []
-    return ["web_search_results: no server_tool_use with a web_search_tool_result reached the client"]
-
-
-def structured_output(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    """--json-schema: the answer is a StructuredOutput tool call whose input has the
-    keys the row's schema requires (catalog.STRUCTURED_OUTPUT_SCHEMA, what the scenario asked for)."""
-    calls = [b for m in _messages(exchanges) for b in _blocks(m, "tool_use") if b.get("name") == "StructuredOutput"]
-    if not calls:
-        return ["structured_output: no StructuredOutput tool call reached the client"]
-    data = calls[0].get("input")
-    if not isinstance(data, dict) or not set(STRUCTURED_OUTPUT_SCHEMA["required"]) <= set(data):
-        return [f"structured_output: input does not match the schema: {data!r:.120}"]
-    return []
-
-
-def input_tokens_counted(exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    last = _final(exchanges)
-    if last is None or last.message is None:
-        return []
-    tokens = last.message.usage.get("input_tokens")
-    return [] if isinstance(tokens, int) and tokens > 0 else [f"input_tokens_counted: input_tokens is {tokens!r}"]
-
-
 CHECKS: dict[str, Check] = {
-    "thinking_block": thinking_block,
+    "client_stream_intact": client_stream_intact,
+    "upstream_content_intact": upstream_content_intact,
+    "thinking_signed": thinking_signed,
     "tool_use_roundtrip": tool_use_roundtrip,
-    "tool_input_streamed": tool_input_streamed,
     "cache_usage": cache_usage,
     "web_search_results": web_search_results,
-    "structured_output": structured_output,
-    "input_tokens_counted": input_tokens_counted,
-    "assistant_text": assistant_text,
-    "well_formed_stream": well_formed_stream,
-    "upstream_content_intact": upstream_content_intact,
 }
 
 
-def run_checks(names: tuple[str, ...], exchanges: list[ClientExchange], upstream: list[AssistantMessage]) -> list[str]:
-    problems: list[str] = []
-    for name in names:
-        problems += CHECKS[name](exchanges, upstream)
-    return problems
+def run_checks(names: tuple[str, ...], answers: list[ClientAnswer],
+               upstream: list[AssistantMessage]) -> list[tuple[str, Problem]]:
+    return [(name, problem) for name in names for problem in CHECKS[name](answers, upstream)]

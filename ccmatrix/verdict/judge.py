@@ -1,8 +1,13 @@
-"""A tier result: client-side checks plus the field-level upstream diff.
+"""A tier's verdict, the way the live matrix judges, with ccmatrix's findings beside it.
 
-A cell tier passes when the client got what Claude Code needs and every upstream
-request matched its recorded counterpart in each load-bearing field. Other
-differences are drift: reported, and failing only under --strict.
+A cell tier fails when Claude Code fails (the CLI exits non-zero, or the answers it
+would read make it stop), when it lacks what the row needs (the live harness's
+criteria, criteria.py), or when a load-bearing field did not reach the provider (the
+replay mismatch, which the client gets as an API error too), a provider contract
+rule refused a request, or a request went somewhere no provider lives. Everything
+else ccmatrix sees on the wire is a finding: kept per tier with a severity and its
+evidence, failing only under --strict, as do drift (non-load-bearing differences)
+and `changed` requests.
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ from urllib.parse import urlsplit
 from ccmatrix import catalog
 from ccmatrix.cassette import Cassette, Interaction, RecordedResponse
 from ccmatrix.cassette.field_diff import FieldDiff
-from ccmatrix.client.driver import ClientExchange
-from ccmatrix.recorder.protocol import Exchange, FailedExchange, RecordedExchange, RefusedExchange, ReplayedExchange
-from ccmatrix.verdict.checks import run_checks
+from ccmatrix.client.outcome import ClientOutcome
+from ccmatrix.providers import PROVIDERS
+from ccmatrix.recorder.protocol import (
+    CellEnd,
+    ClientLegExchange,
+    FailedExchange,
+    RecordedExchange,
+    RefusedExchange,
+    ReplayedExchange,
+)
+from ccmatrix.verdict.checks import ClientAnswer, run_checks
+from ccmatrix.verdict.criteria import unmet
 from ccmatrix.verdict.results import Change, Finding, TierResult
-from ccmatrix.wire.messages import AssistantMessage
+from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
 
 @dataclass
@@ -33,7 +47,7 @@ class UpstreamExchange:
     change: Change | None = None  # answered by the emulator: the cassette has no counterpart
 
     @classmethod
-    def from_addon(cls, exchange: Exchange, interactions: list[Interaction] | None) -> "UpstreamExchange | None":
+    def from_addon(cls, exchange, interactions: list[Interaction] | None) -> "UpstreamExchange | None":  # type: ignore[no-untyped-def]
         if isinstance(exchange, ReplayedExchange) and not exchange.auth:
             if exchange.changed:
                 change = Change(url=exchange.request.url, reason=exchange.changed, closest=exchange.closest,
@@ -48,83 +62,134 @@ class UpstreamExchange:
         return None
 
 
-def provider_message(provider: catalog.Provider, exchange: UpstreamExchange) -> AssistantMessage | None:
+def provider_of_url(url: str, cell_provider: catalog.Provider) -> catalog.Provider | None:
+    """Whose host the URL is: the cell's provider's first (Bedrock's two routes share hosts)."""
+    host = urlsplit(url).hostname or ""
+    if cell_provider.owns_host(host):
+        return cell_provider
+    return next((p for p in PROVIDERS if p.owns_host(host)), None)
+
+
+def provider_message(exchange: UpstreamExchange, cell_provider: catalog.Provider) -> AssistantMessage | None:
     """What the provider answered, as an assistant message (None for an error)."""
-    response = exchange.response
-    if response is None or response.status != 200:
+    response, provider = exchange.response, provider_of_url(exchange.url, cell_provider)
+    if response is None or response.status != 200 or provider is None:
         return None
-    ctype = response.headers.get("content-type", "")
-    return provider.decode_response(urlsplit(exchange.url).path, ctype, response.content())
+    path = urlsplit(exchange.url).path
+    if "count_tokens" in path or "count-tokens" in path:
+        return None
+    return provider.decode_response(path, response.headers.get("content-type", ""), response.content())
+
+
+def client_answers(client: list[ClientLegExchange]) -> list[ClientAnswer]:
+    """LiteLLM's successful Messages answers to the client, assembled as Claude Code assembles them."""
+    answers = []
+    for n, ex in enumerate(client):
+        response = ex.response
+        path = urlsplit(ex.request.url).path
+        if response is None or response.status != 200 or not path.endswith("/v1/messages"):
+            continue
+        ctype = response.headers.get("content-type", "")
+        data = response.content()
+        try:
+            message = from_sse(data) if ctype.startswith("text/event-stream") else from_anthropic_json(response.body.value())
+        except (ValueError, AttributeError):
+            continue
+        answers.append(ClientAnswer(n, ctype, message))
+    return answers
 
 
 def judge(
     cell: catalog.CellTier,
-    client: list[ClientExchange],
-    addon_exchanges: list[Exchange],
+    outcome: ClientOutcome,
+    end: CellEnd,
     recorded: Cassette | None,
     strict: bool = False,
 ) -> TierResult:
     interactions = recorded.interactions if recorded is not None else None
-    upstream = [u for raw in addon_exchanges if (u := UpstreamExchange.from_addon(raw, interactions))]
-    errors: list[str] = []
+    upstream = [u for raw in end.exchanges if (u := UpstreamExchange.from_addon(raw, interactions))]
+    failures: list[str] = []  # what fails the tier, most telling first
+    findings: list[Finding] = []
     diffs: list[FieldDiff] = []
 
-    findings: list[Finding] = []
-    rejections: list[str] = []
-    for raw in addon_exchanges:
+    for raw in end.exchanges:
         if isinstance(raw, RefusedExchange):
-            errors.append(f"upstream refused: {raw.refused}")
+            failures.append(f"upstream refused: {raw.refused}")
         elif isinstance(raw, FailedExchange):
-            errors.append(f"upstream error: {raw.error}")
+            failures.append(f"upstream error: {raw.error}")
         else:
-            judged = _contract(raw, findings)
-            if judged:
-                errors.append(judged)
-                rejections.append(raw.violation.message)  # type: ignore[union-attr]
+            rejected = _contract(raw, findings)
+            if rejected:
+                failures.append(rejected)
+            if raw.foreign_provider:
+                findings.append(Finding(kind="other-provider", severity="info", message=(
+                    f"{raw.request.method} {raw.request.url} went to {raw.foreign_provider}, not {cell.provider.id}: "
+                    "Claude Code asked for a model the proxy serves from another provider")))
     for u in upstream:
         if u.mismatch:
-            errors.append(u.mismatch)
+            failures.append(u.mismatch)
+        elif u.served is not None:
+            changed = [d for d in u.diffs if d.load_bearing]
+            if changed:
+                findings.append(Finding(kind="load-bearing-changed", severity="high", message=(
+                    f"{urlsplit(u.url).path}: " + "; ".join(d.describe() for d in changed[:5])
+                    + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
+                    + ": the provider got these load-bearing fields with other values than recorded")))
         diffs += u.diffs
     changes = [u.change for u in upstream if u.change is not None]
     if interactions is not None:
-        # a recording that a changed request stands in for was not skipped: the request moved
         served = {u.served for u in upstream} | {c.closest for c in changes}
         for index, interaction in enumerate(interactions):
-            if index not in served and not errors:
-                errors.append(f"recorded upstream request #{index} ({interaction.request.method} "
-                              f"{interaction.request.url}) was never sent")
-    for ex in client:
-        # whatever the row checks: a stream Claude Code itself refuses fails it
-        if ex.message is not None:
-            errors += [f"client turn {ex.turn}: Claude Code stops with API Error: {e}" for e in ex.message.client_errors]
-        # a replay mismatch or a contract rejection comes back to the client too: say it once
-        if ex.status != 200 and "ccmatrix replay:" not in ex.error_text \
-                and not any(message in ex.error_text for message in rejections):
-            errors.append(f"client request {ex.turn} failed: {ex.error_text}")
-    sent = [m for u in upstream if (m := provider_message(cell.provider, u)) is not None]
-    failed_checks = run_checks(cell.feature.checks, client, sent) if not errors else []
-    errors += failed_checks
+            if index not in served:
+                findings.append(Finding(kind="request-not-sent", severity="high", message=(
+                    f"recorded upstream request #{index} ({interaction.request.method} {interaction.request.url}) "
+                    "was not sent: the proxy now answers it itself, or the client no longer asks")))
+
+    # Claude Code's side: did it fail, and does it have what the row needs?
+    criteria_failed: list[str] = []
+    if outcome.failure:
+        if not failures or not any(_says_the_same(outcome.failure, f) for f in failures):
+            failures.append(outcome.failure)
+    else:
+        criteria_failed = unmet(cell.feature.criteria, outcome)
+        failures += criteria_failed
+
+    answers = client_answers(end.client)
+    sent = [m for u in upstream if (m := provider_message(u, cell.provider)) is not None]
+    for name, problem in run_checks(cell.feature.checks, answers, sent):
+        findings.append(Finding(kind=name, severity=problem.severity, message=problem.message,
+                                evidence=list(problem.evidence)))
+
     drift = [d for d in diffs if not d.load_bearing]
-    if strict and drift and not errors:
-        errors.append("drift (--strict): " + "; ".join(d.describe() for d in drift[:5]))
-    if strict and changes and not errors:
-        errors.append("changed (--strict): " + "; ".join(c.describe() for c in changes))
+    if strict and not failures:
+        if findings:
+            failures.append("findings (--strict): " + "; ".join(f.describe() for f in findings[:5]))
+        if drift:
+            failures.append("drift (--strict): " + "; ".join(d.describe() for d in drift[:5]))
+        if changes:
+            failures.append("changed (--strict): " + "; ".join(c.describe() for c in changes))
 
     return TierResult(
         feature=cell.feature.id,
         provider=cell.provider.id,
         tier=cell.tier.id,
         model_alias=cell.proxy_model,
-        status="fail" if errors else ("changed" if changes else "pass"),
-        error=" | ".join(_dedupe(errors)) if errors else None,
-        failed_checks=failed_checks,
+        client=outcome.client,
+        status="fail" if failures else ("changed" if changes else "pass"),
+        error=" | ".join(_dedupe(failures)) if failures else None,
+        failed_checks=[c.split(":")[0] for c in criteria_failed],
         diffs=sorted(diffs, key=lambda d: not d.load_bearing),
         recorded_status=recorded.verdict.status if recorded and recorded.verdict else None,
         recorded_error=recorded.verdict.error if recorded and recorded.verdict else None,
         provenance=recorded.provenance if recorded else None,
         changes=changes,
-        findings=findings,
+        findings=_dedupe_findings(findings),
     )
+
+
+def _says_the_same(client_failure: str, failure: str) -> bool:
+    """A mismatch or a contract rejection reaches the client as its API error: say it once."""
+    return "ccmatrix replay:" in client_failure or failure.split(": ", 2)[-1][:80] in client_failure
 
 
 def _contract(exchange: ReplayedExchange | RecordedExchange, findings: list[Finding]) -> str | None:
@@ -147,3 +212,13 @@ def _contract(exchange: ReplayedExchange | RecordedExchange, findings: list[Find
 
 def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def _dedupe_findings(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.kind, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

@@ -49,6 +49,7 @@ class TierResult(BaseModel):
     provider: str
     tier: str
     model_alias: str  # the proxy model name, used as the "[alias]" prefix of errors
+    client: str | None = None  # who ran the tier: "cli", "captured" or "probe"
     status: TierStatus
     error: str | None = None
     reason: str | None = None
@@ -100,13 +101,12 @@ class CellResult(BaseModel):
     @classmethod
     def aggregate(cls, feature: str, provider: str, tiers: list[TierResult]) -> "CellResult":
         """The published rule: pass only if every tier passes; not_applicable tiers are
-        neutral; any failure fails the cell with the first failing tier's error,
-        prefixed with its model alias."""
+        neutral; any failure fails the cell with every failing tier's error, each
+        prefixed with its model alias, joined by "; " (as the live harness joins them)."""
         failed = [t for t in tiers if t.status == "fail"]
         if failed:
-            first = failed[0]
             return cls(feature=feature, provider=provider, status="fail",
-                       error=f"[{first.model_alias}] {first.error or 'failed'}", tiers=tiers)
+                       error="; ".join(f"[{t.model_alias}] {t.error or 'failed'}" for t in failed), tiers=tiers)
         judged = [t for t in tiers if t.status != "not_applicable"]
         if not judged and tiers:
             reason = next((t.reason for t in tiers if t.reason), None)
@@ -140,6 +140,8 @@ class RunResult(BaseModel):
     ccmatrix_version: str
     providers: list[str]
     rows: list[FeatureRow]
+    client: str = "captured"  # what drove the client leg: "captured" or "cli" (probe rows: their probe)
+    proxy_config: str | None = None  # the LiteLLM config the run used
 
     def cells(self) -> list[CellResult]:
         return [c for row in self.rows for c in row.cells.values()]

@@ -33,6 +33,14 @@ class AssistantMessage:
     raw_usage: dict[str, Any] = field(default_factory=dict)
     # what Claude Code itself refuses in this stream (it stops with "API Error: <this>")
     client_errors: list[str] = field(default_factory=list)
+    # streams only: how many events, how many of them input_json_delta
+    event_count: int = 0
+    input_json_deltas: int = 0
+    # text a content_block_start already carried for a text or thinking block, by index.
+    # Claude Code (2.1.126, measured) starts such blocks empty and takes the deltas only,
+    # so the text is dropped; a client that accumulates as the Anthropic SDK does
+    # (MessageStream: the start's block, then every delta appended) gets it twice.
+    start_text: dict[int, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -81,8 +89,9 @@ _DELTA_BLOCKS = {
 
 
 def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
-    """Assemble Anthropic stream events (already parsed JSON), checking their order."""
-    out = AssistantMessage()
+    """Assemble Anthropic stream events (already parsed JSON) as Claude Code does,
+    checking their order."""
+    out = AssistantMessage(event_count=len(events))
     blocks: dict[int, dict[str, Any]] = {}
     partial_json: dict[int, str] = {}
     open_blocks: set[int] = set()
@@ -109,7 +118,13 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
         if kind == "content_block_start":
             if index in blocks:
                 out.stream_problems.append(f"content block {index} started twice")
-            blocks[index] = dict(event.get("content_block") or {})
+            block = dict(event.get("content_block") or {})
+            key = {"text": "text", "thinking": "thinking"}.get(block.get("type", ""))
+            if key is not None:
+                if block.get(key):
+                    out.start_text[index] = block[key]
+                block[key] = ""  # as Claude Code assembles it: from the deltas only
+            blocks[index] = block
             open_blocks.add(index)
         elif kind == "content_block_delta":
             if index not in open_blocks:
@@ -131,6 +146,7 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
             elif dtype == "signature_delta":
                 block["signature"] = block.get("signature", "") + delta.get("signature", "")
             elif dtype == "input_json_delta":
+                out.input_json_deltas += 1
                 partial_json[index] = partial_json.get(index, "") + delta.get("partial_json", "")
             elif dtype == "citations_delta":
                 block.setdefault("citations", []).append(delta.get("citation"))
@@ -243,6 +259,8 @@ def from_converse_stream(data: bytes) -> AssistantMessage:
             if "text" in delta:
                 block = blocks.setdefault(index, {"type": "text", "text": ""})
                 block["text"] += delta["text"]
+            elif "redactedContent" in (delta.get("reasoningContent") or {}):
+                blocks[index] = {"type": "redacted_thinking", "data": delta["reasoningContent"]["redactedContent"]}
             elif "reasoningContent" in delta:
                 block = blocks.setdefault(index, {"type": "thinking", "thinking": "", "signature": ""})
                 rc = delta["reasoningContent"]

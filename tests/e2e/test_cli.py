@@ -77,3 +77,17 @@ def test_litellm_config_uses_real_hosts_and_environment_credentials():
     assert proc.returncode == 0
     assert "127.0.0.1" not in proc.stdout and "localhost" not in proc.stdout
     assert "os.environ/AWS_ACCESS_KEY_ID" in proc.stdout and "claude-haiku-4-5-bedrock-converse" in proc.stdout
+
+
+def test_a_broken_proxy_config_is_a_usage_error(tmp_path):
+    config = tmp_path / "litellm.yaml"
+    config.write_text("model_list:\n  - model_name: claude-haiku-4-5\n    litellm_params: {}\n")
+    proc = ccmatrix("run", "-f", "thinking", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert f"{config}: model_list[0].litellm_params.model: missing or not a string" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_client_is_a_usage_error(tmp_path):
+    proc = ccmatrix("run", "-f", "thinking", "--client", "browser", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "--client must be one of captured, cli" in proc.stderr

@@ -290,7 +290,7 @@ def test_hover_reveals_the_tooltip(page):
     text = _visible_tip(b, cell)
     for model in ("haiku-4-5", "sonnet-4-6", "opus-4-7"):
         assert f"claude-{model} does not exist" in text
-    assert "Known issue: Azure AI Foundry: DeploymentNotFound" in text
+    assert "Known issue: Azure AI Foundry: no claude-* deployments in the live project" in text
     b.mouse_to(5, 5)
     assert _visible_tip(b, cell) == ""
 
@@ -304,12 +304,12 @@ def test_known_issues_section(page):
     ready = {i[0]: (i[1], i[2]) for i in issues}
     # thinking passes on invoke and vertex here: the effort entry can go; the others are still red
     assert ready["effort-dropped-invoke-vertex"] == ("true", True)
-    assert ready["bedrock-converse-thinking-delta-repeated"] == ("false", False)
-    assert ready["bedrock-invoke-tool-search-tag"] == ("false", False)
+    assert ready["bedrock-converse-empty-reasoning-delta"] == ("false", False)
+    assert ready["bedrock-invoke-tool-search-beta"] == ("false", False)
     effort_text = issues[0][3]
     assert "ready to remove" in effort_text and "Thinking / Bedrock Invoke" in effort_text
-    assert b.js("document.querySelector('#issue-bedrock-invoke-tool-search-tag a[href^=\"https://\"]').href") \
-        == "https://github.com/BerriAI/litellm/issues/28083"
+    assert b.js("document.querySelector('#issue-bedrock-invoke-tool-search-beta a[href^=\"https://\"]').href") \
+        == "https://github.com/BerriAI/litellm/pull/36502"
 
 
 def test_screenshot(page, tmp_path):

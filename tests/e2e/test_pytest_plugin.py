@@ -27,6 +27,7 @@ REAL_CACHE = cache_dir()
 BASIC = ["basic_messaging_non_streaming", "basic_messaging_streaming"]
 BASIC_ARGS = [arg for row in BASIC for arg in ("--ccmatrix-feature", row)]
 N_BASIC = 30  # 2 rows x 5 providers x 3 tiers
+LOST = "ccmatrix: a system block the proxy no longer sends"
 
 
 def _entry_point_installed() -> bool:
@@ -128,11 +129,18 @@ def test_matrix_alone_unless_paths_are_given(pytester: pytest.Pytester) -> None:
 
 
 def test_recorded_failures_are_xfail(pytester: pytest.Pytester) -> None:
-    items, _ = pytester.inline_genitems(*PLUGIN, "--ccmatrix", *BASIC_ARGS)
+    root = pytester.path / "cassettes"
+    shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
+    known = catalog.CellTier.parse("basic_messaging_streaming/bedrock_converse/haiku")
+    path = known.cassette_path(root)
+    data = json.loads(path.read_text())
+    data["verdict"] = {"status": "fail", "error": "Claude Code stops: API Error: Content block is not a text block"}
+    path.write_text(json.dumps(data, indent=1))
+    items, _ = pytester.inline_genitems(*PLUGIN, "--ccmatrix", *BASIC_ARGS, f"--ccmatrix-cassettes={root}")
     xfail = sorted(i.name for i in items if i.get_closest_marker("xfail"))
     recorded_fail = sorted(f"ccmatrix[{c.feature.id}-{c.provider.id}-{c.tier.id}]" for c in catalog.select(BASIC)
-                           if json.loads(c.cassette_path().read_text())["verdict"]["status"] == "fail")
-    assert recorded_fail  # the bundled cassettes record some known failures
+                           if json.loads(c.cassette_path(root).read_text())["verdict"]["status"] == "fail")
+    assert recorded_fail == [f"ccmatrix[{known.feature.id}-{known.provider.id}-{known.tier.id}]"]
     assert xfail == recorded_fail
     assert all(i.get_closest_marker("ccmatrix") for i in items)
 
@@ -174,7 +182,7 @@ def test_replay_under_xdist_writes_junit_and_matrix(pytester: pytest.Pytester) -
         props = properties(case)
         assert props["status"] == "pass"
         assert props["recorded_status"] == "pass"
-        assert props["model"] == "claude-haiku-4-5-anthropic"
+        assert props["model"] == "claude-haiku-4-5"
         assert props["cell"].endswith("/anthropic/haiku")
         assert "error" not in props
 
@@ -193,15 +201,15 @@ def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
     path = root / "basic_messaging_non_streaming" / "anthropic" / "haiku.json"
     data = json.loads(path.read_text())
-    recorded = data["interactions"][0]["request"]["body"]["json"]["max_tokens"]
-    data["interactions"][0]["request"]["body"]["json"]["max_tokens"] = recorded + 1
+    # the recording carries a system block the proxy's request now lacks: a load-bearing loss
+    data["interactions"][0]["request"]["body"]["json"]["system"].append({"type": "text", "text": LOST})
     path.write_text(json.dumps(data, indent=1))
     # and the streaming cell's recording is of another conversation: it passes, changed
     behind = root / "basic_messaging_streaming" / "anthropic" / "haiku.json"
     data = json.loads(behind.read_text())
     for block in data["interactions"][0]["request"]["body"]["json"]["messages"][0]["content"]:
-        if block.get("text") == "Reply with one short sentence about tea.":
-            block["text"] = "Reply with one short sentence about coffee."
+        if block.get("text") == catalog.feature("basic_messaging_streaming").cli.prompt:
+            block["text"] = "Count from 1 to 6, one number per line."
     behind.write_text(json.dumps(data, indent=1))
 
     junit = pytester.path / "ccmatrix.xml"
@@ -214,23 +222,23 @@ def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*_ ccmatrix[[]basic_messaging_non_streaming-anthropic-haiku[]] _*",
-        "[[]claude-haiku-4-5-anthropic[]] *",
+        "[[]claude-haiku-4-5[]] *",
         "load-bearing differences:",
-        f"  body.max_tokens changed: {recorded + 1} -> {recorded}",
+        f"  body.system[[]*[]].text missing (recorded '{LOST}')",
         "recorded verdict: pass (regression)",
         "regressed (recorded pass, now fail): basic_messaging_non_streaming/anthropic/haiku",
     ])
 
     case = junit_cases(junit)["ccmatrix[basic_messaging_non_streaming-anthropic-haiku]"]
     failure = case.find("failure")
-    assert failure is not None and "body.max_tokens" in failure.get("message", "")
+    assert failure is not None and "body.system" in failure.get("message", "")
     props = properties(case)
     assert props["status"] == "fail" and props["recorded_status"] == "pass"
-    assert "body.max_tokens" in props["error"] and "body.max_tokens" in props["diff"]
+    assert "body.system" in props["error"] and LOST in props["diff"]
     assert properties(junit_cases(junit)["ccmatrix[basic_messaging_streaming-anthropic-haiku]"])["status"] == "changed"
     result.stdout.fnmatch_lines(["*CassetteBehind: basic_messaging_streaming/anthropic/haiku: new conversation: *"])
 
     matrix = json.loads((pytester.path / "out" / "compatibility-matrix.json").read_text())
     cell = matrix["features"][0]["providers"]["anthropic"]
     assert cell["status"] == "fail"
-    assert any("body.max_tokens" in d for d in cell["tiers"]["haiku"]["diff"])
+    assert any(LOST in d for d in cell["tiers"]["haiku"]["diff"])

@@ -28,7 +28,7 @@ from ccmatrix.proxy.process import StackError
 from ccmatrix.recorder import chunking
 from tests.conftest import derive_cassette
 
-NON_STREAMING = "basic_messaging_non_streaming/anthropic/haiku"
+NON_STREAMING = "tool_search/anthropic/haiku"  # a Messages request answered with JSON (the probe)
 STREAMING = "basic_messaging_streaming/anthropic/haiku"
 BEDROCK_STREAMING = "basic_messaging_streaming/bedrock_invoke/haiku"
 CORRUPTED = "basic_messaging_streaming/vertex_ai/opus"  # only the corrupt-cassette test uses it
@@ -164,8 +164,13 @@ def test_replay_answers_matches_and_refuses(replay):
         assert ok.json() == interaction.response.body.json_
         assert ok.headers["content-type"] == "application/json"
 
-        # a load-bearing field changed
-        body = {**request.body.json_, "max_tokens": 5}
+        # a load-bearing value changed, nothing lost: the recording answers (a finding, not a mismatch)
+        lowered = send(http, request, body=json.dumps({**request.body.json_, "max_tokens": 5}).encode(),
+                       x_api_key=api_key)
+        assert lowered.status_code == 200, lowered.text
+
+        # a load-bearing field lost: refused in the provider's error shape, naming it
+        body = {k: v for k, v in request.body.json_.items() if k != "tools"}
         bad = send(http, request, body=json.dumps(body).encode(), x_api_key=api_key)
         assert bad.status_code == 400
         assert bad.headers["x-ccmatrix-replay"] == "mismatch"
@@ -174,26 +179,30 @@ def test_replay_answers_matches_and_refuses(replay):
         message = error["message"]
         assert "closest is interaction #0" in message
         assert str(cell.cassette_path(replay.root)) in message
-        assert "body.max_tokens changed: 32000 -> 5" in message
+        assert "body.tools[0].name missing (recorded 'tool_search_tool_regex')" in message
 
-        # another provider's host, during an Anthropic cell
-        other = http.post(f"https://{BEDROCK_HOST}/model/x/invoke", json={"max_tokens": 1})
+        # a host no provider lives on, during the cell
+        other = http.post("https://api.example.com/v1/messages", json={"max_tokens": 1})
         assert other.status_code == 502
-        assert other.json()["error"] == f"ccmatrix: {BEDROCK_HOST} is not a host of provider anthropic; refused"
+        assert other.json()["error"] == "ccmatrix: api.example.com is not a host of any provider; refused"
 
     end = replay.control("/cell/end")
     assert end.status_code == 200
     seen = end.json()
     assert seen["cell"] == NON_STREAMING
-    served, mismatched, refused = seen["exchanges"]
+    served, changed, mismatched, refused = seen["exchanges"]
     assert (served["served"], served["closest"], served["mismatch"], served["auth"]) == (0, 0, None, False)
     assert [d for d in served["diffs"] if d["load_bearing"]] == []
     assert served["request"]["headers"]["x-api-key"] == "<redacted>"
     assert api_key not in json.dumps(seen)
+    assert (changed["served"], changed["mismatch"]) == (0, None)
+    assert {"path": "body.max_tokens", "kind": "changed", "recorded": 64, "observed": 5, "load_bearing": True} \
+        in changed["diffs"]
     assert (mismatched["served"], mismatched["closest"]) == (None, 0)
     assert mismatched["mismatch"] == message
-    assert {"path": "body.max_tokens", "kind": "changed", "recorded": 32000, "observed": 5, "load_bearing": True} in mismatched["diffs"]
-    assert refused == {"refused": f"POST https://{BEDROCK_HOST}/model/x/invoke"}
+    assert any(d["path"] == "body.tools[0].name" and d["kind"] == "missing" and d["load_bearing"]
+               for d in mismatched["diffs"])
+    assert refused == {"refused": "POST https://api.example.com/v1/messages"}
     # the cell is over: back to refusing
     with replay.client() as http:
         assert send(http, request).status_code == 502
@@ -267,6 +276,21 @@ def test_replay_holds_a_matching_request_to_the_providers_contract(replay):
     assert exchange["mismatch"] is None
 
 
+def test_another_providers_host_is_answered_by_that_provider_and_reported(replay):
+    """Claude Code may ask for a model the proxy serves from another provider: the request
+    is that provider's, under its contract; nothing recorded stands for it (changed)."""
+    invoke = recorded(BEDROCK_STREAMING).interactions[0].request
+    assert begin(replay, STREAMING).status_code == 200  # an Anthropic cell
+    with replay.client() as http:
+        r = send(http, invoke, authorization=invoke.headers["authorization"].replace(
+            "<redacted>", "AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/aws4_request", 1))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.amazon.eventstream"
+    (exchange,) = replay.control("/cell/end").json()["exchanges"]
+    assert exchange["foreign_provider"] == "bedrock_invoke"
+    assert exchange["changed"] == "new route" and exchange["mismatch"] is None
+
+
 def test_unknown_cell_is_refused_with_the_known_ids(replay):
     r = begin(replay, "telepathy/anthropic/haiku")
     assert r.status_code == 409
@@ -308,7 +332,7 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     with emulate.client() as http:
         stream_response = send(http, streaming, x_api_key=api_key)
         json_response = send(http, plain, x_api_key=api_key)
-        refused = http.post(f"https://{BEDROCK_HOST}/model/x/invoke", json={})
+        refused = http.post("https://api.example.com/v1/messages", json={})
     assert refused.status_code == 502
     # what the client got is the emulator's own answer, passed through untouched
     for response, request in ((stream_response, streaming), (json_response, plain)):
@@ -321,7 +345,7 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     end = emulate.control("/cell/end")
     assert end.status_code == 200
     exchanges = end.json()["exchanges"]
-    assert [e.get("refused") for e in exchanges] == [None, None, f"POST https://{BEDROCK_HOST}/model/x/invoke"]
+    assert [e.get("refused") for e in exchanges] == [None, None, "POST https://api.example.com/v1/messages"]
     assert exchanges[0]["response"]["stream"]["format"] == "sse"
     # the stream passed through chunk by chunk (the emulator flushes one event per
     # chunk), not buffered whole; the JSON answer was not streamed at all
@@ -335,7 +359,7 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     assert path == catalog.CellTier.parse(STREAMING).cassette_path(emulate.root)
     cassette = cassettes.load(path, emulate.root)
     assert cassette.cell.model_dump() == {"feature": "basic_messaging_streaming", "provider": "anthropic", "tier": "haiku",
-                                          "proxy_model": "claude-haiku-4-5-anthropic"}
+                                          "proxy_model": "claude-haiku-4-5"}
     assert cassette.verdict.status == "pass" and cassette.provenance.source == "emulator"
     assert len(cassette.interactions) == 2
 

@@ -28,8 +28,9 @@ from tests.conftest import derive_cassette
 
 ROOT = catalog.DEFAULT_CASSETTE_DIR
 SCHEMA_FILE = CHECKOUT_DIR / "docs" / "cassette.schema.json"
-CELL = "basic_messaging_non_streaming/anthropic/haiku"
+CELL = "tool_search/anthropic/haiku"  # a Messages request answered with JSON (the probe)
 OTHER_CELL = "basic_messaging_streaming/bedrock_invoke/sonnet"
+BLOB_CELL = "basic_messaging_non_streaming/anthropic/haiku"  # Claude Code's tools: a JSON blob
 
 
 def bundled_cassettes() -> list[Path]:
@@ -70,11 +71,11 @@ def make_cassette(body_json, response: RecordedResponse | None = None) -> Casset
 
 @pytest.fixture
 def cell_copy(tmp_path: Path) -> Path:
-    """Two recorded cells and the blob store, copied from cassettes/ (the whole tree is large)."""
+    """Three recorded cells and the blob store, copied from cassettes/ (the whole tree is large)."""
     import shutil
 
     target = tmp_path / "cassettes"
-    for cell_id in (CELL, OTHER_CELL):
+    for cell_id in (CELL, OTHER_CELL, BLOB_CELL):
         rel = catalog.CellTier.parse(cell_id).cassette_path(ROOT).relative_to(ROOT)
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target / rel)
@@ -243,7 +244,7 @@ def test_missing_cassette_names_the_file(tmp_path):
 
 
 def test_missing_blob_names_the_cassette_and_the_blob(cell_copy):
-    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(BLOB_CELL).cassette_path(cell_copy)
     ref = json.loads(path.read_text())["interactions"][0]["request"]["body"]["json"]["tools"]["$blob"]
     (cell_copy / cassettes.BLOB_DIR / ref).unlink()
     with pytest.raises(CassetteError) as err:
@@ -253,7 +254,7 @@ def test_missing_blob_names_the_cassette_and_the_blob(cell_copy):
 
 
 def test_corrupt_json_blob_names_the_blob(cell_copy):
-    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(BLOB_CELL).cassette_path(cell_copy)
     ref = json.loads(path.read_text())["interactions"][0]["request"]["body"]["json"]["tools"]["$blob"]
     blob = cell_copy / cassettes.BLOB_DIR / ref
     blob.write_text(blob.read_text()[:100])
@@ -267,7 +268,7 @@ def test_invalid_blob_reference(cell_copy, ref):
     def point_elsewhere(doc):
         doc["interactions"][0]["request"]["body"]["json"]["tools"] = {"$blob": ref}
 
-    path = derive_cassette(cell_copy, CELL, point_elsewhere)
+    path = derive_cassette(cell_copy, BLOB_CELL, point_elsewhere)
     with pytest.raises(CassetteError, match="invalid blob reference") as err:
         cassettes.load(path, cell_copy)
     assert str(path) in str(err.value)

@@ -8,6 +8,7 @@ import pytest
 
 from ccmatrix import catalog
 from ccmatrix.catalog import CatalogError, CellTier, Feature, cells, layout
+from ccmatrix.catalog.features import CliRun
 
 
 def ids(cells: list[CellTier]) -> list[str]:
@@ -59,7 +60,7 @@ def test_select_narrows_by_each_axis_and_accepts_tier_aliases():
 
 
 def test_select_unimplemented_rows_only_when_asked(monkeypatch):
-    row = Feature(id="future_row", name="Not captured yet", scenario=None)
+    row = Feature(id="future_row", name="No client yet")
     monkeypatch.setattr(cells, "FEATURES", catalog.FEATURES + (row,))
     monkeypatch.setitem(cells._FEATURES, row.id, row)
     assert not row.implemented
@@ -121,10 +122,11 @@ def test_cell_parse_error_names_the_shape():
 @pytest.mark.parametrize(
     ("provider", "tier", "name"),
     [
-        ("anthropic", "haiku", "claude-haiku-4-5-anthropic"),
+        # the published matrix's aliases (its errors name them): first party has no suffix
+        ("anthropic", "haiku", "claude-haiku-4-5"),
         ("bedrock_invoke", "sonnet", "claude-sonnet-4-6-bedrock-invoke"),
         ("bedrock_converse", "haiku", "claude-haiku-4-5-bedrock-converse"),
-        ("vertex_ai", "opus", "claude-opus-4-7-vertex-ai"),
+        ("vertex_ai", "opus", "claude-opus-4-7-vertex"),
         ("azure", "sonnet", "claude-sonnet-4-6-azure"),
     ],
 )
@@ -168,7 +170,7 @@ def test_auth_hosts_belong_to_a_provider_and_have_a_cassette_path():
 
 
 def test_not_applicable_lookup_order():
-    f = Feature(id="x", name="X", scenario="x", not_applicable={
+    f = Feature(id="x", name="X", cli=CliRun("hi"), not_applicable={
         ("azure", "haiku"): "exact",
         ("azure", "*"): "provider-wide",
         ("*", "opus"): "tier-wide",
@@ -177,7 +179,7 @@ def test_not_applicable_lookup_order():
     assert f.not_applicable_reason("azure", "opus") == "provider-wide"  # provider wildcard beats tier wildcard
     assert f.not_applicable_reason("vertex_ai", "opus") == "tier-wide"
     assert f.not_applicable_reason("vertex_ai", "sonnet") is None
-    everywhere = Feature(id="y", name="Y", scenario=None, not_applicable={("*", "*"): "nowhere"})
+    everywhere = Feature(id="y", name="Y", not_applicable={("*", "*"): "nowhere"})
     assert everywhere.not_applicable_reason("anthropic", "haiku") == "nowhere"
     assert not everywhere.implemented
 
@@ -197,7 +199,7 @@ def test_cell_not_applicable_reason_from_the_catalog():
 
 def test_load_bearing_fields_combine_provider_and_feature():
     p = catalog.provider("bedrock_converse")
-    f = Feature(id="x", name="X", scenario="x", fields={"*": ("body.a",), "bedrock_converse": ("body.b",), "azure": ("body.c",)})
+    f = Feature(id="x", name="X", probe="count_tokens", fields={"*": ("body.a",), "bedrock_converse": ("body.b",), "azure": ("body.c",)})
     assert f.load_bearing(p) == p.base_fields + ("body.a", "body.b")
     assert "body.inferenceConfig.maxTokens" in p.base_fields
     assert "headers.anthropic-version" in catalog.provider("anthropic").base_fields

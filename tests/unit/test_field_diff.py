@@ -77,7 +77,11 @@ def test_metadata_user_id_and_billing_line_are_per_call():
     one, two = body_view(body("user_abc_session_1", "111")), body_view(body("user_def_session_2", "222"))
     assert one == two
     assert one["body.metadata.user_id"] == PER_CALL and one["body.metadata.keep"] == "me"
-    assert one["body.system[0].text"] == PER_CALL and one["body.system[1].text"] == "You are Claude Code."
+    # the billing line is left out of the view: some releases drop it, some forward it
+    assert one["body.system[0].text"] == "You are Claude Code." and "body.system[1].text" not in one
+    dropped = body_view({"metadata": {"user_id": "u", "keep": "me"},
+                         "system": [{"type": "text", "text": "You are Claude Code."}]})
+    assert dropped == one
     # only system[0], and only when it is the billing line
     other = body_view({"system": [{"type": "text", "text": "You are Claude Code."},
                                   {"type": "text", "text": "x-anthropic-billing-header: cch=1;"}]})
@@ -205,9 +209,9 @@ def test_compare_kinds_flags_and_order():
 def test_compare_value_types_matter():
     req = recorded_request("basic_messaging_non_streaming/anthropic/haiku")
     cell = catalog.CellTier.parse("basic_messaging_non_streaming/anthropic/haiku")
-    assert req.body.json_["stream"] is False and req.body.json_["max_tokens"] == 32000
+    assert req.body.json_["stream"] is True and req.body.json_["max_tokens"] == 32000
     observed = req.model_copy(deep=True)
-    observed.body = observed.body.model_copy(update={"json_": {**req.body.json_, "stream": 0, "max_tokens": 32000.0}})
+    observed.body = observed.body.model_copy(update={"json_": {**req.body.json_, "stream": 1, "max_tokens": 32000.0}})
     diffs = compare(view(req), view(observed), cell.feature.load_bearing(cell.provider))
     assert [(d.path, d.load_bearing) for d in diffs] == [("body.max_tokens", True), ("body.stream", True)]
 

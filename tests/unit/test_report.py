@@ -123,8 +123,9 @@ def test_schema_v1_top_level_and_cells(run):
 
     failed = feats["thinking"]["bedrock_invoke"]
     assert failed["status"] == "fail"
-    # the published rule: first failing tier's error, prefixed with its alias
-    assert failed["error"] == "[claude-sonnet-4-6-bedrock-invoke] upstream request lost output_config.effort"
+    # the published rule: every failing tier's error, each prefixed with its alias, joined by "; "
+    assert failed["error"] == ("[claude-sonnet-4-6-bedrock-invoke] upstream request lost output_config.effort; "
+                               "[claude-opus-4-7-bedrock-invoke] effort rewritten")
     assert "reason" not in failed
     sonnet = dict(failed["tiers"]["sonnet"])
     assert sonnet.pop("cassette") == {"recorded_at": "2026-07-20T10:00:00Z", "source": "emulator",
@@ -142,7 +143,7 @@ def test_schema_v1_top_level_and_cells(run):
     # an n/a tier is neutral: the cell still passes, and says nothing of reasons
     mixed = feats["long_context_1m"]["anthropic"]
     assert mixed["status"] == "pass" and "reason" not in mixed
-    assert {k: v for k, v in mixed["tiers"]["haiku"].items() if k != "cassette"} == {"status": "not_applicable", "model": "claude-haiku-4-5-anthropic",
+    assert {k: v for k, v in mixed["tiers"]["haiku"].items() if k != "cassette"} == {"status": "not_applicable", "model": "claude-haiku-4-5",
                                        "reason": "Haiku has no 1M context", "diff": [], "drift": 0}
     assert mixed["tiers"]["sonnet"]["drift"] == 1 and mixed["tiers"]["sonnet"]["diff"] == []
     nt = feats["count_tokens"]["azure"]
@@ -317,8 +318,8 @@ def test_repo_known_issues_load_and_ready_to_remove():
     assert ready["effort-dropped-invoke-vertex"] is True
     # ...while these entries still have red cells there
     assert ready["azure-deployment-not-found"] is False
-    assert ready["bedrock-invoke-tool-search-tag"] is False
-    assert ready["bedrock-converse-thinking-delta-repeated"] is False
+    assert ready["bedrock-invoke-tool-search-beta"] is False
+    assert ready["bedrock-converse-empty-reasoning-delta"] is False
     # ready_to_remove means exactly "every named cell passes"
     for issue in issues:
         assert ready[issue.id] == all(ref.cells()[k].status == "pass" for k in issue.cell_keys()), issue.id
