@@ -1,7 +1,9 @@
 """The `ccmatrix` command.
 
 Exit codes: 0 ok; 3 a cell regressed (pass -> fail); 2 usage or configuration error
-(any CcmatrixError: one line naming what is wrong and where); 130 interrupted.
+(any CcmatrixError: one line naming what is wrong and where), or a run that could not
+judge some cell tiers (a process it started died or hung: those tiers are `error`,
+the reports are written with everything else); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ err = Console(stderr=True)
 EXIT_REGRESSION = 3
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_CHECK_ABORT = 128  # `ccmatrix check` on bad input: `git bisect run` aborts on >= 128
 
 FeatureOpt = typer.Option(None, "--feature", "-f", help="feature (row) id; repeatable; default all")
 ProviderOpt = typer.Option(None, "--provider", "-p", help="provider id; repeatable; default all")
@@ -93,9 +96,16 @@ ConfigOpt = typer.Option(None, "--config", help="run LiteLLM with this config fi
                                                  "(deployments named by the published aliases)")
 
 
-def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None):
+RequestTimeoutOpt = typer.Option(
+    120.0, "--request-timeout", min=1.0,
+    help="seconds each client request to LiteLLM may take before the tier counts as hung")
+
+
+def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None,
+             request_timeout=120.0):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ccmatrix.proxy.stack import Timeouts
     from ccmatrix.run.runner import RunObserver, execute
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -107,10 +117,25 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
             bar.update(task, advance=1, description=f"{result.feature}/{result.provider}")
             if result.status == "fail":  # only what needs attention goes to the log
                 err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
+            elif result.status == "error":
+                err.print(f"  RUN ERROR {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
+
+        def stack_restarted(self, why: str) -> None:
+            err.print(f"  {why.splitlines()[0]}; LiteLLM and mitmdump restarted", highlight=False, markup=False)
 
     with bar:
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
-                       chunkings=chunkings, client=client, config=config)
+                       chunkings=chunkings, client=client, config=config,
+                       timeouts=Timeouts(request=request_timeout))
+
+
+def _run_errors(result) -> None:  # type: ignore[no-untyped-def]
+    """Exit 2 when some tiers could not be judged (after the reports are written)."""
+    if result.run_errors:
+        names = ", ".join(f"{t.feature}/{t.provider}/{t.tier}" for t in result.run_errors)
+        err.print(f"[red]error:[/] {len(result.run_errors)} cell tier(s) not judged: the run broke during "
+                  f"{escape(names)} (see their errors); run them again", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
 
 
 @command()
@@ -128,6 +153,10 @@ def run(
         "coalesced, recorded, events, mid-event, mid-char (comma-separated), or all; a tier fails if any fails"),
     client: str = ClientOpt,
     config: Optional[Path] = ConfigOpt,
+    request_timeout: float = RequestTimeoutOpt,
+    shard: Optional[str] = typer.Option(
+        None, "--shard", help="K/N: run only shard K of N of the selected cells (whole cells, dealt round-robin); "
+                              "join the shards' --out folders with ccmatrix merge"),
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -141,10 +170,17 @@ def run(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     cells = _select(feature, provider, tier)
+    if shard is not None:
+        from ccmatrix.run.shards import shard as shard_of
+
+        cells = shard_of(cells, shard)
+        if not cells:
+            raise _fail(f"--shard {shard}: this shard has no cell (the selection has fewer cells than shards)")
     root = _cassettes(cassettes)
     env = _env(litellm)
-    err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client})")
-    result = _execute(cells, "replay", env, root, strict, chunking_names, client, config)
+    err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
+              + (f", shard {shard})" if shard else ")"))
+    result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout)
     render_table(result, console)
     written = write_reports(result, out, known_issues)
     console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
@@ -154,6 +190,7 @@ def run(
                   "cassettes have no counterpart for; re-record them (ccmatrix record)", highlight=False)
     if result.regressions:
         raise typer.Exit(EXIT_REGRESSION)
+    _run_errors(result)
 
 
 @command()
@@ -168,6 +205,7 @@ def record(
         "cli", "--client", help="cli (the pinned Claude Code CLI runs each row; the default) or captured "
                                 "(send each cassette's recorded client leg again: re-records the provider leg only)"),
     config: Optional[Path] = ConfigOpt,
+    request_timeout: float = RequestTimeoutOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon: both legs,
     what the client sent LiteLLM and what LiteLLM sent the providers."""
@@ -182,8 +220,9 @@ def record(
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}")
-    result = _execute(cells, upstream, env, root, False, None, client, config)
+    result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout)
     render_table(result, console)
+    _run_errors(result)
 
 
 @command()
@@ -199,6 +238,38 @@ def agreement(
     console.print(render(compare(load_matrix(ours), load_matrix(published))), highlight=False, markup=False)
 
 
+MatchOpt = typer.Option(
+    None, "--match", help="follow this failure only: a field path (body.output_config.effort), a check name or "
+                          "error text; default: what fails at the bad end")
+
+
+def _judge_candidate(candidate: str, cells, root, match):  # type: ignore[no-untyped-def]
+    """("good" | "bad" | "skip", detail, tier results) for one candidate; one that does
+    not build or start is "skip" with the reason, never the end of the command."""
+    from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
+    from ccmatrix.proxy.process import StackError
+    from ccmatrix.run import bisect as bisecting
+    from ccmatrix.run.runner import execute
+
+    try:
+        env = resolve(candidate)
+        result = execute(cells, mode="replay", litellm=env, root=root)
+    except (LiteLLMEnvError, StackError) as exc:
+        return "skip", _one_line(str(exc)), []
+    tiers = [t for c in result.cells() for t in c.tiers]
+    verdict, detail = bisecting.judge_tiers(tiers, match)
+    return verdict, detail, tiers
+
+
+def _one_line(message: str) -> str:
+    """A process error in one line: what happened, and the last line of its log (the
+    log file itself lives in a folder that is gone by the time anyone reads this)."""
+    lines = message.splitlines()
+    head = lines[0].split("; log ")[0].rstrip(":")
+    last = next((line.strip() for line in reversed(lines[1:]) if line.strip()), "")
+    return f"{head}: {last}" if last else head
+
+
 @command()
 def bisect(
     feature: List[str] = typer.Option(..., "--feature", "-f", help="feature (row) id; repeatable"),
@@ -210,12 +281,11 @@ def bisect(
         None, "--candidates",
         help="comma-separated releases or Python environment paths, in order from good to bad "
              "(e.g. environments built from LiteLLM commits); instead of --good/--bad"),
+    match: Optional[str] = MatchOpt,
     cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
     """Find the first LiteLLM release (or candidate) where the selected cells stop passing."""
-    from ccmatrix.proxy.litellm_env import resolve
     from ccmatrix.run import bisect as bisecting
-    from ccmatrix.run.runner import execute
 
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes)
@@ -226,20 +296,79 @@ def bisect(
     else:
         raise _fail("give --good and --bad releases, or --candidates")
     err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell tier(s)")
+    following = {"match": match}
+    shown: dict[str, list] = {}
 
-    def is_good(candidate: str) -> tuple[bool, str]:
-        env = resolve(candidate)
-        result = execute(cells, mode="replay", litellm=env, root=root)
-        failed = [c for c in result.cells() if c.status == "fail"]
-        detail = failed[0].error if failed else "pass"
-        err.print(f"  litellm {env.version}: {'good' if not failed else 'bad'}  {detail[:160]}", highlight=False,
-                  markup=False)
-        return not failed, detail or ""
+    def judge(candidate: str) -> tuple[str, str]:
+        verdict, detail, tiers = _judge_candidate(candidate, cells, root, following["match"])
+        if following["match"] is None and verdict == "bad":  # the bad end, probed first: follow what fails there
+            following["match"] = bisecting.failure_signature(tiers)
+            err.print(f"  following: {following['match']}", highlight=False, markup=False, soft_wrap=True)
+        shown[candidate] = [t for t in tiers if t.status == "fail"]
+        err.print(f"  litellm {candidate}: {verdict}  {detail[:160]}", highlight=False, markup=False, soft_wrap=True)
+        return verdict, detail
 
-    found = bisecting.bisect(order, is_good)
+    found = bisecting.bisect(order, judge)
     bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
-    console.print(f"last good: {found.last_good}\nfirst bad: {found.first_bad}\n  {bad_probe.detail}",
-                  highlight=False, markup=False)
+    lines = [f"last good: {found.last_good}", f"first bad: {found.first_bad}", f"  {bad_probe.detail}"]
+    diffs = {d.describe() for t in shown.get(found.first_bad, []) for d in t.diffs if d.load_bearing}
+    lines += [f"  {d}" for d in sorted(diffs)]
+    if found.untestable:
+        lines.append(f"could not judge {', '.join(found.untestable)} (between them): "
+                     f"the first bad one is {found.first_bad} or one of these")
+    for skipped in found.skipped:
+        lines.append(f"skipped {skipped.candidate}: {skipped.detail}")
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+
+
+@command()
+def check(
+    feature: List[str] = typer.Option(..., "--feature", "-f", help="feature (row) id; repeatable"),
+    provider: List[str] = typer.Option(..., "--provider", "-p", help="provider id; repeatable"),
+    tier: Optional[List[str]] = TierOpt,
+    litellm: Optional[str] = LiteLLMOpt,
+    match: Optional[str] = typer.Option(
+        None, "--match", help="bad only when a failure shows this (field path, check name, error text); "
+                              "default: any failure"),
+    cassettes: Optional[Path] = CassettesOpt,
+) -> None:
+    """One selection against one LiteLLM, for `git bisect run`: exit 0 good, 1 bad,
+    125 when it cannot be judged (LiteLLM does not build or start, or the run broke),
+    128 on bad input (git bisect run stops there instead of reading it as bad)."""
+    try:
+        cells = _select(feature, provider, tier)
+        verdict, detail, _ = _judge_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes), match)
+    except CcmatrixError as exc:
+        _fail(str(exc))
+        raise typer.Exit(EXIT_CHECK_ABORT) from None
+    except typer.Exit as exc:
+        if exc.exit_code == EXIT_USAGE:
+            raise typer.Exit(EXIT_CHECK_ABORT) from None
+        raise
+    console.print(f"{verdict}: {detail}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit({"good": 0, "bad": 1, "skip": 125}[verdict])
+
+
+@command()
+def merge(
+    shards: List[Path] = typer.Argument(..., help="the --out folders of `ccmatrix run --shard K/N` (or their "
+                                                   "ccmatrix-run.json files)"),
+    out: Path = typer.Option(Path("out"), "--out", help="folder for the merged matrix and reports"),
+) -> None:
+    """Join shard results into one matrix, HTML and summary (exit 3 on a regression, as run)."""
+    from ccmatrix.report import write_reports
+    from ccmatrix.report.known_issues import load_known_issues
+    from ccmatrix.report.merge import load_run
+    from ccmatrix.report.merge import merge as merge_runs
+    from ccmatrix.report.table import render_table
+
+    result = merge_runs([(str(path), load_run(path)) for path in shards])
+    render_table(result, console)
+    written = write_reports(result, out, load_known_issues())
+    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    if result.regressions:
+        raise typer.Exit(EXIT_REGRESSION)
+    _run_errors(result)
 
 
 @command()

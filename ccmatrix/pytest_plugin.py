@@ -154,6 +154,7 @@ class MatrixSession:
         self.env: LiteLLMEnv | None = None
         self._plan: Plan | None | bool = None
         self.stack: Stack | None = None
+        self._guard: Any = None  # runner.Guard over self.stack, made on first use
         self._stack_error: str | None = None
         self._exit = ExitStack()  # what _stop() undoes: the SIGTERM trap
         self.results: list[TierResult] = []
@@ -261,7 +262,7 @@ class MatrixSession:
             self.stack_for(item)
 
     def run(self, item: CellItem) -> None:
-        from ccmatrix.run.runner import run_tier
+        from ccmatrix.run.runner import Guard, RunObserver, run_tier
         from ccmatrix.verdict.results import TierResult
 
         cell = item.cell
@@ -272,7 +273,10 @@ class MatrixSession:
             pytest.skip(f"not applicable: {reason}")
         the_plan = self.plan_for(item)
         stack = self.stack_for(item)
-        result = run_tier(cell, the_plan, stack, "replay", self.strict, chunkings=self.chunkings)
+        if self._guard is None or self._guard.stack is not stack:
+            self._guard = Guard(stack, RunObserver())
+        result = self._guard.run(cell, lambda: run_tier(cell, the_plan, stack, "replay", self.strict,
+                                                        chunkings=self.chunkings))
         recorded = the_plan.cassettes.get(cell.id)
         item.result = result
         item.meta = {"litellm_version": stack.litellm_env.version,
@@ -282,6 +286,8 @@ class MatrixSession:
             import warnings
 
             warnings.warn(CassetteBehind(f"{cell.id}: " + "; ".join(c.describe() for c in result.changes)))
+        if result.status == "error":  # the run broke: LiteLLM was not judged, and the item says so
+            pytest.fail(f"run error (no verdict on LiteLLM): {result.error}", pytrace=False)
         if result.status == "fail":
             if result.recorded_status == "fail":
                 pytest.xfail(f"known failure (recorded verdict: fail): {failure_message(result, recorded=False)}")

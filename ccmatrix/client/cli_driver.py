@@ -7,7 +7,8 @@
 With the live harness's environment (an allow-list, `ANTHROPIC_BASE_URL`,
 `ANTHROPIC_AUTH_TOKEN`, a fresh HOME, a fixed config dir seeded with
 `{"userID": "0"*64}`, a fixed empty working directory), so that its requests are the
-same on every run and replay. ccmatrix adds one thing: a dead loopback HTTP(S) proxy
+same on every run and replay. ccmatrix adds two things: retries bounded to
+CLI_MAX_RETRIES, and a dead loopback HTTP(S) proxy
 with `NO_PROXY=127.0.0.1,localhost`, which keeps the CLI's own telemetry off the
 internet; measured against the emulator, the CLI's API requests are byte-identical
 with and without it. The CLI runs the conversation itself: turn 2 is what it makes
@@ -38,6 +39,7 @@ RUN_DIR = Path("/tmp/ccmatrix-cli")
 _ALLOWED_ENV = ("PATH", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "NODE_PATH")
 _DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, connections fail at once
 _TRUNCATE = 800
+CLI_MAX_RETRIES = 2
 
 
 def cli_argv(binary: Path, run: CliRun, model: str, files: dict[str, str]) -> list[str]:
@@ -67,6 +69,10 @@ def environment(base_url: str, token: str, home: Path, config: Path, extra: dict
         "ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_AUTH_TOKEN": token,
         "HTTPS_PROXY": _DEAD_PROXY, "HTTP_PROXY": _DEAD_PROXY, "https_proxy": _DEAD_PROXY, "http_proxy": _DEAD_PROXY,
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+        # the CLI retries 5xx and connection errors with backoff for minutes by default
+        # (field notes); two retries keep a dead proxy's cost to seconds and still let a
+        # fault that clears on retry through. Requests are the same either way.
+        "CLAUDE_CODE_MAX_RETRIES": str(CLI_MAX_RETRIES),
     })
     env.update(extra)
     return env

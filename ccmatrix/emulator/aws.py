@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ccmatrix.emulator.exchange import EmulatedResponse, json_response
 from ccmatrix.providers import ids
 from ccmatrix.wire.eventstream import encode_message
@@ -41,3 +43,23 @@ def stream_headers(seed: str) -> dict[str, str]:
         "x-amzn-RequestId": ids.aws_request_id(seed),
         "X-Amzn-Bedrock-Content-Type": "application/json",
     }
+
+
+def exception_message(exception_type: str, message: str) -> bytes:
+    """An exception inside an event stream, framed as Bedrock frames it: the HTTP status
+    stays 200, the frame says `:message-type: exception` and names the type (a real
+    converse-stream capture: agentjido/req_llm converse_stream_validation_exception.json)."""
+    headers = {":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"}
+    return encode_message(headers, compact_json({"message": message}).encode("utf-8"))
+
+
+@functools.cache
+def stream_exception_types(operation: str = "ConverseStream") -> frozenset[str]:
+    """The exceptions an event stream can carry, from botocore's bedrock-runtime model
+    (ConverseStreamOutput / ResponseStream members marked as exceptions)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("bedrock-runtime")
+    output = model.operation_model(operation).output_shape
+    stream = next(m for m in output.members.values() if m.serialization.get("eventstream"))
+    return frozenset(name for name, member in stream.members.items() if member.metadata.get("exception"))

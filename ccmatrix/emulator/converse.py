@@ -13,7 +13,7 @@ import base64
 import json
 from typing import Any
 
-from ccmatrix.emulator.aws import event_message, stream_headers
+from ccmatrix.emulator.aws import event_message, exception_message, stream_exception_types, stream_headers
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, contract_answer, json_response
 from ccmatrix.emulator.plan import (
     Conversation,
@@ -108,12 +108,33 @@ def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emulat
     rejected = contract_answer(bedrock_converse.PROVIDER, req, body)
     if rejected is not None:
         return rejected
-    plan = plan_reply(conversation(req, body, model))
+    asked = conversation(req, body, model)
+    plan = plan_reply(asked)
     if stream:
         chunks = [event_message(kind, aws_shaped(payload, ids.padding(req.seed, f"event:{n}")))
                   for n, (kind, payload) in enumerate(render_stream(plan))]
+        fault = stream_exception(asked.directive)
+        if fault is not None:  # the stream breaks after `after_events` events, inside the 200
+            chunks = chunks[:fault["after_events"]] + [exception_message(fault["type"], fault["message"])]
         return EmulatedResponse(200, stream_headers(req.seed), chunks)
     return json_response(200, sorted_keys(render_response(plan)), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
+
+
+def stream_exception(directive: dict | None) -> dict | None:
+    """`{"stream_exception": {"type": "modelStreamErrorException", "message": "...",
+    "after_events": 2}}` in a directive: the stream carries that exception frame after
+    that many events (default 0, as in the real capture). Only the emulator makes this
+    for Claude models on a request's say-so; the frame's shape is the capture's, its
+    types are the ones botocore's model lets ConverseStream carry."""
+    fault = (directive or {}).get("stream_exception")
+    if not isinstance(fault, dict):
+        return None
+    kind = fault.get("type", "modelStreamErrorException")
+    if kind not in stream_exception_types():
+        kind = "modelStreamErrorException"
+    after = fault.get("after_events", 0)
+    return {"type": kind, "message": str(fault.get("message") or "The model stream failed."),
+            "after_events": after if isinstance(after, int) and after >= 0 else 0}
 
 
 def sorted_keys(value: Any) -> Any:

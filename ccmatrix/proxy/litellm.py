@@ -80,6 +80,6 @@ class LiteLLMProxy:
     def log_tail(self, lines: int = 25) -> str:
         return tail(self.log, lines)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 8.0) -> None:
         if self.process is not None:
-            self.process.stop()
+            self.process.stop(timeout)

@@ -8,21 +8,28 @@ per release is also what makes `--litellm 1.83.14` and bisecting cheap.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
+from ccmatrix.proxy import litellm_constraints
 
 # The LiteLLM release `ccmatrix run` replays against when none is named.
 DEFAULT_LITELLM_VERSION = "1.108.7"
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[.\-]?(?:post|rc|a|b|dev)\d+)?$")
 _COMPLETE_MARK = ".ccmatrix-complete"
+PROVENANCE = ".ccmatrix-env.json"  # how a release environment was built: as of when, what was pinned
 # What a production proxy serving Vertex AI has besides litellm[proxy]: google-auth for
 # the token exchange, and the Vertex SDK some releases import (1.83.14's count_tokens).
 _EXTRA_PACKAGES = ("google-auth", "google-cloud-aiplatform")
@@ -39,7 +46,8 @@ class LiteLLMEnv:
 
     @property
     def label(self) -> str:
-        return f"litellm {self.version} ({self.python})"
+        pins = provenance(self).get("pins")
+        return f"litellm {self.version} ({self.python}" + (f"; pinned {', '.join(pins)})" if pins else ")")
 
 
 def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
@@ -98,14 +106,73 @@ def _release_env(version: str, *, install: bool) -> LiteLLMEnv:
 
 
 def _build(version: str, staging: Path) -> None:
+    """litellm[proxy]==version resolved as of the release's publication, with the known
+    constraints' pins; then its proxy imported once, and repaired by the fallbacks
+    when it does not import. What was done is kept in the environment (PROVENANCE)."""
     uv = _uv()
+    python = staging / "bin" / "python"
+    as_of = published_at(version)
+    pins = litellm_constraints.known_pins(version)
     _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], version)
-    _run(
-        [uv, "pip", "install", "--quiet", "--python", str(staging / "bin" / "python"),
-         f"litellm[proxy]=={version}", *_EXTRA_PACKAGES],
-        version,
-    )
+    dated = ["--exclude-newer", as_of] if as_of else []
+    _run([uv, "pip", "install", "--quiet", "--python", str(python), *dated,
+          f"litellm[proxy]=={version}", *_EXTRA_PACKAGES, *pins], version)
+    repaired: list[str] = []
+    failure = _import_failure(python)
+    while failure is not None:
+        fixes = litellm_constraints.fallbacks(failure, pins)
+        if not fixes:
+            raise LiteLLMEnvError(
+                f"litellm {version}: its proxy does not import ({failure.strip().splitlines()[-1]}); no known "
+                "constraint avoids it (ccmatrix/proxy/litellm_constraints.py)")
+        for fix in fixes:
+            _run([uv, "pip", "install", "--quiet", "--python", str(python), *fix.pins], version)
+            pins += fix.pins
+            repaired += fix.pins
+        failure = _import_failure(python)
+    provenance = {"litellm": version, "resolved_as_of": as_of, "pins": list(pins), "repaired_with": repaired}
+    (staging / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     (staging / _COMPLETE_MARK).write_text(_mark(version))
+
+
+def _import_failure(python: Path) -> str | None:
+    """The output of importing LiteLLM's proxy when that fails, else None."""
+    try:
+        proc = subprocess.run([str(python), "-c", "import litellm.proxy.proxy_server"], capture_output=True,
+                              text=True, timeout=300, env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp",
+                                                           "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    except subprocess.TimeoutExpired:
+        return "importing litellm.proxy.proxy_server took over 300 s"
+    return None if proc.returncode == 0 else (proc.stderr or proc.stdout)
+
+
+def published_at(version: str) -> str | None:
+    """When the release was uploaded to the package index (PEP 691 JSON), or None when
+    the index does not say (then the environment is resolved as of now)."""
+    index = (os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL")
+             or os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple").rstrip("/")
+    try:
+        r = httpx.get(f"{index}/litellm/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=30,
+                      follow_redirects=True)
+        files = r.json()["files"] if r.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+    prefix = (f"litellm-{version}-", f"litellm-{version}.tar")
+    stamps = sorted(f["upload-time"] for f in files if f.get("filename", "").startswith(prefix) and f.get("upload-time"))
+    if not stamps:
+        return None
+    # a day after the last file of the release: its own files are in, later releases of its dependencies are not
+    last = datetime.fromisoformat(stamps[-1].replace("Z", "+00:00")) + timedelta(days=1)
+    return last.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def provenance(env: LiteLLMEnv) -> dict:
+    """How a cached release environment was built (empty for one the user made)."""
+    path = env.python.parent.parent / PROVENANCE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _run(cmd: list[str], version: str) -> None:

@@ -68,6 +68,7 @@ class Mitmdump:
     client_target: str | None = None
     port: int = field(default_factory=free_port)
     client_port: int = field(default_factory=free_port)
+    control_timeout: float = 30.0  # each call to the addon
     process: Process | None = None
     _client: httpx.Client | None = None
 
@@ -124,15 +125,16 @@ class Mitmdump:
             time.sleep(0.1)
         raise StackError(f"mitmdump did not become ready in {timeout:.0f}s; log:\n{tail(self.log)}")
 
-    def control(self, method: str, path: str, json: Any = None, timeout: float = 30) -> httpx.Response:
+    def control(self, method: str, path: str, json: Any = None, timeout: float | None = None) -> httpx.Response:
         """Talk to the addon: plain HTTP to a reserved host, through mitmdump itself."""
         if self._client is None:
             self._client = httpx.Client(trust_env=False, proxy=self.proxy_url)
-        return self._client.request(method, f"http://{CONTROL_HOST}{path}", json=json, timeout=timeout)
+        return self._client.request(method, f"http://{CONTROL_HOST}{path}", json=json,
+                                    timeout=self.control_timeout if timeout is None else timeout)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 8.0) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
         if self.process is not None:
-            self.process.stop()
+            self.process.stop(timeout)

@@ -47,6 +47,7 @@ class Process:
             return
         try:
             os.killpg(self.popen.pid, signal.SIGTERM)
+            os.killpg(self.popen.pid, signal.SIGCONT)  # a stopped (hung) process handles SIGTERM only once resumed
             self.popen.wait(timeout)
         except ProcessLookupError:
             return

@@ -28,7 +28,7 @@ from ccmatrix.proxy.credentials import fake_credentials, live_credentials
 from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump, ca_bundle, ensure_mitm_ca
-from ccmatrix.proxy.process import Process, StackError, free_port
+from ccmatrix.proxy.process import Process, StackError, free_port, tail
 from ccmatrix.recorder.protocol import BeginCell, CellEnd, Upstream, WriteCell, Written
 
 
@@ -47,6 +47,17 @@ def proxied_environment(workdir: Path, mitmdump: Mitmdump, credentials: dict[str
 
 
 @dataclass
+class Timeouts:
+    """Every wait a run makes is bounded; these are the bounds, in seconds."""
+
+    start: float = 90.0  # each process until it answers
+    request: float = 120.0  # each client request to LiteLLM (a CLI run has its row's own timeout)
+    control: float = 30.0  # each call to the recorder addon
+    health: float = 3.0  # the liveness probe after something went wrong
+    stop: float = 8.0  # SIGTERM to SIGKILL, per process
+
+
+@dataclass
 class Stack:
     mode: Upstream
     cassettes: Path
@@ -55,8 +66,11 @@ class Stack:
     mitmdump: Mitmdump
     litellm: LiteLLMProxy | None = None
     proxy_config: litellm_config.ProxyConfig | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
     # how long each part took to start, in seconds ("mitmdump", "litellm")
     start_seconds: dict[str, float] = field(default_factory=dict)
+    restarts: int = 0
+    _credentials: dict[str, str] = field(default_factory=dict)
     _http: httpx.Client | None = None
     _exit: ExitStack = field(default_factory=ExitStack)
 
@@ -69,40 +83,87 @@ class Stack:
         litellm_env: LiteLLMEnv,
         providers: list[catalog.Provider] | None = None,
         workdir: Path | None = None,
-        startup_timeout: float = 90.0,
+        startup_timeout: float | None = None,
         credentials: dict[str, str] | None = None,
         proxy_config: litellm_config.ProxyConfig | None = None,
+        timeouts: Timeouts | None = None,
     ) -> "Stack":
         """`credentials`: None for throwaway ones offline and the environment's live.
         `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings)."""
-        proxy_config = proxy_config or litellm_config.default_config(providers)
+        timeouts = timeouts or Timeouts()
+        if startup_timeout is not None:
+            timeouts.start = startup_timeout
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
-        litellm_port = free_port()  # known up front: mitmdump's client leg forwards to it
-        mitmdump = Mitmdump(mode, cassettes, log=workdir / "mitmdump.log", client_target=f"http://127.0.0.1:{litellm_port}")
-        stack = cls(mode, cassettes, litellm_env, workdir, mitmdump, _exit=exit_stack)
+        if credentials is None:
+            credentials = live_credentials() if mode == "live" else fake_credentials(workdir)
+        stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=None,  # type: ignore[arg-type]
+                    proxy_config=proxy_config or litellm_config.default_config(providers), timeouts=timeouts,
+                    _credentials=credentials, _exit=exit_stack)
         try:
-            t0 = time.perf_counter()
-            mitmdump.start(startup_timeout)
-            stack.start_seconds["mitmdump"] = time.perf_counter() - t0
-            if credentials is None:
-                credentials = live_credentials() if mode == "live" else fake_credentials(workdir)
-            config = litellm_config.write_config(workdir / "litellm-config.yaml", proxy_config)
-            stack.proxy_config = proxy_config
-            environ = proxied_environment(workdir, mitmdump, credentials)
-            if mode != "live":
-                # a user's config may read credentials under other names: throwaway ones for those too
-                for name in proxy_config.env_names():
-                    environ.setdefault(name, f"ccmatrix-placeholder-{name.lower()}")
-            stack.litellm = LiteLLMProxy(litellm_env, config, environ, workdir, port=litellm_port)
-            t0 = time.perf_counter()
-            stack.litellm.start(startup_timeout)
-            stack.start_seconds["litellm"] = time.perf_counter() - t0
+            stack._launch()
         except BaseException:
             stack.stop()
             raise
         return stack
+
+    def _launch(self) -> None:
+        """Start mitmdump, then LiteLLM behind it, on fresh ports."""
+        assert self.proxy_config is not None
+        litellm_port = free_port()  # known up front: mitmdump's client leg forwards to it
+        self.mitmdump = Mitmdump(self.mode, self.cassettes, log=self.workdir / "mitmdump.log",
+                                 client_target=f"http://127.0.0.1:{litellm_port}",
+                                 control_timeout=self.timeouts.control)
+        t0 = time.perf_counter()
+        self.mitmdump.start(self.timeouts.start)
+        self.start_seconds["mitmdump"] = time.perf_counter() - t0
+        config = litellm_config.write_config(self.workdir / "litellm-config.yaml", self.proxy_config)
+        environ = proxied_environment(self.workdir, self.mitmdump, self._credentials)
+        if self.mode != "live":
+            # a user's config may read credentials under other names: throwaway ones for those too
+            for name in self.proxy_config.env_names():
+                environ.setdefault(name, f"ccmatrix-placeholder-{name.lower()}")
+        self.litellm = LiteLLMProxy(self.litellm_env, config, environ, self.workdir, port=litellm_port)
+        t0 = time.perf_counter()
+        self.litellm.start(self.timeouts.start)
+        self.start_seconds["litellm"] = time.perf_counter() - t0
+
+    def restart(self) -> None:
+        """Both processes stopped (a hung one killed) and started again, as at the start;
+        the logs of the previous pair are kept beside the new ones (`*.log.<n>`).
+        Raises StackError when they do not start again."""
+        self._stop_processes()
+        self.restarts += 1
+        for log in (self.workdir / "mitmdump.log", self.workdir / "litellm.log"):
+            if log.exists():
+                log.rename(log.with_name(f"{log.name}.{self.restarts}"))
+        self._launch()
+
+    def faults(self, probe: bool = False) -> list[str]:
+        """What is wrong with the running parts, one entry per part: a process that exited
+        (its code and log tail), or with `probe`, one that no longer answers within
+        `timeouts.health` (hung). Empty when both are fine."""
+        found = []
+        for name, part in (("mitmdump", self.mitmdump), ("LiteLLM", self.litellm)):
+            process = part.process if part is not None else None
+            if process is not None and process.popen.poll() is not None:
+                found.append(f"{name} exited with code {process.popen.returncode}; "
+                             f"{name} log tail:\n{tail(process.log, 15)}")
+        if found or not probe:
+            return found
+        try:
+            self.mitmdump.control("GET", "/health", timeout=self.timeouts.health)
+        except httpx.HTTPError:
+            found.append(f"mitmdump stopped answering (no /health answer in {self.timeouts.health:.0f}s); "
+                         f"mitmdump log tail:\n{tail(self.mitmdump.log, 15)}")
+        if self.litellm is not None:
+            try:
+                httpx.get(f"{self.litellm.url}/health/liveliness", timeout=self.timeouts.health, trust_env=False)
+            except httpx.HTTPError:
+                found.append(f"LiteLLM stopped answering (no /health/liveliness answer in "
+                             f"{self.timeouts.health:.0f}s); LiteLLM log tail:\n{self.litellm.log_tail(15)}")
+        return found
 
     def __enter__(self) -> "Stack":
         return self
@@ -110,13 +171,17 @@ class Stack:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def stop(self) -> None:
+    def _stop_processes(self) -> None:
         if self._http is not None:
             self._http.close()
             self._http = None
         if self.litellm is not None:
-            self.litellm.stop()
-        self.mitmdump.stop()
+            self.litellm.stop(self.timeouts.stop)
+        if self.mitmdump is not None:
+            self.mitmdump.stop(self.timeouts.stop)
+
+    def stop(self) -> None:
+        self._stop_processes()
         self._exit.close()
 
     @property
@@ -145,18 +210,24 @@ class Stack:
         One pooled client, made once: building an httpx.Client loads the CA store
         (~30 ms), which per request cost more than the requests themselves."""
         if self._http is None:
-            self._http = httpx.Client(base_url=self.client_url, timeout=120, trust_env=False,
+            self._http = httpx.Client(base_url=self.client_url, timeout=self.timeouts.request, trust_env=False,
                                       headers={"authorization": f"Bearer {litellm_config.MASTER_KEY}"})
         return self._http
 
+    def _control(self, method: str, path: str, json: Any) -> httpx.Response:
+        try:
+            return self.mitmdump.control(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise StackError(f"the recorder did not answer {path}: {type(exc).__name__}: {exc}") from None
+
     def begin_cell(self, cell: catalog.CellTier, provenance: dict[str, Any], chunking: str = "coalesced") -> None:
         begin = BeginCell(cell=cell.id, provenance=provenance, chunking=chunking)  # type: ignore[arg-type]
-        r = self.mitmdump.control("POST", "/cell/begin", json=begin.model_dump(mode="json"))
+        r = self._control("POST", "/cell/begin", begin.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder refused cell {cell.id}: {r.text}")
 
     def end_cell(self) -> CellEnd:
-        r = self.mitmdump.control("POST", "/cell/end", json={})
+        r = self._control("POST", "/cell/end", {})
         if r.status_code != 200:
             raise StackError(f"recorder failed to end the cell: {r.text}")
         try:
@@ -170,7 +241,7 @@ class Stack:
 
     def write_cell(self, verdict: RecordedVerdict, provenance: dict[str, Any] | None = None) -> Path:
         write = WriteCell(verdict=verdict, provenance=provenance or {})
-        r = self.mitmdump.control("POST", "/cell/write", json=write.model_dump(mode="json"))
+        r = self._control("POST", "/cell/write", write.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder failed to write the cassette: {r.text}")
         return Path(Written.model_validate_json(r.content).cassette)

@@ -41,7 +41,7 @@ table.matrix { border-collapse: separate; border-spacing: 3px; }
 .cell .glyph { font-size: 1.15rem; }
 .cell .word { display: block; font-size: .72rem; color: var(--muted); }
 .s-pass { background: var(--pass); } .s-fail { background: var(--fail); } .s-changed { background: var(--changed); }
-.s-not_applicable { background: var(--na); } .s-not_tested { background: var(--nt); }
+.s-not_applicable { background: var(--na); } .s-not_tested { background: var(--nt); } .s-error { background: var(--nt); }
 .cell[tabindex] { cursor: help; }
 .cell:focus { outline: 3px solid #1a73e8; outline-offset: -1px; }
 .cell.known::after { content: "KI"; position: absolute; top: 2px; right: 4px; font-size: .6rem; color: var(--muted); }
@@ -121,8 +121,8 @@ def _tooltip(tip_id: str, feature: str, provider: str, cell: CellV1, issues: lis
         parts.append("<ul>")
         for tid, t in cell.tiers.items():
             model = f" <code>{_e(t.model)}</code>" if t.model else ""
-            text = t.error if t.status == "fail" else t.reason
-            cls = ' class="tier-fail"' if t.status == "fail" else ""
+            text = t.error if t.status in ("fail", "error") else t.reason
+            cls = ' class="tier-fail"' if t.status in ("fail", "error") else ""
             line = f"<li{cls}>{GLYPH[t.status]} <b>{_e(_tier_name(tid))}</b>{model}: {_e(LABEL[t.status])}"
             if t.regressed:
                 line += " <b>(regression: recorded pass)</b>"

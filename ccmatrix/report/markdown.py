@@ -73,7 +73,7 @@ def _tier_block(t: TierResult) -> list[str]:
 
 
 def _state(cell: CellResult) -> str:
-    return "changed" if cell.changed else cell.status
+    return cell.state
 
 
 def _summary(run: RunResult) -> str:
@@ -126,6 +126,15 @@ def render_markdown(run: RunResult) -> str:
                     lines.append(f"- **{t.tier}** `{t.model_alias}`: regression, see above")
                 else:
                     lines += _tier_block(t)
+            lines.append("")
+
+    broken = run.run_errors
+    if broken:
+        lines += ["", f"### {GLYPH['error']} Run errors ({len(broken)}): not judged, the run broke (run again)", ""]
+        for t in broken:
+            lines.append(f"#### `{t.feature}` / `{t.provider}` / `{t.tier}`")
+            lines.append("")
+            lines.append(_fence(t.error or "failed"))
             lines.append("")
 
     noted = [t for c in run.cells() for t in c.tiers if t.findings]

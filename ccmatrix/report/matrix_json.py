@@ -29,8 +29,10 @@ MATRIX_FILENAME = "compatibility-matrix.json"
 STATUSES: tuple[str, ...] = get_args(Status)
 # One vocabulary for every rendering (terminal, Markdown, HTML): the glyphs are the
 # published docs matrix's; the word is for readers without color or emoji.
-GLYPH = {"pass": "\u2705", "changed": "\U0001f504", "fail": "\u274c", "not_applicable": "\u2796", "not_tested": "\u2b1c"}
-LABEL = {"pass": "pass", "changed": "changed", "fail": "fail", "not_applicable": "n/a", "not_tested": "not tested"}
+GLYPH = {"pass": "\u2705", "changed": "\U0001f504", "fail": "\u274c", "not_applicable": "\u2796", "not_tested": "\u2b1c",
+         "error": "\U0001f6a7"}
+LABEL = {"pass": "pass", "changed": "changed", "fail": "fail", "not_applicable": "n/a", "not_tested": "not tested",
+         "error": "run error"}
 
 
 class MatrixError(CcmatrixError, ValueError):
@@ -74,7 +76,10 @@ class CellV1(BaseModel):
 
     @property
     def state(self) -> str:
-        """What a rendering shows: the status, or `changed` for a passing cell that is."""
+        """What a rendering shows: the status, `changed` for a passing cell that is, `error`
+        for a cell left unjudged because the run broke on one of its tiers."""
+        if self.status == "not_tested" and any(t.status == "error" for t in (self.tiers or {}).values()):
+            return "error"
         return "changed" if self.changed and self.status == "pass" else self.status
 
     @model_validator(mode="after")
@@ -201,7 +206,7 @@ def _tier_entry(t: TierResult) -> dict[str, Any]:
     entry: dict[str, Any] = {"status": t.status, "model": t.model_alias}
     if t.client:
         entry["client"] = t.client
-    if t.status == "fail":
+    if t.status in ("fail", "error"):
         entry["error"] = t.error or "failed"
     elif t.reason:
         entry["reason"] = t.reason

@@ -11,7 +11,8 @@ from ccmatrix import catalog
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.verdict.results import CellResult, RunResult
 
-_STYLE = {"pass": "green", "changed": "cyan", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow"}
+_STYLE = {"pass": "green", "changed": "cyan", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow",
+          "error": "bold yellow"}
 
 
 def provider_name(provider_id: str, short: bool = False) -> str:
@@ -35,7 +36,7 @@ def _cell_text(cell: CellResult | None, words: bool) -> Text:
 
 
 def _state(cell: CellResult) -> str:
-    return "changed" if cell.changed else cell.status
+    return cell.state
 
 
 def _summary(run: RunResult) -> str:
@@ -112,3 +113,7 @@ def render_table(run: RunResult, console: Console) -> None:
         console.print(Text(f"{len(regressed)} regression(s) (recorded pass -> now fail)", style="bold red"))
     for t in regressed:
         console.print(Text(f"REGRESSION {t.feature}/{t.provider}/{t.tier}: {t.error or 'failed'}", style="bold red"))
+
+    for t in run.run_errors:  # not verdicts: say so apart, with the first line of what broke
+        console.print(Text(f"run error {t.feature} / {t.provider} / {t.tier}: {(t.error or 'failed').splitlines()[0][:200]}",
+                           style="bold yellow"))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
+
+import httpx
 
 from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
@@ -26,10 +28,11 @@ from ccmatrix.client.probes import send_probe
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
-from ccmatrix.proxy.stack import Stack
+from ccmatrix.proxy.process import StackError
+from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
 from ccmatrix.verdict.judge import judge
-from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, FeatureRow, Finding, RunResult, TierResult
 
 Mode = Literal["replay", "emulate", "live"]
 
@@ -52,6 +55,9 @@ class RunObserver:
 
     def tier_done(self, result: TierResult) -> None:
         """A cell tier's verdict (not-applicable tiers included)."""
+
+    def stack_restarted(self, why: str) -> None:
+        """A process died or hung (`why`, with its log tail); both were started again."""
 
     def stack_stopping(self, stack: Stack) -> None:
         """The last moment the processes are alive (their pids in `stack.processes`)."""
@@ -100,6 +106,7 @@ def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
               observer: RunObserver | None = None, chunkings: list[str] | None = None) -> list[TierResult]:
     observer = observer or RunObserver()
     results = []
+    guard = Guard(stack, observer)
     for cell in the_plan.cell_tiers:
         if cell.not_applicable_reason:
             if mode != "replay":  # a cell tier that stopped applying keeps no stale cassette
@@ -110,10 +117,74 @@ def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
                                 model_alias=cell.proxy_model, status="not_tested",
                                 reason=f"no deployment named {cell.proxy_model} in {stack.config_label}")
         else:
-            result = run_tier(cell, the_plan, stack, mode, strict, observer, chunkings)
+            result = guard.run(cell, lambda: run_tier(cell, the_plan, stack, mode, strict, observer, chunkings))
         results.append(result)
         observer.tier_done(result)
     return results
+
+
+# What a broken stack raises while a tier runs: the recorder's control channel gone
+# (StackError) or a client request that got no answer at all (a hung or dead proxy).
+_BROKEN = (StackError, httpx.TransportError)
+
+
+class Guard:
+    """Runs each tier on a stack that may break under it (a process ccmatrix started
+    dies or hangs), so that a broken part costs one tier, never the run.
+
+    A tier during which a process died, or after which one no longer answers, is
+    `error` (no verdict on LiteLLM), naming the cell, the exit code and the log tail.
+    The stack is restarted and the tier run once more, only to learn whether it breaks
+    the proxy again: twice in a row is a finding on the cell (LiteLLM crashes on its
+    requests). A process found dead between tiers is restarted with no tier blamed.
+    When the stack does not start again, the remaining tiers are `error` too."""
+
+    def __init__(self, stack: Stack, observer: RunObserver) -> None:
+        self.stack = stack
+        self.observer = observer
+        self.dead: str | None = None  # why the stack could not be restarted
+
+    def run(self, cell: catalog.CellTier, attempt: Callable[[], TierResult]) -> TierResult:
+        if self.dead is None and (between := self.stack.faults()):
+            self._restart("between cell tiers: " + "; ".join(between))
+        if self.dead is not None:
+            return TierResult.run_error(cell, f"not run: {self.dead}")
+        first = self._try(attempt)
+        if isinstance(first, TierResult):
+            return first
+        message = f"run error during {cell.id}: {first}"
+        if not self._restart(message):
+            return TierResult.run_error(cell, message)
+        again = self._try(attempt)
+        if isinstance(again, TierResult):
+            return TierResult.run_error(cell, f"{message}\n(run again on a restarted stack, the tier completed: "
+                                              f"{again.status}; the first run is not judged)")
+        self._restart(f"run error again during {cell.id}: {again}")
+        crash = Finding(kind="proxy-crash", severity="high",
+                        message=f"the stack broke twice in a row on this cell tier: {first.splitlines()[0]}; "
+                                f"then {again.splitlines()[0]}",
+                        evidence=[f"{self.stack.workdir}/litellm.log.{self.stack.restarts - 1}"])
+        return TierResult.run_error(cell, message, findings=[crash])
+
+    def _try(self, attempt: Callable[[], TierResult]) -> TierResult | str:
+        """The tier's result, or what broke (one line per part, with log tails)."""
+        try:
+            result = attempt()
+        except _BROKEN as exc:
+            return "; ".join(self.stack.faults(probe=True)) or f"{type(exc).__name__}: {exc}"
+        # a failure may be the proxy's death or hang seen from the client (a 502 from
+        # mitmdump, a time-out): look before calling it a verdict
+        faults = self.stack.faults(probe=result.status == "fail")
+        return "; ".join(faults) if faults else result
+
+    def _restart(self, why: str) -> bool:
+        self.observer.stack_restarted(why)
+        try:
+            self.stack.restart()
+        except StackError as exc:
+            self.dead = f"the stack did not start again after a run error: {exc}"
+            return False
+        return True
 
 
 def run_tier(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
@@ -237,6 +308,7 @@ def execute(
     chunkings: list[str] | None = None,
     client: Client = "captured",
     config: Path | None = None,
+    timeouts: Timeouts | None = None,
 ) -> RunResult:
     observer = observer or RunObserver()
     if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
@@ -245,7 +317,8 @@ def execute(
     the_plan = plan(cell_tiers, root, mode, client)
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
     t0 = time.perf_counter()
-    stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials, proxy_config=proxy_config)
+    stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials, proxy_config=proxy_config,
+                        timeouts=timeouts)
     try:
         observer.stack_started(stack, time.perf_counter() - t0)
         results = run_tiers(the_plan, stack, mode, strict, observer, chunkings)

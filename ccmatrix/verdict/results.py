@@ -68,6 +68,12 @@ class TierResult(BaseModel):
         return cls(feature=cell_tier.feature.id, provider=cell_tier.provider.id, tier=cell_tier.tier.id,
                    model_alias=cell_tier.proxy_model, status="not_applicable", reason=cell_tier.not_applicable_reason)
 
+    @classmethod
+    def run_error(cls, cell_tier: CellTier, error: str, findings: list[Finding] | None = None) -> "TierResult":
+        """A tier the run could not judge: a process ccmatrix started died or hung (`error` says which)."""
+        return cls(feature=cell_tier.feature.id, provider=cell_tier.provider.id, tier=cell_tier.tier.id,
+                   model_alias=cell_tier.proxy_model, status="error", error=error, findings=findings or [])
+
     @property
     def drift(self) -> list[FieldDiff]:
         return [d for d in self.diffs if not d.load_bearing]
@@ -107,6 +113,11 @@ class CellResult(BaseModel):
         if failed:
             return cls(feature=feature, provider=provider, status="fail",
                        error="; ".join(f"[{t.model_alias}] {t.error or 'failed'}" for t in failed), tiers=tiers)
+        broken = [t for t in tiers if t.status == "error"]
+        if broken:  # no verdict: the run broke on these tiers (their errors say how)
+            return cls(feature=feature, provider=provider, status="not_tested", tiers=tiers,
+                       reason="run error: " + "; ".join(f"[{t.model_alias}] {(t.error or 'failed').splitlines()[0]}"
+                                                         for t in broken))
         judged = [t for t in tiers if t.status != "not_applicable"]
         if not judged and tiers:
             reason = next((t.reason for t in tiers if t.reason), None)
@@ -124,6 +135,16 @@ class CellResult(BaseModel):
     def changed(self) -> bool:
         """A tier's cassette is behind what LiteLLM now sends (re-record needed)."""
         return self.status == "pass" and any(t.status == "changed" for t in self.tiers)
+
+    @property
+    def run_error(self) -> bool:
+        """Left unjudged because the run broke on one of its tiers (not a verdict)."""
+        return self.status == "not_tested" and any(t.status == "error" for t in self.tiers)
+
+    @property
+    def state(self) -> str:
+        """What a rendering shows: the status, `changed` or `error` beside it."""
+        return "error" if self.run_error else ("changed" if self.changed else self.status)
 
 
 class FeatureRow(BaseModel):
@@ -153,3 +174,8 @@ class RunResult(BaseModel):
     @property
     def changed(self) -> list[TierResult]:
         return [t for c in self.cells() for t in c.tiers if t.status == "changed"]
+
+    @property
+    def run_errors(self) -> list[TierResult]:
+        """Tiers the run could not judge: a process ccmatrix started died or hung."""
+        return [t for c in self.cells() for t in c.tiers if t.status == "error"]

@@ -11,6 +11,8 @@ import pytest
 
 from ccmatrix.bundled import CHECKOUT_DIR
 
+CCMATRIX = [sys.executable, "-m", "ccmatrix"]
+
 REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
 
 
@@ -91,3 +93,27 @@ def test_a_broken_proxy_config_is_a_usage_error(tmp_path):
 def test_unknown_client_is_a_usage_error(tmp_path):
     proc = ccmatrix("run", "-f", "thinking", "--client", "browser", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "--client must be one of captured, cli" in proc.stderr
+
+
+@pytest.mark.proxy
+def test_shards_run_apart_and_merge_into_one_matrix(tmp_path):
+    """Two runners' worth: `run --shard K/2` each, then `merge` their folders."""
+    row = ["-f", "basic_messaging_non_streaming"]
+    for k in (1, 2):
+        proc = subprocess.run([*CCMATRIX, "run", *row, "--shard", f"{k}/2", "--out", str(tmp_path / f"s{k}")],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert f"shard {k}/2)" in proc.stderr
+    shards = [json.loads((tmp_path / f"s{k}" / "compatibility-matrix.json").read_text()) for k in (1, 2)]
+    ran = [{p for p, c in s["features"][0]["providers"].items() if "tiers" in c} for s in shards]
+    assert ran[0] and ran[1] and not ran[0] & ran[1] and len(ran[0] | ran[1]) == 5
+    merged = subprocess.run([*CCMATRIX, "merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out",
+                             str(tmp_path / "m")], capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    matrix = json.loads((tmp_path / "m" / "compatibility-matrix.json").read_text())
+    assert {p: c["status"] for p, c in matrix["features"][0]["providers"].items()} == {
+        p: "pass" for p in ("anthropic", "bedrock_invoke", "bedrock_converse", "vertex_ai", "azure")}
+    assert (tmp_path / "m" / "summary.md").is_file() and (tmp_path / "m" / "compatibility-matrix.html").is_file()
+    twice = subprocess.run([*CCMATRIX, "merge", str(tmp_path / "s1"), str(tmp_path / "s1")],
+                           capture_output=True, text=True, timeout=60)
+    assert twice.returncode == 2 and "overlapping shards" in twice.stderr and "Traceback" not in twice.stderr

@@ -250,7 +250,7 @@ def test_matrix_cells_and_glyphs(page):
     assert b.js("[...document.querySelectorAll('thead th')].map(t => t.innerText)") == [
         "Feature", "Anthropic", "Bedrock Invoke", "Bedrock Converse", "Vertex AI", "Azure AI Foundry"]
     assert b.js("[...document.querySelectorAll('.legend li')].map(l => l.textContent)") == [
-        "✅pass", "🔄changed", "❌fail", "➖n/a", "⬜not tested", "regression (recorded pass, now fail)"]
+        "✅pass", "🔄changed", "❌fail", "➖n/a", "⬜not tested", "🚧run error", "regression (recorded pass, now fail)"]
     header = b.js("document.querySelector('header').innerText")
     assert "1.108.7" in header and "2.1.126" in header and "2026-07-28T06:00:00Z" in header
     # every red cell is reachable from the keyboard

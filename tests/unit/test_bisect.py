@@ -4,27 +4,93 @@ from __future__ import annotations
 
 import pytest
 
-from ccmatrix.run.bisect import BisectError, bisect, parse_index_versions, releases_between
+from ccmatrix import catalog
+from ccmatrix.cassette.field_diff import FieldDiff
+from ccmatrix.run.bisect import (
+    BisectError,
+    bisect,
+    failure_signature,
+    judge_tiers,
+    parse_index_versions,
+    releases_between,
+)
+from ccmatrix.verdict.results import TierResult
 
 
 def test_finds_first_bad_with_log_probes():
     releases = [f"1.{n}.0" for n in range(40)]
     calls = []
 
-    def is_good(v):
+    def judge(v):
         calls.append(v)
-        return int(v.split(".")[1]) < 23, ""
+        return ("good" if int(v.split(".")[1]) < 23 else "bad"), ""
 
-    found = bisect(releases, is_good)
+    found = bisect(releases, judge)
     assert (found.last_good, found.first_bad) == ("1.22.0", "1.23.0")
+    assert calls[:2] == ["1.39.0", "1.0.0"]  # the bad end first: what fails there is what is followed
     assert len(calls) <= 2 + 6  # both ends, then log2(40)
+    assert found.untestable == [] and found.skipped == []
 
 
 def test_ends_are_verified():
-    with pytest.raises(BisectError, match="not good"):
-        bisect(["a", "b"], lambda v: (False, "boom"))
-    with pytest.raises(BisectError, match="not bad"):
-        bisect(["a", "b"], lambda v: (True, ""))
+    with pytest.raises(BisectError, match="'good' end a is not good: boom"):
+        bisect(["a", "b"], lambda v: ("bad", "boom"))
+    with pytest.raises(BisectError, match="not bad: the cells pass there"):
+        bisect(["a", "b"], lambda v: ("good", ""))
+    with pytest.raises(BisectError, match="'bad' end b is not bad: it cannot be judged: no start"):
+        bisect(["a", "b"], lambda v: ("skip", "no start"))
+
+
+def test_candidates_that_cannot_be_judged_are_stepped_around():
+    releases = [f"1.{n}.0" for n in range(20)]
+    broken = {"1.9.0", "1.10.0", "1.4.0"}
+
+    def judge(v):
+        if v in broken:
+            return "skip", f"litellm {v} exited with code 1"
+        return ("good" if int(v.split(".")[1]) < 12 else "bad"), ""
+
+    found = bisect(releases, judge)
+    assert (found.last_good, found.first_bad, found.untestable) == ("1.11.0", "1.12.0", [])
+    assert {p.candidate for p in found.skipped} <= broken and found.skipped
+    assert all(p.detail.endswith("exited with code 1") for p in found.skipped)
+
+
+def test_a_first_bad_behind_skipped_candidates_is_reported_as_a_range():
+    releases = [f"1.{n}.0" for n in range(10)]
+
+    def judge(v):
+        n = int(v.split(".")[1])
+        if n in (5, 6):
+            return "skip", "does not start"
+        return ("good" if n < 6 else "bad"), ""
+
+    found = bisect(releases, judge)
+    assert (found.last_good, found.first_bad, found.untestable) == ("1.4.0", "1.7.0", ["1.5.0", "1.6.0"])
+
+
+def _tier(status: str, error: str | None = None, checks=(), diffs=()) -> TierResult:
+    cell = catalog.CellTier.parse("thinking/bedrock_invoke/sonnet")
+    return TierResult(feature="thinking", provider="bedrock_invoke", tier="sonnet", model_alias=cell.proxy_model,
+                      status=status, error=error, failed_checks=list(checks), diffs=list(diffs))
+
+
+EFFORT = FieldDiff(path="body.output_config.effort", kind="missing", recorded="max", load_bearing=True)
+
+
+def test_the_search_follows_one_failure():
+    effort_lost = _tier("fail", "upstream request lost a load-bearing field", ["load_bearing"], [EFFORT])
+    other = _tier("fail", "claude CLI failed: exit=1; text=API Error: Content block is not a text block")
+    assert failure_signature([_tier("pass"), effort_lost]) == "body.output_config.effort"
+    assert failure_signature([other]) == "claude CLI failed: exit=1; text=API Error: Content block is not a text block"
+    assert judge_tiers([effort_lost], "body.output_config.effort")[0] == "bad"
+    # another failure on the same cells does not make a candidate bad for the one followed
+    verdict, detail = judge_tiers([other], "body.output_config.effort")
+    assert verdict == "good" and "other failures" in detail
+    assert judge_tiers([other], None)[0] == "bad"
+    assert judge_tiers([other], "Content block is not a text block")[0] == "bad"
+    assert judge_tiers([_tier("error", "run error during thinking/bedrock_invoke/sonnet: LiteLLM exited")],
+                       None) == ("skip", "run error during thinking/bedrock_invoke/sonnet: LiteLLM exited")
 
 
 def test_releases_between_orders_from_good_to_bad_and_skips_prereleases():

@@ -38,9 +38,7 @@ BASH = {"name": "Bash", "description": "run a command",
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 
 # Capture kinds the emulator does not produce, and why.
-UNCOVERED = {
-    "converse_stream_validation_exception": "an in-stream exception frame (Nova Lite, a non-Claude model): "
-                                            "provider faults are the fault rows' work (issue 13)",
+UNCOVERED: dict[str, str] = {
     # partly compared below: guardrail_invoke_blocked_stream (its framing only: ccmatrix configures no
     # guardrail), test_anthropic_native_tool_search_streaming (its client tool_use block: the emulator
     # runs no server-side tool search)
@@ -117,7 +115,8 @@ def sse_shape(events: list[dict], keep_empty: bool = False):  # type: ignore[no-
 
 
 def converse_shape(frames: list[tuple[dict, dict]], keep_empty: bool = False):  # type: ignore[no-untyped-def]
-    return shape([(converse_kind(h[":event-type"], p), p) for h, p in frames], keep_empty)
+    return shape([(converse_kind(h.get(":event-type") or f"exception:{h[':exception-type']}", p), p)
+                  for h, p in frames], keep_empty)
 
 
 def assert_same_shape(ours, theirs, era: frozenset[str] = frozenset(), only: set[str] | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -390,6 +389,41 @@ def test_bedrock_error_body(capture):
                                   {"content-type": "application/json", **SIGV4}, b'{"messages": []}'))
     assert res.status == captured.status == 400
     assert _paths(json.loads(res.body)) == _paths(captured.parsed) == {"message"}
+
+
+def _fault_prompt(fault: dict) -> str:
+    return f"Describe this image.\n{DIRECTIVE_PREFIX} " + json.dumps({"stream_exception": fault})
+
+
+def test_converse_stream_exception_inside_the_200():
+    """req_llm: converse-stream failing after the 200 (Nova Lite refusing a non-PNG image):
+    one frame, `:message-type: exception`, `:exception-type: validationException`, a body
+    {"message"}. The emulator makes the same frame when a directive asks for it (no Claude
+    capture of one exists in the reference set: only the emulator shows it for Claude)."""
+    captured = load("agentjido__req_llm/converse_stream_validation_exception.json")[0]
+    message = "The model returned the following errors: The detected file MIME type text/plain does not match"
+    res = emulated("bedrock-runtime.us-east-1.amazonaws.com", f"/model/{HAIKU}/converse-stream",
+                   _converse_body(thinking=False, tools=False,
+                                  prompt=_fault_prompt({"type": "validationException", "message": message})), SIGV4)
+    ours = our_frames(res)
+    assert res.status == captured.status == 200
+    assert [h for h, _ in ours] == [h for h, _ in captured.frames]  # the frame's headers, values and order
+    assert ours[0][1] == {"message": message}
+    assert_same_shape(converse_shape(ours), converse_shape(captured.frames))
+
+
+def test_converse_stream_exception_after_some_events():
+    """The same frame mid-stream (what ModelStreamErrorException is): the events before it,
+    then the exception; its type one that botocore's model lets ConverseStream carry."""
+    res = emulated("bedrock-runtime.us-east-1.amazonaws.com", f"/model/{HAIKU}/converse-stream",
+                   _converse_body(thinking=False, tools=False, prompt=_fault_prompt(
+                       {"type": "modelStreamErrorException", "message": "stream broke", "after_events": 2})), SIGV4)
+    kinds = converse_shape(our_frames(res))[0]
+    assert kinds == ["messageStart", "contentBlockDelta:text", "exception:modelStreamErrorException"]
+    unknown = emulated("bedrock-runtime.us-east-1.amazonaws.com", f"/model/{HAIKU}/converse-stream",
+                       _converse_body(thinking=False, tools=False, prompt=_fault_prompt({"type": "NoSuchException"})),
+                       SIGV4)
+    assert converse_shape(our_frames(unknown))[0] == ["exception:modelStreamErrorException"]
 
 
 def test_every_capture_is_compared_or_named_as_uncovered():

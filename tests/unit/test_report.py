@@ -454,3 +454,50 @@ def test_compare_ccmatrix_output_against_reference():
     # a ccmatrix run (tiers extension) against the published snapshot (plain v1)
     cmp = compare_matrices(load_matrix(REFERENCE), _matrix())
     assert cmp.regressions == [] and len(cmp.fixes) == 27 and cmp.exit_code == 0
+
+
+# --- run errors (docs/faults.md) ----------------------------------------------------
+
+
+def test_a_run_error_tier_leaves_its_cell_unjudged_in_every_output(tmp_path):
+    broke = ("run error during basic_messaging_streaming/vertex_ai/sonnet: LiteLLM exited with code -9; "
+             "LiteLLM log tail:\nKilled")
+    run = make_run({("basic_messaging_streaming", "vertex_ai"): [
+        tier("basic_messaging_streaming", "vertex_ai", "haiku"),
+        tier("basic_messaging_streaming", "vertex_ai", "sonnet", "error", error=broke),
+        tier("basic_messaging_streaming", "vertex_ai", "opus"),
+    ]})
+    cell = run.rows[1].cells["vertex_ai"]
+    assert (cell.status, cell.state, cell.error) == ("not_tested", "error", None)
+    assert cell.reason == ("run error: [claude-sonnet-4-6-vertex] run error during basic_messaging_streaming/"
+                           "vertex_ai/sonnet: LiteLLM exited with code -9; LiteLLM log tail:")
+    assert [t.tier for t in run.run_errors] == ["sonnet"] and not run.regressions
+
+    data = to_schema_v1(run)
+    jsonschema.Draft202012Validator(SCHEMA).validate(data)
+    entry = data["features"][1]["providers"]["vertex_ai"]
+    assert entry["status"] == "not_tested" and "error" not in entry
+    assert entry["tiers"]["sonnet"] == {**entry["tiers"]["sonnet"], "status": "error", "error": broke}
+    assert load_matrix(write_matrix(run, tmp_path)).features[1].providers["vertex_ai"].state == "error"
+
+    console = Console(record=True, width=200, color_system=None)
+    render_table(run, console)
+    text = console.export_text()
+    assert "1 run error" in text
+    assert ("run error basic_messaging_streaming / vertex_ai / sonnet: run error during "
+            "basic_messaging_streaming/vertex_ai/sonnet: LiteLLM exited with code -9") in text
+    markdown = render_markdown(run)
+    assert "Run errors (1): not judged, the run broke (run again)" in markdown and "Killed" in markdown
+    html = render_html(run)
+    assert 'data-status="error"' in html and "LiteLLM exited with code -9" in html
+
+
+def test_failing_tiers_outrank_a_run_error_in_the_cell():
+    run = make_run({("thinking", "anthropic"): [
+        tier("thinking", "anthropic", "haiku", "fail", error="no thinking block", recorded_status="pass"),
+        tier("thinking", "anthropic", "sonnet", "error", error="run error during thinking/anthropic/sonnet: x"),
+        tier("thinking", "anthropic", "opus"),
+    ]})
+    cell = next(r for r in run.rows if r.id == "thinking").cells["anthropic"]
+    assert (cell.status, cell.error) == ("fail", "[claude-haiku-4-5] no thinking block")
+    assert cell.regressed and len(run.run_errors) == 1

@@ -1,0 +1,208 @@
+"""A run survives the processes it starts: LiteLLM or mitmdump killed or hung at
+several points of a run costs at most the tier it hit, which is `error` (no verdict
+on LiteLLM) naming the cell, the exit code or the hang and the log tail; the rest is
+judged, the reports are written, nothing is left running, and the next run is
+unaffected.
+
+The faults are made by a RunObserver (the runner's own hooks, at a known step of a
+known tier), so each test hits exactly the point it names; the command-line test
+hangs LiteLLM from outside, as a user's machine would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ccmatrix import catalog
+from ccmatrix.proxy.stack import Stack, Timeouts
+from ccmatrix.run import runner
+
+pytestmark = pytest.mark.proxy
+ROW, PROVIDER = "basic_messaging_streaming", "anthropic"
+
+
+def _cells() -> list[catalog.CellTier]:
+    return catalog.select([ROW], [PROVIDER], [])  # haiku, sonnet, opus
+
+
+class Saboteur(runner.RunObserver):
+    """Sends `sig` to one process (`target`: "litellm" or "mitmdump") at one point:
+    `when` is a (hook, tier id) pair, e.g. ("begin_cell", "sonnet"); `times` how often."""
+
+    def __init__(self, target: str, sig: int, when: tuple[str, str], times: int = 1) -> None:
+        self.target, self.sig, self.when, self.times = target, sig, when, times
+        self.stack: Stack | None = None
+        self.pids: list[int] = []  # every process the run started, at the end
+        self.restarts: list[str] = []
+
+    def _fire(self, hook: str, tier: str) -> None:
+        if (hook, tier) != self.when or self.times == 0:
+            return
+        self.times -= 1
+        assert self.stack is not None
+        part = self.stack.litellm if self.target == "litellm" else self.stack.mitmdump
+        assert part is not None and part.process is not None
+        os.killpg(part.process.pid, self.sig)
+        if self.sig == signal.SIGKILL:
+            part.process.popen.wait(10)
+
+    def stack_started(self, stack: Stack, seconds: float) -> None:
+        self.stack = stack
+        self._fire("start", "")
+
+    def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
+        self._fire(name, cell.tier.id)
+
+    def tier_done(self, result) -> None:  # type: ignore[no-untyped-def]
+        self._fire("tier_done", result.tier)
+
+    def stack_restarted(self, why: str) -> None:
+        self.restarts.append(why)
+
+    def stack_stopping(self, stack: Stack) -> None:
+        self.pids += [p.pid for p in stack.processes]
+
+
+def _run(litellm_env, saboteur: Saboteur, timeouts: Timeouts | None = None) -> dict:
+    """The three tiers' results by tier id, once the run is over and everything it started has stopped."""
+    result = runner.execute(_cells(), mode="replay", litellm=litellm_env, observer=saboteur, timeouts=timeouts)
+    assert saboteur.pids and not [pid for pid in saboteur.pids if Path(f"/proc/{pid}").exists()]
+    return {t.tier: t for c in result.cells() for t in c.tiers}
+
+
+def test_litellm_killed_during_a_tier(litellm_env):
+    saboteur = Saboteur("litellm", signal.SIGKILL, ("begin_cell", "sonnet"))
+    tiers = _run(litellm_env, saboteur)
+    sonnet = tiers["sonnet"]
+    assert sonnet.status == "error"
+    assert f"run error during {ROW}/{PROVIDER}/sonnet" in sonnet.error
+    assert "LiteLLM exited with code -9" in sonnet.error and "LiteLLM log tail" in sonnet.error
+    assert "run again on a restarted stack, the tier completed: pass" in sonnet.error
+    assert not sonnet.findings  # once is the run's fault, not the cell's
+    assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
+    assert len(saboteur.restarts) == 1
+
+
+def test_twice_in_a_row_is_a_finding_on_the_cell(litellm_env):
+    saboteur = Saboteur("litellm", signal.SIGKILL, ("begin_cell", "haiku"), times=2)
+    tiers = _run(litellm_env, saboteur)
+    haiku = tiers["haiku"]
+    assert haiku.status == "error"
+    assert [f.kind for f in haiku.findings] == ["proxy-crash"]
+    assert haiku.findings[0].severity == "high" and "twice in a row" in haiku.findings[0].message
+    assert tiers["sonnet"].status == "pass" and tiers["opus"].status == "pass"
+
+
+def test_mitmdump_killed_during_a_tier(litellm_env):
+    saboteur = Saboteur("mitmdump", signal.SIGKILL, ("begin_cell", "opus"))
+    tiers = _run(litellm_env, saboteur)
+    opus = tiers["opus"]
+    assert opus.status == "error"
+    assert "mitmdump exited with code -9" in opus.error and f"{ROW}/{PROVIDER}/opus" in opus.error
+    assert tiers["haiku"].status == "pass" and tiers["sonnet"].status == "pass"
+
+
+@pytest.mark.parametrize("when", [("start", ""), ("tier_done", "haiku")], ids=["at-start", "between-tiers"])
+def test_litellm_killed_outside_a_tier_blames_no_tier(litellm_env, when):
+    saboteur = Saboteur("litellm", signal.SIGKILL, when)
+    tiers = _run(litellm_env, saboteur)
+    assert {t: r.status for t, r in tiers.items()} == {"haiku": "pass", "sonnet": "pass", "opus": "pass"}
+    assert len(saboteur.restarts) == 1 and saboteur.restarts[0].startswith("between cell tiers: LiteLLM exited")
+
+
+def test_litellm_hung_during_a_tier(litellm_env):
+    saboteur = Saboteur("litellm", signal.SIGSTOP, ("begin_cell", "sonnet"))
+    t0 = time.monotonic()
+    tiers = _run(litellm_env, saboteur, Timeouts(request=3, health=2))
+    assert time.monotonic() - t0 < 120  # bounded: the request timeout, the probe, one restart
+    sonnet = tiers["sonnet"]
+    assert sonnet.status == "error"
+    assert "LiteLLM stopped answering" in sonnet.error
+    assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _ours(tmp: Path) -> list[int]:
+    """Pids of LiteLLM processes whose command line names `tmp` (this test's TMPDIR)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(tmp) in cmdline and "litellm-config.yaml" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def _hang_litellm_once_ready(tmp: Path, deadline: float) -> int:
+    while time.monotonic() < deadline:
+        for pid in _ours(tmp):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            port = int(cmdline[cmdline.index(b"--port") + 1])
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=1).status_code == 200:
+                    os.killpg(pid, signal.SIGSTOP)
+                    return pid
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("LiteLLM never became ready")
+
+
+def _leftovers(tmp: Path) -> list[str]:
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (proc / "status").read_text()
+            except OSError:
+                continue
+            if str(tmp) in cmdline and "zombie" not in state:
+                out.append(cmdline)
+    return out
+
+
+def test_the_command_survives_a_hung_litellm_and_the_next_run_is_unaffected(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "ccmatrix", "run", "-f", ROW, "--request-timeout", "3", "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _hang_litellm_once_ready(tmp, time.monotonic() + 120)
+    stdout, stderr = proc.communicate(timeout=400)
+    assert proc.returncode == 2, stdout[-2000:] + stderr[-2000:]
+    assert "Traceback" not in stderr + stdout
+    assert re.search(r"1 cell tier\(s\) not judged: the run broke during basic_messaging_streaming/\w+/\w+", stderr)
+    matrix = json.loads((tmp_path / "out" / "compatibility-matrix.json").read_text())
+    row = next(f for f in matrix["features"] if f["id"] == ROW)
+    tiers = [(p, t, v) for p, cell in row["providers"].items() for t, v in cell["tiers"].items()]
+    broken = [(p, t, v) for p, t, v in tiers if v["status"] == "error"]
+    assert len(broken) == 1, broken
+    provider, tier, entry = broken[0]
+    assert f"run error during {ROW}/{provider}/{tier}: LiteLLM stopped answering" in entry["error"]
+    assert row["providers"][provider]["status"] == "not_tested"
+    assert row["providers"][provider]["reason"].startswith(f"run error: [{entry['model']}]")
+    assert all(v["status"] == "pass" for p, t, v in tiers if (p, t) != (provider, tier))
+    assert (tmp_path / "out" / "compatibility-matrix.html").is_file() and (tmp_path / "out" / "summary.md").is_file()
+    assert "Run errors (1)" in (tmp_path / "out" / "summary.md").read_text()
+    assert _leftovers(tmp) == []
+
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert _leftovers(tmp) == []

@@ -1,0 +1,88 @@
+"""Release environments that start: the constraint table and the publication date.
+
+The build itself needs the package index (tests reach no network); what it reads and
+decides is tested here against data and a loopback index.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ccmatrix.proxy import litellm_constraints, litellm_env
+from ccmatrix.proxy.litellm_constraints import CONSTRAINTS, fallbacks, known_pins
+
+FASTAPI_141 = ("Traceback (most recent call last):\n  ...\n"
+               "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils' "
+               "(/env/lib/python3.11/site-packages/fastapi/dependencies/utils.py)\n")
+
+
+def test_every_constraint_is_data_with_its_evidence():
+    for c in CONSTRAINTS:
+        assert c.pins and all("==" in pin for pin in c.pins), c  # exact pins: a range would drift again
+        assert len(c.found) > 80 and c.avoids
+        c.applies_to("1.0.0")  # the range parses
+
+
+def test_the_table_pins_what_1_97_0_needs_and_nothing_for_others():
+    assert known_pins("1.97.0") == ("fastapi==0.140.0",)
+    assert known_pins("1.108.7") == () and known_pins("1.83.14") == ()
+
+
+def test_a_failed_import_is_repaired_by_the_constraint_whose_error_it_shows():
+    assert [c.pins for c in fallbacks(FASTAPI_141)] == [("fastapi==0.140.0",)]
+    assert fallbacks(FASTAPI_141, tried=("fastapi==0.140.0",)) == []  # tried already: no loop
+    assert fallbacks("ModuleNotFoundError: No module named 'backoff'") == []
+
+
+@pytest.fixture
+def index(monkeypatch):
+    """A loopback package index answering PEP 691 JSON for litellm."""
+    files = [
+        {"filename": "litellm-1.97.0-cp310-abi3-manylinux_2_28_x86_64.whl", "upload-time": "2026-08-16T00:05:30.890172Z"},
+        {"filename": "litellm-1.97.0.tar.gz", "upload-time": "2026-08-16T00:05:44.724173Z"},
+        {"filename": "litellm-1.97.1-py3-none-any.whl", "upload-time": "2026-08-20T10:00:00Z"},
+        {"filename": "litellm-1.9.0-py3-none-any.whl", "upload-time": "2023-01-01T00:00:00Z"},
+    ]
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append((self.path, self.headers.get("accept")))
+            body = json.dumps({"files": files}).encode() if self.path == "/simple/litellm/" else b"{}"
+            self.send_response(200 if self.path == "/simple/litellm/" else 404)
+            self.send_header("content-type", "application/vnd.pypi.simple.v1+json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("UV_DEFAULT_INDEX", f"http://127.0.0.1:{server.server_address[1]}/simple/")
+    yield seen
+    server.shutdown()
+
+
+def test_a_release_is_resolved_as_of_a_day_after_its_last_file(index):
+    assert litellm_env.published_at("1.97.0") == "2026-08-17T00:05:44Z"
+    assert index[0] == ("/simple/litellm/", "application/vnd.pypi.simple.v1+json")
+    assert litellm_env.published_at("1.9.0") == "2023-01-02T00:00:00Z"  # 1.9.0 is not 1.97.0's prefix
+    assert litellm_env.published_at("1.2.3") is None  # not on the index: resolved as of now
+
+
+def test_an_index_that_does_not_answer_means_now(monkeypatch):
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple")
+    assert litellm_env.published_at("1.97.0") is None
+
+
+def test_provenance_of_an_environment(tmp_path):
+    env = litellm_env.LiteLLMEnv(python=tmp_path / "bin" / "python", version="1.97.0")
+    assert litellm_env.provenance(env) == {}
+    (tmp_path / litellm_env.PROVENANCE).write_text(json.dumps({"pins": ["fastapi==0.140.0"]}))
+    assert litellm_env.provenance(env) == {"pins": ["fastapi==0.140.0"]}
+    assert litellm_constraints.CONSTRAINTS[0].avoids_error(FASTAPI_141)
