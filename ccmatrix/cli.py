@@ -121,7 +121,7 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
                 err.print(f"  RUN ERROR {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
 
         def stack_restarted(self, why: str) -> None:
-            err.print(f"  {why.splitlines()[0]}; LiteLLM and mitmdump restarted", highlight=False, markup=False)
+            err.print(f"  {why.splitlines()[0]}; LiteLLM and mitmdump restarted", highlight=False, markup=False, soft_wrap=True)
 
     with bar:
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
@@ -179,11 +179,11 @@ def run(
     root = _cassettes(cassettes)
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
-              + (f", shard {shard})" if shard else ")"))
+              + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout)
     render_table(result, console)
     written = write_reports(result, out, known_issues)
-    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
     if result.changed:
         # a warning, not a failure: the cells work; --strict makes them fail
         err.print(f"[yellow]warning:[/] {len(result.changed)} cell tier(s) changed: LiteLLM sent requests the "
@@ -219,7 +219,8 @@ def record(
     cells = _select(feature, provider, tier)
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
-    err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}")
+    err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
+              highlight=False, soft_wrap=True)
     result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout)
     render_table(result, console)
     _run_errors(result)
@@ -235,7 +236,8 @@ def agreement(
     from ccmatrix.report.agreement import compare, render
     from ccmatrix.report.matrix_json import load_matrix
 
-    console.print(render(compare(load_matrix(ours), load_matrix(published))), highlight=False, markup=False)
+    console.print(render(compare(load_matrix(ours), load_matrix(published))), highlight=False, markup=False,
+                  soft_wrap=True)
 
 
 MatchOpt = typer.Option(
@@ -365,7 +367,7 @@ def merge(
     result = merge_runs([(str(path), load_run(path)) for path in shards])
     render_table(result, console)
     written = write_reports(result, out, load_known_issues())
-    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
     if result.regressions:
         raise typer.Exit(EXIT_REGRESSION)
     _run_errors(result)
@@ -378,7 +380,7 @@ def diff(old: Path = typer.Argument(...), new: Path = typer.Argument(...)) -> No
     from ccmatrix.report.matrix_json import load_matrix
 
     comparison = compare_matrices(load_matrix(old), load_matrix(new))
-    console.print(render_comparison(comparison), highlight=False, markup=False)
+    console.print(render_comparison(comparison), highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(comparison.exit_code)
 
 
@@ -416,7 +418,7 @@ def setup(
 
     console.print(f"mitmproxy CA {ensure_mitm_ca()}", highlight=False)
     for spec in dict.fromkeys([DEFAULT_LITELLM_VERSION, *(litellm or [])]):
-        console.print(resolve(spec).label, highlight=False)
+        console.print(resolve(spec).label, highlight=False, soft_wrap=True)
     if claude_code:
         console.print(f"claude {install()}", highlight=False)
     if wheelhouse:

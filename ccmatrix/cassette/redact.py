@@ -68,12 +68,16 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def _substitute(patterns: tuple[tuple[re.Pattern[str], str], ...], text: str) -> str:
+    for pattern, replacement in patterns:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 @functools.lru_cache(maxsize=8192)
 def redact_text(text: str) -> str:
     # cached: Claude Code's system prompt and tool texts come back in every request
-    for pattern, replacement in _TEXT_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    return _substitute(_TEXT_PATTERNS, text)
 
 
 def redact_authorization(value: str) -> str:
@@ -142,9 +146,7 @@ PER_RUN_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
 
 @functools.lru_cache(maxsize=8192)
 def normalize_text(text: str) -> str:
-    for pattern, replacement in PER_RUN_TEXT:
-        text = pattern.sub(replacement, text)
-    return text
+    return _substitute(PER_RUN_TEXT, text)
 
 
 def _per_run(value: Any) -> Any:
