@@ -152,8 +152,11 @@ def _ours(tmp: Path) -> list[int]:
 def _hang_litellm_once_ready(tmp: Path, deadline: float) -> int:
     while time.monotonic() < deadline:
         for pid in _ours(tmp):
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            port = int(cmdline[cmdline.index(b"--port") + 1])
+            try:  # a process seen a moment ago may be gone (a wrapper that exec'd), or not yet the server
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                port = int(cmdline[cmdline.index(b"--port") + 1])
+            except (OSError, ValueError, IndexError):
+                continue
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=1).status_code == 200:
                     # a second on: the run has seen it ready too (it polls every 0.2 s) and is
