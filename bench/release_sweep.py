@@ -45,7 +45,8 @@ def starts(version: str) -> tuple[bool, str, float]:
     try:
         env = resolve(version)
     except CcmatrixError as exc:
-        return False, f"does not build: {str(exc).splitlines()[0]}", time.perf_counter() - t0
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        return False, f"does not build: {lines[0]} ... {lines[-1]}", time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="ccmatrix-sweep-") as tmp:
         work = Path(tmp)
         config = litellm_config.write_config(work / "config.yaml", litellm_config.default_config())
