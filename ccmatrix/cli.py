@@ -129,6 +129,24 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
                        timeouts=Timeouts(request=request_timeout))
 
 
+def _publish(result, out: Path, known_issues) -> None:  # type: ignore[no-untyped-def]
+    """A replayed (or merged) run's ending: the table, the reports, then the exit code
+    (3 on a regression, 2 when some tiers could not be judged)."""
+    from ccmatrix.report import write_reports
+    from ccmatrix.report.table import render_table
+
+    render_table(result, console)
+    written = write_reports(result, out, known_issues)
+    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
+    if result.changed:
+        # a warning, not a failure: the cells work; --strict makes them fail
+        err.print(f"[yellow]warning:[/] {len(result.changed)} cell tier(s) changed: LiteLLM sent requests the "
+                  "cassettes have no counterpart for; re-record them (ccmatrix record)", highlight=False)
+    if result.regressions:
+        raise typer.Exit(EXIT_REGRESSION)
+    _run_errors(result)
+
+
 def _run_errors(result) -> None:  # type: ignore[no-untyped-def]
     """Exit 2 when some tiers could not be judged (after the reports are written)."""
     if result.run_errors:
@@ -160,9 +178,7 @@ def run(
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
-    from ccmatrix.report import write_reports
     from ccmatrix.report.known_issues import load_known_issues
-    from ccmatrix.report.table import render_table
 
     known_issues = load_known_issues()
     try:
@@ -181,16 +197,7 @@ def run(
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout)
-    render_table(result, console)
-    written = write_reports(result, out, known_issues)
-    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
-    if result.changed:
-        # a warning, not a failure: the cells work; --strict makes them fail
-        err.print(f"[yellow]warning:[/] {len(result.changed)} cell tier(s) changed: LiteLLM sent requests the "
-                  "cassettes have no counterpart for; re-record them (ccmatrix record)", highlight=False)
-    if result.regressions:
-        raise typer.Exit(EXIT_REGRESSION)
-    _run_errors(result)
+    _publish(result, out, known_issues)
 
 
 @command()
@@ -358,19 +365,11 @@ def merge(
     out: Path = typer.Option(Path("out"), "--out", help="folder for the merged matrix and reports"),
 ) -> None:
     """Join shard results into one matrix, HTML and summary (exit 3 on a regression, as run)."""
-    from ccmatrix.report import write_reports
     from ccmatrix.report.known_issues import load_known_issues
     from ccmatrix.report.merge import load_run
     from ccmatrix.report.merge import merge as merge_runs
-    from ccmatrix.report.table import render_table
 
-    result = merge_runs([(str(path), load_run(path)) for path in shards])
-    render_table(result, console)
-    written = write_reports(result, out, load_known_issues())
-    console.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
-    if result.regressions:
-        raise typer.Exit(EXIT_REGRESSION)
-    _run_errors(result)
+    _publish(merge_runs([(str(path), load_run(path)) for path in shards]), out, load_known_issues())
 
 
 @command()

@@ -83,23 +83,19 @@ class Stack:
         litellm_env: LiteLLMEnv,
         providers: list[catalog.Provider] | None = None,
         workdir: Path | None = None,
-        startup_timeout: float | None = None,
         credentials: dict[str, str] | None = None,
         proxy_config: litellm_config.ProxyConfig | None = None,
         timeouts: Timeouts | None = None,
     ) -> "Stack":
         """`credentials`: None for throwaway ones offline and the environment's live.
         `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings)."""
-        timeouts = timeouts or Timeouts()
-        if startup_timeout is not None:
-            timeouts.start = startup_timeout
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
         if credentials is None:
             credentials = live_credentials() if mode == "live" else fake_credentials(workdir)
         stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=None,  # type: ignore[arg-type]
-                    proxy_config=proxy_config or litellm_config.default_config(providers), timeouts=timeouts,
+                    proxy_config=proxy_config or litellm_config.default_config(providers), timeouts=timeouts or Timeouts(),
                     _credentials=credentials, _exit=exit_stack)
         try:
             stack._launch()

@@ -162,8 +162,7 @@ class Guard:
         self._restart(f"run error again during {cell.id}: {again}")
         crash = Finding(kind="proxy-crash", severity="high",
                         message=f"the stack broke twice in a row on this cell tier: {first.splitlines()[0]}; "
-                                f"then {again.splitlines()[0]}",
-                        evidence=[f"{self.stack.workdir}/litellm.log.{self.stack.restarts - 1}"])
+                                f"then {again.splitlines()[0]}")  # the log tails are in the tier's error
         return TierResult.run_error(cell, message, findings=[crash])
 
     def _try(self, attempt: Callable[[], TierResult]) -> TierResult | str:
