@@ -17,6 +17,8 @@ of LiteLLM's turn-1 answer.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -36,6 +38,10 @@ SESSION_ID = "00000000-0000-4000-8000-000000000000"
 # Fixed, not per-run: the CLI writes its working directory and config paths into its
 # prompts, and a random path would make every run's requests differ.
 RUN_DIR = Path("/tmp/ccmatrix-cli")
+# One CLI run at a time per machine holds RUN_DIR: two processes sharing it (two pytest
+# workers, two `ccmatrix run`s) read each other's config state, which changed a
+# recorded request by a token in CI.
+RUN_LOCK = Path("/tmp/ccmatrix-cli.lock")
 _ALLOWED_ENV = ("PATH", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "NODE_PATH")
 _DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, connections fail at once
 _TRUNCATE = 800
@@ -51,7 +57,18 @@ def cli_argv(binary: Path, run: CliRun, model: str, files: dict[str, str]) -> li
     return argv
 
 
+@contextlib.contextmanager
+def _holding_run_dir():
+    with RUN_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
+
+
 def _prepare() -> tuple[Path, Path, dict[str, str]]:
+    """RUN_DIR as a first start finds it: the CLI keeps state in its config dir (migration
+    flags in .claude.json, caches, shell snapshots, a telemetry backlog that grew by
+    a file per run), and a later run must not see what an earlier one left."""
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
     config, workspace = RUN_DIR / "config", RUN_DIR / "workspace"
     config.mkdir(parents=True, exist_ok=True, mode=0o700)
     workspace.mkdir(parents=True, exist_ok=True)
@@ -80,6 +97,11 @@ def environment(base_url: str, token: str, home: Path, config: Path, extra: dict
 
 def run_cli(binary: Path, run: CliRun, provider: str, model: str, base_url: str, token: str) -> ClientOutcome:
     """One row's CLI run against `base_url`; never raises for what the CLI does."""
+    with _holding_run_dir():
+        return _run_cli(binary, run, provider, model, base_url, token)
+
+
+def _run_cli(binary: Path, run: CliRun, provider: str, model: str, base_url: str, token: str) -> ClientOutcome:
     config, workspace, files = _prepare()
     argv = cli_argv(binary, run, model, files)
     home = Path(tempfile.mkdtemp(prefix="claude-cli-home-"))
