@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ccmatrix.emulator import faults
 from ccmatrix.emulator.exchange import (
     EmulatedRequest,
     EmulatedResponse,
@@ -327,13 +328,23 @@ def sse_chunks(events: list[dict], style: Style, seed: str) -> list[bytes]:
 # ---------------------------------------------------------------- routes
 
 
-def answer(req: EmulatedRequest, body: dict, model: str, *, style: Style, stream: bool,
+def answer(req: EmulatedRequest, body: dict, model: str, *, provider: Provider, style: Style, stream: bool,
            headers: dict[str, str]) -> EmulatedResponse:
-    """A validated Messages body -> the JSON Message or its SSE stream."""
-    plan = plan_reply(conversation(req, body, model))
+    """A validated Messages body -> the JSON Message or its SSE stream (or the provider's
+    fault, when the conversation asks for one)."""
+    asked = conversation(req, body, model)
+    fault = faults.failing(asked, req)
+    if (failed := faults.status_fault(provider, fault, req)) is not None:
+        return failed
+    plan = plan_reply(asked)
     message_id = ids.anthropic_id(req.seed, style.message_prefix)
     if stream:
-        chunks = sse_chunks(render_stream_events(plan, message_id, style), style, req.seed)
+        events = render_stream_events(plan, message_id, style)
+        chunks = sse_chunks(events, style, req.seed)
+        if (error := faults.stream_fault(provider, fault, stream)) is not None:
+            # the stream breaks after its first delta, as Anthropic's do: an error event, then the end
+            chunks = chunks[:faults.break_at([e["type"] for e in events])] + \
+                [encode_sse_event({"event": "error", "data": error})]
         return EmulatedResponse(200, {**SSE_HEADERS, **headers}, chunks)
     return json_response(200, render_message(plan, message_id, style), headers)
 
@@ -384,4 +395,5 @@ def _messages_route(req: EmulatedRequest, provider: Provider, style: Style, *, p
         return rejected
     if path.endswith("/count_tokens"):
         return count_tokens(req, headers)
-    return answer(req, body, str(body["model"]), style=style, stream=body.get("stream") is True, headers=headers)
+    return answer(req, body, str(body["model"]), provider=provider, style=style, stream=body.get("stream") is True,
+                  headers=headers)

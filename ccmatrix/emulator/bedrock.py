@@ -15,8 +15,15 @@ import re
 from urllib.parse import unquote
 
 from ccmatrix.emulator import anthropic_messages as messages
-from ccmatrix.emulator import converse
-from ccmatrix.emulator.aws import aws_error, event_message, malformed, stream_headers, validation_error
+from ccmatrix.emulator import converse, faults
+from ccmatrix.emulator.aws import (
+    aws_error,
+    event_message,
+    exception_message,
+    malformed,
+    stream_headers,
+    validation_error,
+)
 from ccmatrix.emulator.exchange import (
     EmulatedRequest,
     EmulatedResponse,
@@ -55,7 +62,11 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
     rejected = contract_answer(bedrock_invoke.PROVIDER, req, body)
     if rejected is not None:
         return rejected
-    plan = plan_reply(messages.conversation(req, body, model))
+    asked = messages.conversation(req, body, model)
+    fault = faults.failing(asked, req)
+    if (failed := faults.status_fault(bedrock_invoke.PROVIDER, fault, req)) is not None:
+        return failed
+    plan = plan_reply(asked)
     message_id = ids.bedrock_message_id(req.seed)
     request_id = ids.aws_request_id(req.seed)
     if not stream:
@@ -74,6 +85,8 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
     # each chunk: {"bytes": base64(the model's event, compact, unpadded), "p": padding}
     chunks = [event_message("chunk", {"bytes": _b64_json(event), "p": ids.padding(req.seed, f"chunk:{n}")})
               for n, event in enumerate(events)]
+    if (error := faults.stream_fault(bedrock_invoke.PROVIDER, fault, stream)) is not None:
+        chunks = chunks[:faults.break_at([e["type"] for e in events])] + [exception_message(error["type"], error["message"])]
     return EmulatedResponse(200, stream_headers(req.seed), chunks)
 
 

@@ -13,6 +13,7 @@ import base64
 import json
 from typing import Any
 
+from ccmatrix.emulator import faults
 from ccmatrix.emulator.aws import event_message, exception_message, stream_exception_types, stream_headers
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, contract_answer, json_response
 from ccmatrix.emulator.plan import (
@@ -109,13 +110,19 @@ def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emulat
     if rejected is not None:
         return rejected
     asked = conversation(req, body, model)
+    fault = faults.failing(asked, req)
+    if (failed := faults.status_fault(bedrock_converse.PROVIDER, fault, req)) is not None:
+        return failed
     plan = plan_reply(asked)
     if stream:
+        events = render_stream(plan)
         chunks = [event_message(kind, aws_shaped(payload, ids.padding(req.seed, f"event:{n}")))
-                  for n, (kind, payload) in enumerate(render_stream(plan))]
-        fault = stream_exception(asked.directive)
-        if fault is not None:  # the stream breaks after `after_events` events, inside the 200
-            chunks = chunks[:fault["after_events"]] + [exception_message(fault["type"], fault["message"])]
+                  for n, (kind, payload) in enumerate(events)]
+        exception = stream_exception(asked.directive)
+        if (error := faults.stream_fault(bedrock_converse.PROVIDER, fault, stream)) is not None:
+            exception = {**error, "after_events": faults.break_at([kind for kind, _ in events])}
+        if exception is not None:  # the stream breaks after `after_events` events, inside the 200
+            chunks = chunks[:exception["after_events"]] + [exception_message(exception["type"], exception["message"])]
         return EmulatedResponse(200, stream_headers(req.seed), chunks)
     return json_response(200, sorted_keys(render_response(plan)), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
 

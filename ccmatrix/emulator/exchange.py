@@ -27,6 +27,9 @@ class EmulatedRequest:
     path: str  # includes the query string
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # earlier attempts of the same body the server saw (since its last reset): only a
+    # fault on purpose (ccmatrix/emulator/faults.py) answers by it
+    attempt: int = 0
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Case-insensitive header lookup (HTTP header names are case-insensitive)."""

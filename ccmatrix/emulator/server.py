@@ -14,6 +14,7 @@ Standalone: python -m ccmatrix.emulator.server --port 8765
 from __future__ import annotations
 
 import argparse
+import collections
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +47,7 @@ class EmulatorServer:
         self.chunk_delay = chunk_delay  # seconds between stream chunks (to mimic event gaps)
         self.log = log
         self.requests: list[EmulatedRequest] = []  # every request served, in arrival order
+        self._attempts: collections.Counter[str] = collections.Counter()  # request seed -> times seen
         self._lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.owner = self
@@ -92,7 +94,14 @@ class EmulatorServer:
 
     def _record(self, req: EmulatedRequest) -> None:
         with self._lock:
+            req.attempt = self._attempts[req.seed]
+            self._attempts[req.seed] += 1
             self.requests.append(req)
+
+    def reset_attempts(self) -> None:
+        """Forget earlier attempts: a new cell's faults start from its first attempt."""
+        with self._lock:
+            self._attempts.clear()
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -56,4 +56,5 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
     # rawPredict is a raw passthrough: the body's `stream` decides the answer's
     # shape; streamRawPredict always streams.
     stream = body.get("stream") is True or match["verb"] == "streamRawPredict"
-    return messages.answer(req, body, model, style=messages.VERTEX, stream=stream, headers=headers)
+    return messages.answer(req, body, model, provider=vertex_ai.PROVIDER, style=messages.VERTEX, stream=stream,
+                           headers=headers)

@@ -25,6 +25,9 @@ from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_s
 # An answer the recorder sends in the provider's own error shape: status, headers, body.
 ErrorAnswer = tuple[int, dict[str, str], bytes]
 MISMATCH_STATUS = 400  # a replay mismatch is a client error: never retried
+# Seconds an emulated fault asks the client to wait (retry-after), where the provider
+# sends one: short, so that a client honouring it stays fast.
+RETRY_AFTER_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,31 @@ class Provider:
         """`message` as this provider shapes an invalid-request error, so LiteLLM relays it."""
         body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
         return status, {"content-type": "application/json"}, json.dumps(body).encode()
+
+    # ------------------------------------------------------------ faults
+    # (ccmatrix/catalog/faults.py; each answer's evidence is in docs/faults.md)
+    def fault_answer(self, kind: str, seed: str) -> ErrorAnswer | None:
+        """The provider's own answer to a request it cannot serve now (`kind` "rate_limited"
+        or "overloaded"), or None where the provider has no such answer. The Anthropic API's
+        (docs.claude.com/en/api/errors): 429 rate_limit_error with retry-after, 529
+        overloaded_error; Foundry and Vertex serve the same API and answer the same way."""
+        request_id = ids.request_id(seed)
+        headers = {"content-type": "application/json", "request-id": request_id}
+        if kind == "rate_limited":
+            error = {"type": "rate_limit_error", "message": "Number of request tokens has exceeded your "
+                     "per-minute rate limit (ccmatrix emulator: a fault on purpose)"}
+            status, headers = 429, {**headers, "retry-after": str(RETRY_AFTER_SECONDS)}
+        elif kind == "overloaded":
+            status, error = 529, {"type": "overloaded_error", "message": "Overloaded"}
+        else:
+            return None
+        body = {"type": "error", "error": error, "request_id": request_id}
+        return status, headers, json.dumps(body, separators=(",", ":")).encode()
+
+    def stream_fault_event(self) -> dict | None:
+        """The error event an Anthropic SSE stream carries when it fails after it started
+        (docs.claude.com/en/docs/build-with-claude/streaming, "Error events")."""
+        return {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
     def decode_response(self, path: str, content_type: str, data: bytes) -> AssistantMessage:
         """What the provider sent, as an assistant message (Anthropic Messages JSON or SSE)."""

@@ -97,6 +97,24 @@ class Bedrock(Provider):
                    "x-amzn-ErrorType": VALIDATION}
         return violation.rule.status, headers, json.dumps({"message": message}, separators=(",", ":")).encode()
 
+    def fault_answer(self, kind: str, seed: str) -> ErrorAnswer | None:
+        # botocore's bedrock-runtime model: ThrottlingException is 429, ServiceUnavailableException
+        # 503; AWS JSON errors carry the type in x-amzn-ErrorType and no retry-after
+        faults = {"rate_limited": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
+                  "overloaded": (503, "ServiceUnavailableException", "Bedrock is unable to process your request.")}
+        if kind not in faults:
+            return None
+        status, error_type, message = faults[kind]
+        headers = {"content-type": "application/json", "x-amzn-RequestId": ids.aws_request_id(seed),
+                   "x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
+        return status, headers, json.dumps({"message": message}, separators=(",", ":")).encode()
+
+    def stream_fault_event(self) -> dict | None:
+        # an exception frame inside the 200 event stream (ccmatrix/emulator/aws.py frames it);
+        # botocore: "An error occurred while streaming the response. Retry your request."
+        return {"type": "modelStreamErrorException", "message": "The model stream failed (ccmatrix emulator: a fault "
+                "on purpose)."}
+
     def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:
         # AWS JSON errors: {"message"} in the body, the type in x-amzn-ErrorType
         headers = {"content-type": "application/json", "x-amzn-errortype": "ValidationException:ccmatrix"}

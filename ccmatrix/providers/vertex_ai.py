@@ -105,6 +105,20 @@ class VertexAI(Provider):
         return violation.rule.status, {"content-type": "application/json", "request-id": body["request_id"]}, \
             json.dumps(body, separators=(",", ":")).encode()
 
+    def fault_answer(self, kind: str, seed: str) -> ErrorAnswer | None:
+        if kind == "rate_limited":
+            # Vertex's own quota answer, as a JSON array (its REST errors sometimes come so:
+            # yym68686/uni-api#41; the object form: vercel/ai#2441), no retry-after
+            body = [{"error": {"code": 429, "message": "Resource exhausted, please try again later.",
+                               "status": "RESOURCE_EXHAUSTED"}}]
+            return 429, {"content-type": "application/json"}, json.dumps(body, separators=(",", ":")).encode()
+        if kind == "overloaded":
+            # the model's own answer passes through in Anthropic's shape (langgenius/dify#7122)
+            body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                    "request_id": ids.request_id(seed, "req_vrtx_")}
+            return 529, {"content-type": "application/json"}, json.dumps(body, separators=(",", ":")).encode()
+        return None
+
     def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:
         body = {"error": {"code": status, "message": message, "status": GOOGLE_INVALID}}
         return status, {"content-type": "application/json"}, json.dumps(body).encode()

@@ -41,6 +41,10 @@ class AssistantMessage:
     # so the text is dropped; a client that accumulates as the Anthropic SDK does
     # (MessageStream: the start's block, then every delta appended) gets it twice.
     start_text: dict[int, str] = field(default_factory=dict)
+    # streams only: the error object of an `event: error` (the stream failed after it
+    # started), and whether message_stop arrived (the answer is complete)
+    stream_error: dict[str, Any] | None = None
+    stopped: bool = False
 
     @property
     def text(self) -> str:
@@ -102,6 +106,8 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
             continue
         if kind == "error":
             out.stream_problems.append(f"error event: {json.dumps(event.get('error'))[:200]}")
+            if out.stream_error is None:
+                out.stream_error = event.get("error") if isinstance(event.get("error"), dict) else {}
             continue
         if seen_stop:
             out.stream_problems.append(f"event {n} ({kind}) after message_stop")
@@ -167,6 +173,7 @@ def from_anthropic_events(events: list[dict[str, Any]]) -> AssistantMessage:
             out.raw_usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
         elif kind == "message_stop":
             seen_stop = True
+    out.stopped = seen_stop
     if events and not seen_stop:
         out.stream_problems.append("stream ended without message_stop")
     if open_blocks:
