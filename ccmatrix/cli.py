@@ -74,8 +74,8 @@ def _cassettes(given: Optional[Path], *, writing: bool = False) -> Path:
     return cassette_dir(given, writing=writing)
 
 
-def _select(features, providers, tiers) -> list[catalog.CellTier]:
-    cells = catalog.select(features or (), providers or (), tiers or ())
+def _select(features, providers, tiers, faults: bool = False) -> list[catalog.CellTier]:
+    cells = catalog.select(features or (), providers or (), tiers or (), faults=faults)
     if not cells:
         raise _fail("the selection has no implemented cell (rows without a client are not run)")
     return cells
@@ -88,6 +88,9 @@ def _env(spec: Optional[str]):
         return resolve(spec)
 
 
+FaultsOpt = typer.Option(
+    False, "--faults", help="add the fault rows (the provider fails on purpose, then recovers; emulator only, "
+                            "docs/faults.md) to the published rows; -f selects one by id too")
 ClientOpt = typer.Option(
     "captured", "--client",
     help="who talks to LiteLLM: captured (what the CLI sent when the cassette was recorded, sent again; fast) "
@@ -175,6 +178,7 @@ def run(
     shard: Optional[str] = typer.Option(
         None, "--shard", help="K/N: run only shard K of N of the selected cells (whole cells, dealt round-robin); "
                               "join the shards' --out folders with ccmatrix merge"),
+    faults: bool = FaultsOpt,
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -185,7 +189,7 @@ def run(
         chunking_names = parse_chunkings(chunkings)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    cells = _select(feature, provider, tier)
+    cells = _select(feature, provider, tier, faults)
     if shard is not None:
         from ccmatrix.run.shards import shard as shard_of
 
@@ -213,6 +217,7 @@ def record(
                                 "(send each cassette's recorded client leg again: re-records the provider leg only)"),
     config: Optional[Path] = ConfigOpt,
     request_timeout: float = RequestTimeoutOpt,
+    faults: bool = FaultsOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon: both legs,
     what the client sent LiteLLM and what LiteLLM sent the providers."""
@@ -221,9 +226,13 @@ def record(
 
     if upstream not in ("emulate", "live"):
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
+    cells = _select(feature, provider, tier, faults)
     if upstream == "live":
+        faulty = sorted({c.feature.id for c in cells if c.feature.fault is not None})
+        if faulty:
+            raise _fail(f"fault rows are emulator-only (a live provider cannot be made to fail on request): "
+                        f"{', '.join(faulty)}")
         live_credentials()  # names the missing variables before anything starts
-    cells = _select(feature, provider, tier)
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",

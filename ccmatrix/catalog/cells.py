@@ -13,7 +13,7 @@ from typing import Iterable
 
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
-from ccmatrix.catalog.features import FEATURE_ALIASES, FEATURES, Feature
+from ccmatrix.catalog.features import FAULT_FEATURES, FEATURE_ALIASES, FEATURES, Feature
 from ccmatrix.catalog.tiers import TIERS, Tier
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.providers import PROVIDERS, Provider
@@ -23,7 +23,7 @@ class CatalogError(CcmatrixError, ValueError):
     """An unknown feature, provider or tier, named by the user or a file."""
 
 
-_FEATURES = {f.id: f for f in FEATURES}
+_FEATURES = {f.id: f for f in FEATURES + FAULT_FEATURES}
 _PROVIDERS = {p.id: p for p in PROVIDERS}
 _TIERS = {t.id: t for t in TIERS}
 _TIERS_BY_ALIAS = {t.alias: t for t in TIERS}
@@ -115,14 +115,16 @@ def select(
     providers: Iterable[str] = (),
     tiers: Iterable[str] = (),
     implemented_only: bool = True,
+    faults: bool = False,
 ) -> list[CellTier]:
-    """Cell tiers in matrix order, narrowed by ids (empty = all). Unknown ids raise CatalogError."""
-    fs = [feature(f) for f in features] or list(FEATURES)
+    """Cell tiers in matrix order, narrowed by ids (empty = the published rows, plus the
+    fault rows with `faults`). Unknown ids raise CatalogError."""
+    fs = [feature(f) for f in features] or list(FEATURES) + (list(FAULT_FEATURES) if faults else [])
     ps = [provider(p) for p in providers] or list(PROVIDERS)
     ts = [tier(t) for t in tiers] or list(TIERS)
     return [
         CellTier(f, p, t)
-        for f in FEATURES
+        for f in FEATURES + FAULT_FEATURES
         if f in fs and (f.implemented or not implemented_only)
         for p in PROVIDERS
         if p in ps

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ccmatrix.catalog.faults import Fault
 from ccmatrix.providers import Provider
 
 
@@ -62,6 +63,10 @@ class Feature:
     betas: tuple[str, ...] = ()
     # (provider id or "*", tier id or "*") -> reason the cell tier does not apply
     not_applicable: dict[tuple[str, str], str] = field(default_factory=dict)
+    # a fault row: the provider fails the row's first attempts on purpose (emulator only),
+    # and the verdict holds what Claude Code got to what the native API gives it
+    # (ccmatrix/catalog/faults.py, ccmatrix/verdict/faults.py)
+    fault: Fault | None = None
 
     @property
     def implemented(self) -> bool:
@@ -245,6 +250,22 @@ FEATURES: tuple[Feature, ...] = (
         betas=("context-1m-2025-08-07",),
         not_applicable=_NO_1M_HAIKU,
     ),
+)
+
+
+def _fault_row(kind: str, name: str) -> Feature:
+    fault = Fault(kind)  # type: ignore[arg-type]
+    directive = fault.directive.replace("{", "{{").replace("}", "}}")  # the prompt is a format string
+    return Feature(id=f"fault_{kind}", name=name, cli=CliRun(f"{PONG}\n{directive}"),
+                   criteria=("assistant_text",), checks=_WIRE, fault=fault)
+
+
+# Rows beyond the published fifteen: the provider fails on purpose, once, and Claude Code
+# must get what the native API would give it (docs/faults.md). Kept apart in every report.
+FAULT_FEATURES: tuple[Feature, ...] = (
+    _fault_row("rate_limited", "Provider rate limit (clears on retry)"),
+    _fault_row("overloaded", "Provider overloaded (clears on retry)"),
+    _fault_row("stream_error", "Provider error mid-stream (clears on retry)"),
 )
 
 # Older layouts of the published matrix used other ids for some rows.

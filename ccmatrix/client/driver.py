@@ -8,11 +8,12 @@ the CLI client (cli_driver.py) makes it from the new answer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from ccmatrix.cassette import RecordedRequest
+from ccmatrix.catalog.faults import sdk_retries
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
@@ -32,6 +33,17 @@ class ClientExchange:
     content_type: str
     raw: bytes
     message: AssistantMessage | None  # None when the response was an error
+    headers: dict[str, str] = field(default_factory=dict)
+    # the next request sent is this one again: Claude Code retried it when it was recorded
+    retried: bool = False
+
+    @property
+    def retryable_failure(self) -> bool:
+        """A failed answer Claude Code retries (a status the SDK retries, a stream that
+        failed after it started): when it was retried, it did not stop Claude Code."""
+        if self.status != 200:
+            return sdk_retries(self.status, self.headers)
+        return self.message is not None and (self.message.stream_error is not None or not self.message.stopped)
 
     @property
     def error_text(self) -> str:
@@ -58,9 +70,19 @@ def send_requests(http: httpx.Client, requests: list[RecordedRequest], model: st
             message = from_sse(response.content) if ctype.startswith("text/event-stream") \
                 else from_anthropic_json(response.json())
         named = body.get("model") if isinstance(body, dict) else None
+        following = requests[n + 1].body.value() if n + 1 < len(requests) and requests[n + 1].body else None
         exchanges.append(ClientExchange(n, named, main_turn(body, model), response.status_code, ctype,
-                                        response.content, message))
+                                        response.content, message, dict(response.headers),
+                                        retried=_same_turn(body, following)))
     return exchanges
+
+
+def _same_turn(body: object, following: object) -> bool:
+    """`following` asks for the same turn again: the same body, streamed or not (after a
+    stream that failed mid-way, Claude Code asks again without streaming: measured, 2.1.126)."""
+    if not isinstance(body, dict) or not isinstance(following, dict):
+        return False
+    return {k: v for k, v in body.items() if k != "stream"} == {k: v for k, v in following.items() if k != "stream"}
 
 
 def main_turn(body: object, model: str) -> bool:
@@ -80,8 +102,8 @@ def captured_outcome(exchanges: list[ClientExchange], model: str) -> ClientOutco
     main_turn): a failed turn of its own stops it."""
     outcome = ClientOutcome(client="captured", detail={"statuses": [ex.status for ex in exchanges]})
     for ex in exchanges:
-        if not ex.main:
-            continue
+        if not ex.main or (ex.retried and ex.retryable_failure):
+            continue  # a side request, or an answer Claude Code retried past
         if ex.status != 200:
             outcome.failure = outcome.failure or f"Claude Code stops: API Error: {ex.error_text}"
             continue

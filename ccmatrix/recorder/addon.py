@@ -284,7 +284,9 @@ class CcmatrixRecorder:
         if views is None:
             views = self.views[where] = [view(i.request) for i in interactions]
         provider = flow.metadata["ccmatrix_provider"]
-        result = match(interactions, request, session.cell.feature.load_bearing(provider), where, views)
+        used = {e.served for e in session.exchanges
+                if isinstance(e, ReplayedExchange) and e.auth == bool(auth_name) and e.served is not None}
+        result = match(interactions, request, session.cell.feature.load_bearing(provider), where, views, used)
         violation, warnings = flow.metadata.get("ccmatrix_contract") or (None, [])
         exchange = ReplayedExchange(request=request, auth=bool(auth_name), served=result.index, closest=result.closest,
                                     diffs=result.diffs, mismatch=result.error, violation=violation, warnings=warnings,
@@ -392,6 +394,8 @@ class CcmatrixRecorder:
         recorded = None
         if self.upstream == "replay":
             recorded = cassettes.load(cell.cassette_path(self.root), self.root)
+        if self.emulator is not None:
+            self.emulator.reset_attempts()  # a cell's faults on purpose start from its first attempt
         self.session = CellSession(cell=cell, provenance=begin.provenance, recorded=recorded,
                                    chunking=begin.chunking)
 

@@ -11,7 +11,7 @@ closest recorded request and the field-level differences.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from ccmatrix.cassette import Interaction, RecordedRequest
 from ccmatrix.cassette.field_diff import FieldDiff, compare, request_view, summarize
@@ -108,8 +108,12 @@ def match(
     load_bearing: Sequence[str],
     source: str = "cassette",
     views: Sequence[dict[str, Any]] | None = None,
+    used: Collection[int] = (),
 ) -> Match:
-    """`views`: the interactions' request views, when the caller keeps them computed."""
+    """`views`: the interactions' request views, when the caller keeps them computed.
+    `used`: interactions that already answered in this cell: among equally close ones,
+    an unused one answers first, so a request sent again (Claude Code retrying a fault)
+    gets what the provider answered the retry, as vcrpy plays each recording once."""
     observed = view(request)
     if views is None:
         views = [view(i.request) for i in interactions]
@@ -127,11 +131,11 @@ def match(
         route_differs = any(d.path in ("method", "path") for d in diffs)
         lost = sum(d.load_bearing and d.kind == "missing" for d in diffs)
         bearing = sum(d.load_bearing for d in diffs)
-        scored.append((route_differs, lost, bearing, len(diffs), index, diffs))
+        scored.append((route_differs, lost, bearing, len(diffs), index in used, index, diffs))
     if not scored:
         return Match(None, None, [], f"ccmatrix replay: {source} has no recorded request for {request.method} {request.url}")
-    scored.sort(key=lambda s: s[:5])
-    route_differs, lost, _, _, index, diffs = scored[0]
+    scored.sort(key=lambda s: s[:6])
+    route_differs, lost, _, _, _, index, diffs = scored[0]
     if not route_differs and not lost and not new_conversation and not new_turn:
         # nothing load-bearing was lost: the recording answers; a load-bearing value that
         # changed (max_tokens lowered, a block reshaped) is a finding, not a mismatch

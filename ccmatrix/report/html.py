@@ -194,13 +194,24 @@ def _header(m: MatrixV1, title: str) -> str:
 
 
 def _matrix_table(m: MatrixV1, by_cell: dict[tuple[str, str], list[KnownIssue]]) -> str:
-    head = '<th scope="col">Feature</th>' + "".join(f'<th scope="col">{_e(provider_name(p))}</th>' for p in m.providers)
+    table = _table(m, m.features, by_cell, "Compatibility by feature and provider", "Feature")
+    faults = m.ccmatrix.fault_rows if m.ccmatrix is not None else []
+    if faults:
+        table += ('<h2 id="fault-rows">Fault rows</h2><p>ccmatrix\'s own rows, emulator only: the provider fails '
+                  "on purpose, then recovers; Claude Code must get what the native API gives it "
+                  "(docs/faults.md).</p>" + _table(m, faults, by_cell, "Faults by provider", "Fault"))
+    return table
+
+
+def _table(m: MatrixV1, features: list, by_cell: dict[tuple[str, str], list[KnownIssue]], caption: str,
+           first: str) -> str:
+    head = f'<th scope="col">{first}</th>' + "".join(f'<th scope="col">{_e(provider_name(p))}</th>' for p in m.providers)
     rows = []
-    for f in m.features:
+    for f in features:
         fid = catalog.FEATURE_ALIASES.get(f.id, f.id)
         tds = "".join(_cell_td(fid, f.name, p, f.providers.get(p), by_cell.get((fid, p), [])) for p in m.providers)
         rows.append(f'<tr id="row-{_slug(fid)}"><th scope="row">{_e(f.name)}<code>{_e(f.id)}</code></th>{tds}</tr>')
-    return (f'<table class="matrix"><caption class="sr-only">Compatibility by feature and provider</caption>'
+    return (f'<table class="matrix"><caption class="sr-only">{_e(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 

@@ -12,7 +12,7 @@ import re
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.report.table import provider_name
-from ccmatrix.verdict.results import CellResult, RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
 
 # GitHub caps a job summary at 1 MiB; one value never needs more than this to be read.
 _VALUE_LIMIT = 200
@@ -83,6 +83,14 @@ def _summary(run: RunResult) -> str:
     return " · ".join(f"{GLYPH[s]} {n} {LABEL[s]}" for s, n in counts.items() if n)
 
 
+def _row_line(row: FeatureRow, providers: list[str]) -> str:
+    cells = []
+    for p in providers:
+        c = row.cells.get(p)
+        cells.append("" if c is None else GLYPH[_state(c)] + (" ⚠️" if c.regressed else ""))
+    return f"| {_cell(row.name)} | " + " | ".join(cells) + " |"
+
+
 def render_markdown(run: RunResult) -> str:
     lines = [
         "## Claude Code x LiteLLM compatibility matrix",
@@ -95,12 +103,13 @@ def render_markdown(run: RunResult) -> str:
         "| Feature | " + " | ".join(_cell(provider_name(p)) for p in run.providers) + " |",
         "|---|" + ":-:|" * len(run.providers),
     ]
-    for row in run.rows:
-        cells = []
-        for p in run.providers:
-            c = row.cells.get(p)
-            cells.append("" if c is None else GLYPH[_state(c)] + (" ⚠️" if c.regressed else ""))
-        lines.append(f"| {_cell(row.name)} | " + " | ".join(cells) + " |")
+    lines += [_row_line(row, run.providers) for row in run.rows]
+    if run.fault_rows:
+        lines += ["", "Fault rows (ccmatrix's own, emulator only: the provider fails on purpose, then recovers; "
+                      "docs/faults.md)", "",
+                  "| Fault | " + " | ".join(_cell(provider_name(p)) for p in run.providers) + " |",
+                  "|---|" + ":-:|" * len(run.providers)]
+        lines += [_row_line(row, run.providers) for row in run.fault_rows]
     lines += ["", "Legend: " + " · ".join(f"{GLYPH[s]} {LABEL[s]}" for s in LABEL) + " · ⚠️ regression"]
 
     regressed = [t for c in run.cells() for t in c.tiers if t.regressed]

@@ -21,7 +21,7 @@ from ccmatrix import catalog
 from ccmatrix.catalog import Status, TierStatus
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import write_atomic
-from ccmatrix.verdict.results import CellResult, RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
 
 SCHEMA_VERSION = "1"
 MATRIX_FILENAME = "compatibility-matrix.json"
@@ -117,6 +117,9 @@ class CcmatrixInfo(BaseModel):
     version: str
     mode: str
     cassettes: CassetteSummary = Field(default_factory=CassetteSummary)
+    # ccmatrix's fault rows (docs/faults.md), in the same shape as `features`: kept out
+    # of `features` so a v1 consumer sees the published rows only
+    fault_rows: list["FeatureV1"] = Field(default_factory=list)
 
 
 class MatrixV1(BaseModel):
@@ -263,22 +266,20 @@ def to_schema_v1(run: RunResult) -> dict[str, Any]:
         "litellm_version": run.litellm_version,
         "claude_code_version": run.claude_code_version,
         "providers": list(run.providers),
-        "features": [
-            {
-                "id": row.id,
-                "name": row.name,
-                "providers": {p: _cell_entry(row.cells[p]) for p in run.providers if p in row.cells},
-            }
-            for row in run.rows
-        ],
+        "features": [_feature_entry(row, run.providers) for row in run.rows],
         "ccmatrix": {
             "version": run.ccmatrix_version or CCMATRIX_VERSION,
             "mode": run.mode,
             "client": run.client,
             "proxy_config": run.proxy_config,
             "cassettes": cassette_summary(run),
+            **({"fault_rows": [_feature_entry(row, run.providers) for row in run.fault_rows]} if run.fault_rows else {}),
         },
     }
+
+
+def _feature_entry(row: FeatureRow, providers: list[str]) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "providers": {p: _cell_entry(row.cells[p]) for p in providers if p in row.cells}}
 
 
 def write_matrix(run: RunResult, out_dir: "str | os.PathLike[str]") -> Path:

@@ -54,7 +54,7 @@ def merge(runs: list[tuple[str, RunResult]]) -> RunResult:
     owner: dict[tuple[str, str], str] = {}
     cells: dict[tuple[str, str], CellResult] = {}
     for name, run in runs:
-        for row in run.rows:
+        for row in run.rows + run.fault_rows:
             for provider, cell in row.cells.items():
                 key = (row.id, provider)
                 if not _ran(cell):
@@ -70,4 +70,8 @@ def merge(runs: list[tuple[str, RunResult]]) -> RunResult:
                 feature=feature.id, provider=provider.id, status="not_tested",
                 reason=_NOT_SELECTED if feature.implemented else "no client defined for this row yet")
         rows.append(FeatureRow(id=feature.id, name=feature.name, cells=row_cells))
-    return first.model_copy(update={"rows": rows, "generated_at": max(r.generated_at for _, r in runs)})
+    fault_rows = [FeatureRow(id=f.id, name=f.name, cells={p.id: cells.get((f.id, p.id)) or CellResult(
+                      feature=f.id, provider=p.id, status="not_tested", reason=_NOT_SELECTED) for p in catalog.PROVIDERS})
+                  for f in catalog.FAULT_FEATURES if any(key[0] == f.id for key in cells)]
+    return first.model_copy(update={"rows": rows, "fault_rows": fault_rows,
+                                    "generated_at": max(r.generated_at for _, r in runs)})

@@ -60,6 +60,12 @@ def render_table(run: RunResult, console: Console) -> None:
         table.add_column(header, justify="center")
     for row in run.rows:
         table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))
+    if run.fault_rows:
+        # ccmatrix's own rows, apart from the published ones (docs/faults.md)
+        table.add_section()
+        table.add_row(Text("Fault rows (emulator only)", style="bold"), *([""] * len(run.providers)))
+        for row in run.fault_rows:
+            table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))
     console.print(table)
 
     failing = [c for c in run.cells() if c.status == "fail"]

@@ -30,6 +30,7 @@ from ccmatrix.recorder.protocol import (
 )
 from ccmatrix.verdict.checks import ClientAnswer, run_checks
 from ccmatrix.verdict.criteria import unmet
+from ccmatrix.verdict.faults import judge_fault, provider_failed
 from ccmatrix.verdict.results import Change, Finding, TierResult
 from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
@@ -154,8 +155,17 @@ def judge(
         criteria_failed = unmet(cell.feature.criteria, outcome)
         failures += criteria_failed
 
-    answers = client_answers(end.client)
-    sent = [m for u in upstream if (m := provider_message(u, cell.provider)) is not None]
+    fault_turns: set[int] = set()
+    if cell.feature.fault is not None:
+        fault_failures, fault_findings, fault_turns = judge_fault(
+            cell.feature.fault, cell, end.client, [u.response for u in upstream if u.response is not None])
+        failures += fault_failures
+        findings += fault_findings
+
+    # the answers that carried a fault on purpose are judged above, not as broken streams
+    answers = [a for a in client_answers(end.client) if a.turn not in fault_turns]
+    sent = [m for u in upstream if (m := provider_message(u, cell.provider)) is not None
+            and not (fault_turns and u.response is not None and provider_failed(u.response))]
     for name, problem in run_checks(cell.feature.checks, answers, sent):
         findings.append(Finding(kind=name, severity=problem.severity, message=problem.message,
                                 evidence=list(problem.evidence)))

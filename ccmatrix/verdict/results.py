@@ -160,12 +160,15 @@ class RunResult(BaseModel):
     claude_code_version: str
     ccmatrix_version: str
     providers: list[str]
-    rows: list[FeatureRow]
+    rows: list[FeatureRow]  # the published rows, in the published order
+    # ccmatrix's fault rows that ran (docs/faults.md): kept apart from the published rows
+    fault_rows: list[FeatureRow] = Field(default_factory=list)
     client: str = "captured"  # what drove the client leg: "captured" or "cli" (probe rows: their probe)
     proxy_config: str | None = None  # the LiteLLM config the run used
 
     def cells(self) -> list[CellResult]:
-        return [c for row in self.rows for c in row.cells.values()]
+        """Every cell, the published rows' then the fault rows'."""
+        return [c for row in self.rows + self.fault_rows for c in row.cells.values()]
 
     @property
     def regressions(self) -> list[CellResult]:

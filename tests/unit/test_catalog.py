@@ -73,7 +73,8 @@ def test_select_unimplemented_rows_only_when_asked(monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "kind", "bad", "known"),
     [
-        ({"features": ["basic_messaging_streaming", "telepathy"]}, "feature", "telepathy", catalog.FEATURES),
+        ({"features": ["basic_messaging_streaming", "telepathy"]}, "feature", "telepathy",
+         catalog.FEATURES + catalog.FAULT_FEATURES),
         ({"providers": ["openai"]}, "provider", "openai", catalog.PROVIDERS),
         ({"tiers": ["claude-3-opus"]}, "tier", "claude-3-opus", catalog.TIERS),
     ],

@@ -501,3 +501,47 @@ def test_failing_tiers_outrank_a_run_error_in_the_cell():
     cell = next(r for r in run.rows if r.id == "thinking").cells["anthropic"]
     assert (cell.status, cell.error) == ("fail", "[claude-haiku-4-5] no thinking block")
     assert cell.regressed and len(run.run_errors) == 1
+
+
+# --- fault rows: ccmatrix's own, kept apart from the published rows ----------------
+
+
+def _with_fault_rows() -> RunResult:
+    from ccmatrix.run.runner import assemble
+
+    results = [t for row in sample_run().rows for c in row.cells.values() for t in c.tiers]
+    results += [tier(f.id, p.id, t.id) for f in catalog.FAULT_FEATURES for p in catalog.PROVIDERS for t in catalog.TIERS]
+    results[-1] = tier("fault_stream_error", "azure", "opus", "fail", error="a truncated answer taken as complete",
+                       recorded_status="pass")
+    return assemble(results, mode="replay", litellm_version="1.83.14", claude_code_version="2.1.126")
+
+
+def test_fault_rows_are_kept_apart_in_every_report(tmp_path):
+    run = _with_fault_rows()
+    doc = to_schema_v1(run)
+    assert [f["id"] for f in doc["features"]] == [f.id for f in catalog.FEATURES]
+    assert [f["id"] for f in doc["ccmatrix"]["fault_rows"]] == [f.id for f in catalog.FAULT_FEATURES]
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    loaded = load_matrix(doc)
+    assert loaded.ccmatrix.fault_rows[2].providers["azure"].status == "fail"
+    assert ("fault_stream_error", "azure") not in loaded.cells()  # a v1 reader sees the published rows only
+    assert run.regressions[-1].feature == "fault_stream_error"  # a fault row regression gates the run too
+    md = render_markdown(run)
+    published, faults = md.split("Fault rows (ccmatrix's own")
+    assert "Provider error mid-stream" not in published and "| Provider error mid-stream (clears on retry) |" in faults
+    html = render_html(run)
+    assert html.index('id="fault-rows"') > html.index("Long context (1M)")
+    console = Console(record=True, width=160)
+    render_table(run, console)
+    assert "Fault rows (emulator only)" in console.export_text()
+    without = to_schema_v1(sample_run())
+    assert "fault_rows" not in without["ccmatrix"]
+
+
+def test_merge_keeps_fault_rows(tmp_path):
+    from ccmatrix.report.merge import merge
+
+    run = _with_fault_rows()
+    merged = merge([("a", run)])
+    assert [r.id for r in merged.fault_rows] == [f.id for f in catalog.FAULT_FEATURES]
+    assert merged.fault_rows[2].cells["azure"].status == "fail"
