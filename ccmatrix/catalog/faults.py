@@ -16,8 +16,11 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["rate_limited", "overloaded", "stream_error"]
-FAULT_KINDS: tuple[str, ...] = ("rate_limited", "overloaded", "stream_error")
+FaultKind = Literal["rate_limited", "overloaded", "stream_error", "stream_cut"]
+FAULT_KINDS: tuple[str, ...] = ("rate_limited", "overloaded", "stream_error", "stream_cut")
+# on every answer the emulator fails on purpose: which fault it is (the verdict reads it
+# from the recording; a real provider never sends it)
+FAULT_HEADER = "x-ccmatrix-fault"
 
 # Stream faults break the stream right after its first content delta: the client has
 # partial content in hand (a proxy that then ends the stream cleanly hands over a
@@ -28,10 +31,11 @@ FIRST_DELTA = ("content_block_delta", "contentBlockDelta")
 @dataclass(frozen=True)
 class NativeAnswer:
     """What the Anthropic API answers for a fault (docs.claude.com/en/api/errors):
-    the status (0: inside a 200 stream, as an `event: error`) and the error type."""
+    the status (0: inside a 200 stream) and the error type (of the stream's
+    `event: error`; None: the stream just ends, with no error event)."""
 
     status: int
-    error_type: str
+    error_type: str | None
     retry_after: bool = False  # the API tells the client how long to wait
 
     @property
@@ -43,6 +47,8 @@ NATIVE: dict[str, NativeAnswer] = {
     "rate_limited": NativeAnswer(429, "rate_limit_error", retry_after=True),
     "overloaded": NativeAnswer(529, "overloaded_error"),
     "stream_error": NativeAnswer(0, "overloaded_error"),
+    # the connection drops mid-stream: the client's stream ends without message_stop
+    "stream_cut": NativeAnswer(0, None),
 }
 
 

@@ -266,6 +266,7 @@ FAULT_FEATURES: tuple[Feature, ...] = (
     _fault_row("rate_limited", "Provider rate limit (clears on retry)"),
     _fault_row("overloaded", "Provider overloaded (clears on retry)"),
     _fault_row("stream_error", "Provider error mid-stream (clears on retry)"),
+    _fault_row("stream_cut", "Provider stream cut mid-way (clears on retry)"),
 )
 
 # Older layouts of the published matrix used other ids for some rows.

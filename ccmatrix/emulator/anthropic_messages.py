@@ -340,12 +340,12 @@ def answer(req: EmulatedRequest, body: dict, model: str, *, provider: Provider, 
     message_id = ids.anthropic_id(req.seed, style.message_prefix)
     if stream:
         events = render_stream_events(plan, message_id, style)
-        chunks = sse_chunks(events, style, req.seed)
-        if (error := faults.stream_fault(provider, fault, stream)) is not None:
+        response = EmulatedResponse(200, {**SSE_HEADERS, **headers}, sse_chunks(events, style, req.seed))
+        if (breaks := faults.stream_fault(provider, fault, stream)) is not None:
             # the stream breaks after its first delta, as Anthropic's do: an error event, then the end
-            chunks = chunks[:faults.break_at([e["type"] for e in events])] + \
-                [encode_sse_event({"event": "error", "data": error})]
-        return EmulatedResponse(200, {**SSE_HEADERS, **headers}, chunks)
+            error = encode_sse_event({"event": "error", "data": breaks["error"]}) if "error" in breaks else None
+            response = faults.broken(response, faults.break_at([e["type"] for e in events]), error, fault.kind)
+        return response
     return json_response(200, render_message(plan, message_id, style), headers)
 
 

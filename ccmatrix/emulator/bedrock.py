@@ -85,9 +85,12 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
     # each chunk: {"bytes": base64(the model's event, compact, unpadded), "p": padding}
     chunks = [event_message("chunk", {"bytes": _b64_json(event), "p": ids.padding(req.seed, f"chunk:{n}")})
               for n, event in enumerate(events)]
-    if (error := faults.stream_fault(bedrock_invoke.PROVIDER, fault, stream)) is not None:
-        chunks = chunks[:faults.break_at([e["type"] for e in events])] + [exception_message(error["type"], error["message"])]
-    return EmulatedResponse(200, stream_headers(req.seed), chunks)
+    response = EmulatedResponse(200, stream_headers(req.seed), chunks)
+    if (breaks := faults.stream_fault(bedrock_invoke.PROVIDER, fault, stream)) is not None:
+        error = breaks.get("error")
+        response = faults.broken(response, faults.break_at([e["type"] for e in events]),
+                                 exception_message(error["type"], error["message"]) if error else None, fault.kind)
+    return response
 
 
 def invocation_metrics(plan: ReplyPlan) -> dict:

@@ -119,11 +119,14 @@ def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emulat
         chunks = [event_message(kind, aws_shaped(payload, ids.padding(req.seed, f"event:{n}")))
                   for n, (kind, payload) in enumerate(events)]
         exception = stream_exception(asked.directive)
-        if (error := faults.stream_fault(bedrock_converse.PROVIDER, fault, stream)) is not None:
-            exception = {**error, "after_events": faults.break_at([kind for kind, _ in events])}
         if exception is not None:  # the stream breaks after `after_events` events, inside the 200
             chunks = chunks[:exception["after_events"]] + [exception_message(exception["type"], exception["message"])]
-        return EmulatedResponse(200, stream_headers(req.seed), chunks)
+        response = EmulatedResponse(200, stream_headers(req.seed), chunks)
+        if (breaks := faults.stream_fault(bedrock_converse.PROVIDER, fault, stream)) is not None:
+            error = breaks.get("error")
+            response = faults.broken(response, faults.break_at([kind for kind, _ in events]),
+                                     exception_message(error["type"], error["message"]) if error else None, fault.kind)
+        return response
     return json_response(200, sorted_keys(render_response(plan)), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
 
 

@@ -9,12 +9,12 @@ stream it breaks is decided here, the framing by each encoder.
 
 from __future__ import annotations
 
-from ccmatrix.catalog.faults import FIRST_DELTA, Fault
+from ccmatrix.catalog.faults import FAULT_HEADER, FIRST_DELTA, Fault
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse
 from ccmatrix.emulator.plan import Conversation
 from ccmatrix.providers import Provider
 
-__all__ = ["break_at", "failing", "status_fault", "stream_fault"]
+__all__ = ["break_at", "broken", "failing", "status_fault", "stream_fault"]
 
 
 def failing(conversation: Conversation, req: EmulatedRequest) -> Fault | None:
@@ -31,14 +31,28 @@ def status_fault(provider: Provider, fault: Fault | None, req: EmulatedRequest) 
     if answer is None:
         return None
     status, headers, body = answer
-    return EmulatedResponse(status, headers, [body])
+    return EmulatedResponse(status, {**headers, FAULT_HEADER: fault.kind}, [body])
 
 
 def stream_fault(provider: Provider, fault: Fault | None, stream: bool) -> dict | None:
-    """The in-stream error to break a streamed answer with (at `break_at`), or None. A request that does not stream has no stream to break."""
+    """How a streamed answer breaks (at `break_at`), or None: {"error": the provider's
+    in-stream error} or {"cut": True} (the connection closes, no error sent). A request
+    that does not stream has no stream to break."""
     if fault is None or not fault.native.in_stream or not stream:
         return None
-    return provider.stream_fault_event()
+    if fault.kind == "stream_cut":
+        return {"cut": True}
+    error = provider.stream_fault_event()
+    return {"error": error} if error is not None else None
+
+
+def broken(response: EmulatedResponse, kept: int, error_chunk: bytes | None, kind: str) -> EmulatedResponse:
+    """`response` broken after its first `kept` chunks: an error chunk and the end, or a
+    connection closed where the stream stood (the server's `cut_after`)."""
+    headers = {**response.headers, FAULT_HEADER: kind}
+    if error_chunk is None:
+        return EmulatedResponse(response.status, headers, response.chunks[:kept], cut_after=kept)
+    return EmulatedResponse(response.status, headers, response.chunks[:kept] + [error_chunk])
 
 
 def break_at(event_kinds: list[str]) -> int:

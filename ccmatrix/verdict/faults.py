@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from ccmatrix import catalog
 from ccmatrix.cassette import RecordedResponse
-from ccmatrix.catalog.faults import Fault, sdk_retries
+from ccmatrix.catalog.faults import FAULT_HEADER, Fault, sdk_retries
 from ccmatrix.client.driver import main_turn
 from ccmatrix.recorder.protocol import ClientLegExchange
 from ccmatrix.verdict.results import Finding
@@ -47,8 +47,10 @@ class FaultAnswer:
     truncated_success: bool = False  # a 200 stream that ended with message_stop after the provider failed it
 
     def describe(self) -> str:
-        what = f"{self.status} {self.error_type or '(no error type)'}"
-        return what if self.status != 200 else f"a 200 stream with {self.error_type or 'no error event'}"
+        if self.status != 200:
+            return f"{self.status} {self.error_type or '(no error type)'}"
+        return f"a 200 stream with an `event: error` {self.error_type}" if self.error_type else \
+            "a 200 stream cut without an error event"
 
 
 def _headers(response: RecordedResponse) -> dict[str, str]:
@@ -88,7 +90,7 @@ def fault_answers(client: list[ClientLegExchange], model: str) -> tuple[list[Fau
         if message.stream_error is not None:
             faulty.append(FaultAnswer(n, 200, message.stream_error.get("type"), None, retried=True))
         elif not message.stopped:
-            faulty.append(FaultAnswer(n, 200, "a stream cut without an error event", None, retried=True))
+            faulty.append(FaultAnswer(n, 200, None, None, retried=True))
         else:
             clean += 1
     return faulty, clean
@@ -104,11 +106,8 @@ def _provider_retry_after(upstream: list[RecordedResponse]) -> str | None:
 
 
 def provider_failed(response: RecordedResponse) -> bool:
-    if response.status != 200:
-        return True
-    content = response.content()
-    # the in-stream failure as each provider frames it: an SSE error event, an event stream exception
-    return b"event: error" in content or b":message-type\x07\x00\texception" in content
+    """An answer the emulator failed on purpose (it marks each one: FAULT_HEADER)."""
+    return FAULT_HEADER in _headers(response)
 
 
 def judge_fault(fault: Fault, cell: catalog.CellTier, client: list[ClientLegExchange],
@@ -159,5 +158,6 @@ def judge_fault(fault: Fault, cell: catalog.CellTier, client: list[ClientLegExch
 def _native(fault: Fault) -> str:
     native = fault.native
     if native.in_stream:
-        return f"a 200 stream with an `event: error` {native.error_type}"
+        return f"a 200 stream with an `event: error` {native.error_type}" if native.error_type else \
+            "a 200 stream that ends without message_stop"
     return f"{native.status} {native.error_type}" + (" with retry-after" if native.retry_after else "")

@@ -14,9 +14,10 @@ from ccmatrix.run import runner
 
 pytestmark = pytest.mark.proxy
 FAULT_ROWS = [f.id for f in catalog.FAULT_FEATURES]
-# LiteLLM (the default release) drops the retry-after of a first-party 429: measured on
-# the emulator, the one mapping of the three that fails Claude Code (docs/faults.md)
+# What the default LiteLLM gets wrong, measured on the emulator (docs/faults.md): it drops
+# the retry-after of a first-party 429, and closes a cut Converse stream with message_stop
 RETRY_AFTER_DROPPED = {("fault_rate_limited", "anthropic"), ("fault_rate_limited", "azure")}
+TRUNCATED = {("fault_stream_cut", "bedrock_converse")}
 
 
 def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env):
@@ -29,15 +30,17 @@ def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env):
                 assert tier.status == tier.recorded_status, (tier.feature, provider, tier.tier, tier.error)
             if (row.id, provider) in RETRY_AFTER_DROPPED:
                 assert cell.status == "fail" and "without the provider's retry-after (1)" in cell.error, cell.error
+            elif (row.id, provider) in TRUNCATED:
+                assert cell.status == "fail" and "a truncated answer taken as complete" in cell.error, cell.error
             else:
                 assert cell.status == "pass", (row.id, provider, cell.error)
-    overloaded = result.fault_rows[1].cells["anthropic"].tiers[0]
+    overloaded = next(r for r in result.fault_rows if r.id == "fault_overloaded").cells["anthropic"].tiers[0]
     assert any(f.kind == "fault-mapping" and "500 api_error" in f.message for f in overloaded.findings)
 
 
 @pytest.mark.claude_cli
 def test_the_cli_retries_past_each_fault_and_finishes(litellm_env):
-    cells = [catalog.CellTier.parse(f"{row}/bedrock_invoke/haiku") for row in FAULT_ROWS]
+    cells = [catalog.CellTier.parse(f"{row}/bedrock_invoke/haiku") for row in FAULT_ROWS]  # every fault clears
     cells.append(catalog.CellTier.parse("fault_rate_limited/anthropic/haiku"))
     result = runner.execute(cells, mode="replay", litellm=litellm_env, client="cli")
     tiers = {(t.feature, t.provider): t for c in result.cells() for t in c.tiers}

@@ -97,6 +97,18 @@ def server_answer(server: EmulatorServer) -> bytes:
     return respond(last).body
 
 
+def test_a_cut_stream_closes_the_connection_after_the_first_delta(server):
+    body = {"model": "claude-haiku-4-5", "max_tokens": 10, "stream": True, "messages": _prompt("stream_cut")}
+    headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    with httpx.Client(proxy=server.url) as http:
+        cut = http.post("http://api.anthropic.com/v1/messages", json=body, headers=headers)
+        again = http.post("http://api.anthropic.com/v1/messages", json=body, headers=headers)
+    kinds = [e["event"] for e in decode_sse(cut.content) if e["event"] != "ping"]
+    assert kinds == ["message_start", "content_block_start", "content_block_delta"]
+    assert cut.headers["connection"] == "close" and cut.headers["x-ccmatrix-fault"] == "stream_cut"
+    assert [e["event"] for e in decode_sse(again.content)][-1] == "message_stop"
+
+
 def test_vertex_rate_limit_is_a_google_array_the_sdk_reads_as_429(server):
     client = anthropic.AnthropicVertex(region="us-east5", project_id="proj", access_token="ya29.t", max_retries=0,
                                        base_url="http://us-east5-aiplatform.googleapis.com/v1",
@@ -228,8 +240,9 @@ def test_another_retryable_status_is_a_finding_not_a_failure():
     assert failures == [] and finding.kind == "fault-mapping" and "500 api_error" in finding.message
 
 
-def test_a_stream_error_swallowed_into_a_clean_stop_is_a_truncated_success():
-    cell, cassette = _recorded("fault_stream_error")
+@pytest.mark.parametrize("row", ["fault_stream_error", "fault_stream_cut"])
+def test_a_broken_stream_closed_with_message_stop_is_a_truncated_success(row):
+    cell, cassette = _recorded(row)
     broken = cassette.interactions[0].response
     events = [e["data"] for e in decode_sse(broken.content()) if e.get("event") not in ("error", "ping")]
     assert NATIVE["stream_error"].in_stream and events[-1]["type"] == "content_block_delta"
