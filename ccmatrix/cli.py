@@ -265,6 +265,7 @@ def _judge_candidate(candidate: str, cells, root, match):  # type: ignore[no-unt
     """("good" | "bad" | "skip", detail, tier results) for one candidate; one that does
     not build or start is "skip" with the reason, never the end of the command."""
     from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
+    from ccmatrix.proxy.litellm_source import SourceError
     from ccmatrix.proxy.process import StackError
     from ccmatrix.run import bisect as bisecting
     from ccmatrix.run.runner import execute
@@ -272,7 +273,7 @@ def _judge_candidate(candidate: str, cells, root, match):  # type: ignore[no-unt
     try:
         env = resolve(candidate)
         result = execute(cells, mode="replay", litellm=env, root=root)
-    except (LiteLLMEnvError, StackError) as exc:
+    except (LiteLLMEnvError, SourceError, StackError) as exc:
         return "skip", _one_line(str(exc)), []
     tiers = [t for c in result.cells() for t in c.tiers]
     verdict, detail = bisecting.judge_tiers(tiers, match)
@@ -293,8 +294,11 @@ def bisect(
     feature: List[str] = typer.Option(..., "--feature", "-f", help="feature (row) id; repeatable"),
     provider: List[str] = typer.Option(..., "--provider", "-p", help="provider id; repeatable"),
     tier: Optional[List[str]] = TierOpt,
-    good: Optional[str] = typer.Option(None, "--good", help="a LiteLLM release where the cells pass"),
-    bad: Optional[str] = typer.Option(None, "--bad", help="a LiteLLM release where they fail"),
+    good: Optional[str] = typer.Option(None, "--good", help="a LiteLLM release (a commit, with --repo) where the "
+                                                         "cells pass"),
+    bad: Optional[str] = typer.Option(None, "--bad", help="a LiteLLM release (a commit, with --repo) where they fail"),
+    repo: Optional[Path] = typer.Option(
+        None, "--repo", help="a LiteLLM git checkout: bisect its first-parent commits from --good to --bad"),
     candidates: Optional[str] = typer.Option(
         None, "--candidates",
         help="comma-separated releases or Python environment paths, in order from good to bad "
@@ -309,6 +313,10 @@ def bisect(
     root = _cassettes(cassettes)
     if candidates:
         order = [c.strip() for c in candidates.split(",") if c.strip()]
+    elif repo is not None and good and bad:
+        from ccmatrix.proxy.litellm_source import commits_between
+
+        order = commits_between(repo, good, bad)
     elif good and bad:
         order = bisecting.releases_between(good, bad, bisecting.index_versions())
     else:
@@ -328,7 +336,8 @@ def bisect(
 
     found = bisecting.bisect(order, judge)
     bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
-    lines = [f"last good: {found.last_good}", f"first bad: {found.first_bad}", f"  {bad_probe.detail}"]
+    lines = [f"last good: {_candidate_name(found.last_good)}", f"first bad: {_candidate_name(found.first_bad)}",
+             f"  {bad_probe.detail}"]
     diffs = {d.describe() for t in shown.get(found.first_bad, []) for d in t.diffs if d.load_bearing}
     lines += [f"  {d}" for d in sorted(diffs)]
     if found.untestable:
@@ -337,6 +346,17 @@ def bisect(
     for skipped in found.skipped:
         lines.append(f"skipped {skipped.candidate}: {skipped.detail}")
     console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+
+
+def _candidate_name(candidate: str) -> str:
+    """A release or environment as given; a commit (`repo@sha`) with its subject line."""
+    from ccmatrix.proxy.litellm_source import source_tree
+
+    repo, at, ref = candidate.rpartition("@")
+    if not at or not Path(repo).is_dir():
+        return candidate
+    tree = source_tree(Path(repo), ref)
+    return f"{tree.commit[:12]} {tree.subject}"
 
 
 @command()

@@ -1,5 +1,6 @@
-"""Where the LiteLLM under test comes from: a cached uv environment per release,
-or an existing Python environment the user names.
+"""Where the LiteLLM under test comes from: a cached uv environment per release, per
+source tree (a checkout's working tree or one of its commits, litellm_source.py), or
+an existing Python environment the user names.
 
 LiteLLM never shares ccmatrix's own environment: its [proxy] extra pins
 cryptography>=49, mitmproxy 11.0.2 pins cryptography<44.1. A separate environment
@@ -15,14 +16,14 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
-from ccmatrix.proxy import litellm_constraints
+from ccmatrix.proxy import litellm_constraints, litellm_source
 
 # The LiteLLM release `ccmatrix run` replays against when none is named.
 DEFAULT_LITELLM_VERSION = "1.108.7"
@@ -43,25 +44,33 @@ class LiteLLMEnvError(CcmatrixError):
 class LiteLLMEnv:
     python: Path
     version: str
+    source: str | None = None  # built from a source tree: which (litellm_source.SourceTree.label)
 
     @property
     def label(self) -> str:
         pins = provenance(self).get("pins")
-        return f"litellm {self.version} ({self.python}" + (f"; pinned {', '.join(pins)})" if pins else ")")
+        where = f"{self.source}; {self.python}" if self.source else str(self.python)
+        return f"litellm {self.version} ({where}" + (f"; pinned {', '.join(pins)})" if pins else ")")
 
 
 def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
-    """`spec`: None (the default release), a release ("1.83.14"), or a path to a
-    Python environment (its directory or its python executable)."""
+    """`spec`: None (the default release), a release ("1.83.14"), a LiteLLM git checkout
+    (its working tree), `CHECKOUT@REF` (one of its commits), or a path to a Python
+    environment (its directory or its python executable)."""
     spec = spec or DEFAULT_LITELLM_VERSION
     if _VERSION.match(spec):
         return _release_env(spec, install=install)
+    repo, at, ref = spec.rpartition("@")
+    if at and Path(repo).expanduser().is_dir():
+        return _source_env(litellm_source.source_tree(Path(repo), ref), install=install)
     path = Path(spec).expanduser()
+    if litellm_source.is_checkout(path):
+        return _source_env(litellm_source.source_tree(path), install=install)
     python = path if path.is_file() else path / "bin" / "python"
     if not python.exists():
         raise LiteLLMEnvError(
-            f"--litellm {spec!r} is neither a release number (like 1.83.14) nor a Python environment "
-            f"(no {python})"
+            f"--litellm {spec!r} is neither a release number (like 1.83.14), a LiteLLM checkout (PATH or "
+            f"PATH@REF) nor a Python environment (no {python})"
         )
     return LiteLLMEnv(python=python, version=installed_version(python))
 
@@ -107,16 +116,48 @@ def _release_env(version: str, *, install: bool) -> LiteLLMEnv:
 
 def _build(version: str, staging: Path) -> None:
     """litellm[proxy]==version resolved as of the release's publication, with the known
-    constraints' pins; then its proxy imported once, and repaired by the fallbacks
-    when it does not import. What was done is kept in the environment (PROVENANCE)."""
+    constraints' pins."""
+    _build_env(staging, version, f"litellm[proxy]=={version}", published_at(version), version)
+
+
+def _source_env(source: litellm_source.SourceTree, *, install: bool) -> LiteLLMEnv:
+    """An editable install of the tree's snapshot, its dependencies resolved as of a day
+    after the commit (as a release's are as of a day after its upload), cached by tree."""
+    src = litellm_source.snapshot(source)
+    version = litellm_source.tree_version(src)
+    target = cache_dir() / "envs" / f"litellm-src-{source.tree[:16]}"
+    python = target / "bin" / "python"
+    key = f"{version} tree {source.tree}"
+    if not _complete(target, key):
+        if not install:
+            raise LiteLLMEnvError(f"litellm {source.label} is not installed in {target}")
+        stamp = datetime.fromisoformat(source.date).astimezone(timezone.utc) + timedelta(days=1)
+        build_once(target, lambda: _complete(target, key), lambda staging: _build_env(
+            staging, version, f"{src}[proxy]", stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), key,
+            build_requires=litellm_source.build_requires(src)))
+    return LiteLLMEnv(python=python, version=version, source=source.label)
+
+
+def _build_env(staging: Path, version: str, requirement: str, as_of: str | None, key: str,
+               build_requires: list[str] | None = None) -> None:
+    """`requirement` installed as of `as_of` with the known constraints' pins for
+    `version`; then its proxy imported once, and repaired by the fallbacks when it does
+    not import. What was done is kept in the environment (PROVENANCE).
+
+    `build_requires`: `requirement` is a source tree, installed editable; its build
+    backend goes in first and undated (the as-of date is about what the proxy runs
+    with, and an old backend may be neither needed nor cached)."""
     uv = _uv()
     python = staging / "bin" / "python"
-    as_of = published_at(version)
     pins = litellm_constraints.known_pins(version)
     _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], version)
+    source = []
+    if build_requires is not None:
+        _run([uv, "pip", "install", "--quiet", "--python", str(python), *build_requires], version)
+        source = ["--no-build-isolation-package", "litellm", "-e"]
     dated = ["--exclude-newer", as_of] if as_of else []
     _run([uv, "pip", "install", "--quiet", "--python", str(python), *dated,
-          f"litellm[proxy]=={version}", *_EXTRA_PACKAGES, *pins], version)
+          *source, requirement, *_EXTRA_PACKAGES, *pins], version)
     repaired: list[str] = []
     failure = _import_failure(python)
     while failure is not None:
@@ -130,9 +171,10 @@ def _build(version: str, staging: Path) -> None:
             pins += fix.pins
             repaired += fix.pins
         failure = _import_failure(python)
-    provenance = {"litellm": version, "resolved_as_of": as_of, "pins": list(pins), "repaired_with": repaired}
+    provenance = {"litellm": version, "requirement": requirement, "resolved_as_of": as_of, "pins": list(pins),
+                  "repaired_with": repaired}
     (staging / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
-    (staging / _COMPLETE_MARK).write_text(_mark(version))
+    (staging / _COMPLETE_MARK).write_text(_mark(key))
 
 
 def _import_failure(python: Path) -> str | None:
