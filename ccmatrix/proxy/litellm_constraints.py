@@ -10,6 +10,8 @@ pinned is written into the environment's provenance (`.ccmatrix-env.json`).
 
 Add a constraint when `ccmatrix run --litellm X` stops with an ImportError: pin the
 newest dependency release that still has what LiteLLM imports, and say how you know.
+A release that cannot install as published (it pins a version the index does not
+have) gets an override instead: uv replaces the release's own requirement with it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from packaging.version import Version
 class Constraint:
     releases: str  # the LiteLLM releases it applies to up front: a PEP 440 specifier set
     pins: tuple[str, ...]  # requirements installed beside litellm[proxy]
-    avoids: str  # a regular expression for the import error it avoids
+    avoids: str  # a regular expression for the import (or install) error it avoids
     found: str  # the evidence: how the failure was seen and the pin chosen
+    # requirements that replace the release's own (uv --override): for a release that
+    # pins a version the package index does not have, so it cannot install as published
+    overrides: tuple[str, ...] = ()
 
     def applies_to(self, version: str) -> bool:
         return Version(version) in SpecifierSet(self.releases)
@@ -46,7 +51,32 @@ CONSTRAINTS: tuple[Constraint, ...] = (
               "fastapi 0.140.0 still has the function, 0.140.13 and 0.141.1 do not; resolving as of the "
               "publication date still picks 0.141.1. Pinning 0.140.0 makes the proxy import (ccmatrix issue 12).",
     ),
+    Constraint(
+        releases="==1.104.9",
+        pins=(),
+        overrides=("litellm-proxy-extras==0.4.102.post1",),
+        avoids=r"litellm-proxy-extras==0\.4\.102\.post2",
+        found="bench/release_sweep.py, 2026-12-01: `litellm[proxy]==1.104.9` does not install, it pins "
+              "litellm-proxy-extras==0.4.102.post2, which the index does not have (it has 0.4.102 and "
+              "0.4.102.post1). Overridden by the post1 of the same release (the package carries the proxy's "
+              "database migrations; the proxy runs without a database here).",
+    ),
+    Constraint(
+        releases="==1.109.3",
+        pins=(),
+        overrides=("litellm-proxy-extras==0.4.110", "litellm-enterprise==0.1.82"),
+        avoids=r"litellm-proxy-extras==0\.4\.113|litellm-enterprise==0\.1\.82\.post1",
+        found="bench/release_sweep.py, 2026-12-01: `litellm[proxy]==1.109.3` does not install, it pins "
+              "litellm-proxy-extras==0.4.113 and litellm-enterprise==0.1.82.post1, neither of which the index "
+              "has (its newest litellm-proxy-extras is 0.4.110; litellm-enterprise has 0.1.82, no post1). "
+              "Overridden by those (the database migrations package, and the release the post1 repackages).",
+    ),
 )
+
+
+def known_overrides(version: str) -> tuple[str, ...]:
+    """The overrides the table gives a release (uv --override)."""
+    return tuple(o for c in CONSTRAINTS if c.applies_to(version) for o in c.overrides)
 
 
 def known_pins(version: str) -> tuple[str, ...]:

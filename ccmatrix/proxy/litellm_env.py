@@ -48,9 +48,10 @@ class LiteLLMEnv:
 
     @property
     def label(self) -> str:
-        pins = provenance(self).get("pins")
+        built = provenance(self)
+        changed = [*built.get("pins", []), *(f"{o} (override)" for o in built.get("overrides", []))]
         where = f"{self.source}; {self.python}" if self.source else str(self.python)
-        return f"litellm {self.version} ({where}" + (f"; pinned {', '.join(pins)})" if pins else ")")
+        return f"litellm {self.version} ({where}" + (f"; pinned {', '.join(changed)})" if changed else ")")
 
 
 def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
@@ -156,6 +157,10 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
         _run([uv, "pip", "install", "--quiet", "--python", str(python), *build_requires], version)
         source = ["--no-build-isolation-package", "litellm", "-e"]
     dated = ["--exclude-newer", as_of] if as_of else []
+    overrides = litellm_constraints.known_overrides(version)
+    if overrides:
+        (staging / "overrides.txt").write_text("\n".join(overrides) + "\n")
+        dated += ["--override", str(staging / "overrides.txt")]
     _run([uv, "pip", "install", "--quiet", "--python", str(python), *dated,
           *source, requirement, *_EXTRA_PACKAGES, *pins], version)
     repaired: list[str] = []
@@ -172,7 +177,7 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
             repaired += fix.pins
         failure = _import_failure(python)
     provenance = {"litellm": version, "requirement": requirement, "resolved_as_of": as_of, "pins": list(pins),
-                  "repaired_with": repaired}
+                  "overrides": list(overrides), "repaired_with": repaired}
     (staging / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     (staging / _COMPLETE_MARK).write_text(_mark(key))
 

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ccmatrix.proxy import litellm_constraints, litellm_env
-from ccmatrix.proxy.litellm_constraints import CONSTRAINTS, fallbacks, known_pins
+from ccmatrix.proxy.litellm_constraints import CONSTRAINTS, fallbacks, known_overrides, known_pins
 
 FASTAPI_141 = ("Traceback (most recent call last):\n  ...\n"
                "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils' "
@@ -22,7 +22,9 @@ FASTAPI_141 = ("Traceback (most recent call last):\n  ...\n"
 
 def test_every_constraint_is_data_with_its_evidence():
     for c in CONSTRAINTS:
-        assert c.pins and all("==" in pin for pin in c.pins), c  # exact pins: a range would drift again
+        assert c.pins or c.overrides, c
+        # exact pins: a range would drift again
+        assert all("==" in pin for pin in c.pins + c.overrides), c
         assert len(c.found) > 80 and c.avoids
         c.applies_to("1.0.0")  # the range parses
 
@@ -30,6 +32,15 @@ def test_every_constraint_is_data_with_its_evidence():
 def test_the_table_pins_what_1_97_0_needs_and_nothing_for_others():
     assert known_pins("1.97.0") == ("fastapi==0.140.0",)
     assert known_pins("1.108.7") == () and known_pins("1.83.14") == ()
+
+
+def test_releases_pinning_what_the_index_lacks_get_overrides():
+    assert known_overrides("1.104.9") == ("litellm-proxy-extras==0.4.102.post1",)
+    assert known_overrides("1.109.3") == ("litellm-proxy-extras==0.4.110", "litellm-enterprise==0.1.82")
+    assert known_overrides("1.108.7") == () and known_pins("1.104.9") == ()
+    missing = ("Because there is no version of litellm-enterprise==0.1.82.post1 and litellm[proxy]==1.109.3 "
+               "depends on litellm-enterprise==0.1.82.post1, ...")
+    assert [c.releases for c in CONSTRAINTS if c.avoids_error(missing)] == ["==1.109.3"]
 
 
 def test_a_failed_import_is_repaired_by_the_constraint_whose_error_it_shows():
