@@ -18,8 +18,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ccmatrix.proxy.litellm_env import provenance, resolve
+from ccmatrix.wheelhouse import wheelhouse_dir
 
 _EXTRA = re.compile(r'extra\s*==\s*"([^"]+)"')
+# the environment a source build needs offline: uv finds the build backend in the wheelhouse
+OFFLINE_BUILDS = {"UV_OFFLINE": "1", "UV_FIND_LINKS": str(wheelhouse_dir())}
 
 
 def _site_packages(python: Path) -> Path:
@@ -32,13 +35,17 @@ def pyproject(version: str, requires: list[str]) -> str:
     for r in requires:
         if m := _EXTRA.search(r):
             extras.setdefault(m[1], []).append(r)
-    lines = ['[build-system]', 'requires = ["setuptools>=61"]', 'build-backend = "setuptools.build_meta"', "",
+    # hatchling: ccmatrix's own backend, in the wheelhouse `ccmatrix setup --wheelhouse` fills
+    # (OFFLINE_BUILDS points uv at it), so the trees build with no network
+    lines = ['[build-system]', 'requires = ["hatchling>=1.21"]', 'build-backend = "hatchling.build"', "",
              "[project]", 'name = "litellm"', f'version = "{version}"', 'requires-python = ">=3.9"',
              "dependencies = ["] + [f"    {json.dumps(r)}," for r in plain] + ["]", "", "[project.optional-dependencies]"]
     for extra, reqs in extras.items():
         lines += [f"{extra} = ["] + [f"    {json.dumps(r)}," for r in reqs] + ["]"]
     lines += ["", "[project.scripts]", 'litellm = "litellm:run_server"', "",
-              "[tool.setuptools.packages.find]", 'include = ["litellm*"]', ""]
+              "[tool.hatch.build.targets.wheel]", 'packages = ["litellm"]',
+              # a plain .pth to the tree (no `editables` needed, it is not in the wheelhouse)
+              'dev-mode-dirs = ["."]', ""]
     return "\n".join(lines)
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from ccmatrix.proxy.litellm_env import resolve
-from tests.e2e.litellm_repo import build_repo
+from tests.e2e.litellm_repo import OFFLINE_BUILDS, build_repo
 
 pytestmark = pytest.mark.proxy
-# 1.83.14 loses output_config.effort on Bedrock Invoke; 1.84.10 and 1.88.6 keep it
-RELEASES = ["1.83.14", "1.84.10", "1.88.6"]
+# 1.83.14 loses output_config.effort on Bedrock Invoke; 1.93.0 and 1.94.0 keep it (the releases
+# scripts/test prepares: built offline from them)
+RELEASES = ["1.83.14", "1.93.0", "1.94.0"]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def repo(tmp_path_factory) -> Path:
 
 def _ccmatrix(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ccmatrix", *args], capture_output=True, text=True, timeout=1500,
-                          env={**os.environ, "UV_OFFLINE": "1", "COLUMNS": "200"})
+                          env={**os.environ, **OFFLINE_BUILDS, "COLUMNS": "200"})
 
 
 def test_bisect_over_commits_skips_the_broken_one_and_names_the_first_bad(repo):
@@ -44,7 +45,7 @@ def test_bisect_over_commits_skips_the_broken_one_and_names_the_first_bad(repo):
                      "--repo", str(repo), "--good", "main", "--bad", "main~3")
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    assert "last good: " in out and "Release 1.84.10" in out.split("last good: ")[1].splitlines()[0], out
+    assert "last good: " in out and "Release 1.93.0" in out.split("last good: ")[1].splitlines()[0], out
     assert "Release 1.83.14" in out.split("first bad: ")[1].splitlines()[0], out
     assert "body.output_config.effort" in out
     skipped = [line for line in out.splitlines() if line.startswith("skipped ")]
@@ -52,13 +53,15 @@ def test_bisect_over_commits_skips_the_broken_one_and_names_the_first_bad(repo):
     assert "Traceback" not in proc.stderr
 
 
-def test_a_commit_and_a_working_tree_build_their_own_environments(repo):
+def test_a_commit_and_a_working_tree_build_their_own_environments(repo, monkeypatch):
+    for name, value in OFFLINE_BUILDS.items():
+        monkeypatch.setenv(name, value)
     at_commit = resolve(f"{repo}@main~2")  # built by the bisect above: from the cache
-    assert at_commit.version == "1.84.10" and "Break the proxy" not in (at_commit.source or "")
+    assert at_commit.version == "1.93.0" and "Break the proxy" not in (at_commit.source or "")
     (repo / "litellm" / "ccmatrix_marker.py").write_text("MARK = 1\n")
     subprocess.run(["git", "-C", str(repo), "add", "litellm/ccmatrix_marker.py"], check=True)
     working = resolve(str(repo))  # the working tree, staged change included
-    assert working.version == "1.88.6" and "working tree" in working.source
+    assert working.version == "1.94.0" and "working tree" in working.source
     proc = subprocess.run([str(working.python), "-c", "import litellm.ccmatrix_marker as m; print(m.MARK)"],
                           capture_output=True, text=True)
     assert proc.stdout.strip() == "1", proc.stderr
