@@ -131,6 +131,75 @@ def test_litellm_hung_during_a_tier(litellm_env):
     assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
 
 
+class _KillingStream(httpx.SyncByteStream):
+    """LiteLLM's answer to the client, read as it arrives; `kill` once byte `at` is in."""
+
+    def __init__(self, inner: httpx.SyncByteStream, at: int, kill) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.at, self.kill = inner, at, kill
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        seen = 0
+        for chunk in self.inner:
+            if seen < self.at <= seen + len(chunk):
+                yield chunk[: self.at - seen]
+                self.kill()
+                yield chunk[self.at - seen:]
+            else:
+                yield chunk
+            seen += len(chunk)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class MidStreamKiller(Saboteur):
+    """SIGKILLs LiteLLM when the client has read byte `at` of its streamed answer in one tier."""
+
+    def __init__(self, tier: str, at: int) -> None:
+        super().__init__("litellm", signal.SIGKILL, ("never", ""))
+        self.tier, self.at, self.armed, self.fired_at = tier, at, False, None
+        self.partial: bytes = b""
+
+    def stack_started(self, stack: Stack, seconds: float) -> None:
+        super().stack_started(stack, seconds)
+        killer = self
+
+        class Transport(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                response = super().handle_request(request)
+                if not killer.armed or "event-stream" not in response.headers.get("content-type", ""):
+                    return response
+                return httpx.Response(response.status_code, headers=response.headers,
+                                      stream=_KillingStream(response.stream, killer.at, killer.fire), request=request)
+
+        http = stack.http
+        stack._http = httpx.Client(base_url=http.base_url, headers=http.headers, timeout=http.timeout,
+                                   trust_env=False, transport=Transport())
+
+    def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
+        if name == "begin_cell":
+            self.armed = cell.tier.id == self.tier and self.fired_at is None
+
+    def fire(self) -> None:
+        assert self.stack is not None and self.stack.litellm is not None
+        self.armed, self.fired_at = False, self.at
+        os.killpg(self.stack.litellm.process.pid, signal.SIGKILL)
+        self.stack.litellm.process.popen.wait(10)
+
+
+@pytest.mark.parametrize("at", [1, 300], ids=["first-byte", "byte-300"])
+def test_litellm_killed_mid_stream_at_a_chosen_byte(litellm_env, at):
+    """Killed while the client reads a streamed answer: the tier is `error` (the stream
+    broke, LiteLLM is gone), never a judged failure and never a traceback."""
+    killer = MidStreamKiller("sonnet", at)
+    tiers = _run(litellm_env, killer)
+    assert killer.fired_at == at
+    sonnet = tiers["sonnet"]
+    assert sonnet.status == "error", sonnet.error
+    assert f"run error during {ROW}/{PROVIDER}/sonnet" in sonnet.error and "LiteLLM exited with code -9" in sonnet.error
+    assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
+
+
 # ------------------------------------------------------------------ the command
 
 
