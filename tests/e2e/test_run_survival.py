@@ -153,10 +153,11 @@ class _KillingStream(httpx.SyncByteStream):
 
 
 class MidStreamKiller(Saboteur):
-    """SIGKILLs LiteLLM when the client has read byte `at` of its streamed answer in one tier."""
+    """Sends `sig` (SIGKILL, or SIGSTOP: a hang) to LiteLLM when the client has read byte
+    `at` of its streamed answer in one tier."""
 
-    def __init__(self, tier: str, at: int) -> None:
-        super().__init__("litellm", signal.SIGKILL, ("never", ""))
+    def __init__(self, tier: str, at: int, sig: int = signal.SIGKILL) -> None:
+        super().__init__("litellm", sig, ("never", ""))
         self.tier, self.at, self.armed, self.fired_at = tier, at, False, None
         self.partial: bytes = b""
 
@@ -183,8 +184,9 @@ class MidStreamKiller(Saboteur):
     def fire(self) -> None:
         assert self.stack is not None and self.stack.litellm is not None
         self.armed, self.fired_at = False, self.at
-        os.killpg(self.stack.litellm.process.pid, signal.SIGKILL)
-        self.stack.litellm.process.popen.wait(10)
+        os.killpg(self.stack.litellm.process.pid, self.sig)
+        if self.sig == signal.SIGKILL:
+            self.stack.litellm.process.popen.wait(10)
 
 
 @pytest.mark.parametrize("at", [1, 300], ids=["first-byte", "byte-300"])
@@ -197,6 +199,18 @@ def test_litellm_killed_mid_stream_at_a_chosen_byte(litellm_env, at):
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error", sonnet.error
     assert f"run error during {ROW}/{PROVIDER}/sonnet" in sonnet.error and "LiteLLM exited with code -9" in sonnet.error
+    assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
+
+
+def test_litellm_hung_mid_stream(litellm_env):
+    """Stopped while the client reads its stream: the read waits out the request timeout
+    (bounded), the tier is `error` ("stopped answering"), the rest judged."""
+    killer = MidStreamKiller("sonnet", 300, signal.SIGSTOP)
+    t0 = time.monotonic()
+    tiers = _run(litellm_env, killer, Timeouts(request=10, health=3))
+    assert killer.fired_at == 300 and time.monotonic() - t0 < 120
+    sonnet = tiers["sonnet"]
+    assert sonnet.status == "error" and "LiteLLM stopped answering" in sonnet.error, sonnet.error
     assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
 
 
