@@ -349,14 +349,11 @@ def bisect(
 
 
 def _candidate_name(candidate: str) -> str:
-    """A release or environment as given; a commit (`repo@sha`) with its subject line."""
-    from ccmatrix.proxy.litellm_source import source_tree
+    """A release or environment as given; a source tree (`repo@sha`) with its subject line."""
+    from ccmatrix.proxy.litellm_source import source_of
 
-    repo, at, ref = candidate.rpartition("@")
-    if not at or not Path(repo).is_dir():
-        return candidate
-    tree = source_tree(Path(repo), ref)
-    return f"{tree.commit[:12]} {tree.subject}"
+    tree = source_of(candidate)
+    return candidate if tree is None else f"{tree.commit[:12]} {tree.subject}"
 
 
 @command()

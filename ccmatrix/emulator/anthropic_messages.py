@@ -341,11 +341,9 @@ def answer(req: EmulatedRequest, body: dict, model: str, *, provider: Provider, 
     if stream:
         events = render_stream_events(plan, message_id, style)
         response = EmulatedResponse(200, {**SSE_HEADERS, **headers}, sse_chunks(events, style, req.seed))
-        if (breaks := faults.stream_fault(provider, fault, stream)) is not None:
-            # the stream breaks after its first delta, as Anthropic's do: an error event, then the end
-            error = encode_sse_event({"event": "error", "data": breaks["error"]}) if "error" in breaks else None
-            response = faults.broken(response, faults.break_at([e["type"] for e in events]), error, fault.kind)
-        return response
+        # a stream fault breaks it as Anthropic's break: an error event, then the end
+        return faults.break_stream(response, provider, fault, [e["type"] for e in events],
+                                   lambda error: encode_sse_event({"event": "error", "data": error}))
     return json_response(200, render_message(plan, message_id, style), headers)
 
 

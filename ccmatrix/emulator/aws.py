@@ -53,6 +53,11 @@ def exception_message(exception_type: str, message: str) -> bytes:
     return encode_message(headers, compact_json({"message": message}).encode("utf-8"))
 
 
+def exception_frame(error: dict) -> bytes:
+    """`Provider.stream_fault_event()`'s {"type", "message"} as an exception frame."""
+    return exception_message(error["type"], error["message"])
+
+
 @functools.cache
 def stream_exception_types(operation: str = "ConverseStream") -> frozenset[str]:
     """The exceptions an event stream can carry, from botocore's bedrock-runtime model

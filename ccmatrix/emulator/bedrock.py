@@ -16,14 +16,7 @@ from urllib.parse import unquote
 
 from ccmatrix.emulator import anthropic_messages as messages
 from ccmatrix.emulator import converse, faults
-from ccmatrix.emulator.aws import (
-    aws_error,
-    event_message,
-    exception_message,
-    malformed,
-    stream_headers,
-    validation_error,
-)
+from ccmatrix.emulator.aws import aws_error, event_message, exception_frame, malformed, stream_headers, validation_error
 from ccmatrix.emulator.exchange import (
     EmulatedRequest,
     EmulatedResponse,
@@ -85,12 +78,8 @@ def _invoke(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emula
     # each chunk: {"bytes": base64(the model's event, compact, unpadded), "p": padding}
     chunks = [event_message("chunk", {"bytes": _b64_json(event), "p": ids.padding(req.seed, f"chunk:{n}")})
               for n, event in enumerate(events)]
-    response = EmulatedResponse(200, stream_headers(req.seed), chunks)
-    if (breaks := faults.stream_fault(bedrock_invoke.PROVIDER, fault, stream)) is not None:
-        error = breaks.get("error")
-        response = faults.broken(response, faults.break_at([e["type"] for e in events]),
-                                 exception_message(error["type"], error["message"]) if error else None, fault.kind)
-    return response
+    return faults.break_stream(EmulatedResponse(200, stream_headers(req.seed), chunks), bedrock_invoke.PROVIDER,
+                               fault, [e["type"] for e in events], exception_frame)
 
 
 def invocation_metrics(plan: ReplyPlan) -> dict:

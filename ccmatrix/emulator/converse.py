@@ -14,7 +14,13 @@ import json
 from typing import Any
 
 from ccmatrix.emulator import faults
-from ccmatrix.emulator.aws import event_message, exception_message, stream_exception_types, stream_headers
+from ccmatrix.emulator.aws import (
+    event_message,
+    exception_frame,
+    exception_message,
+    stream_exception_types,
+    stream_headers,
+)
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, contract_answer, json_response
 from ccmatrix.emulator.plan import (
     Conversation,
@@ -121,12 +127,8 @@ def handle(req: EmulatedRequest, body: dict, model: str, stream: bool) -> Emulat
         exception = stream_exception(asked.directive)
         if exception is not None:  # the stream breaks after `after_events` events, inside the 200
             chunks = chunks[:exception["after_events"]] + [exception_message(exception["type"], exception["message"])]
-        response = EmulatedResponse(200, stream_headers(req.seed), chunks)
-        if (breaks := faults.stream_fault(bedrock_converse.PROVIDER, fault, stream)) is not None:
-            error = breaks.get("error")
-            response = faults.broken(response, faults.break_at([kind for kind, _ in events]),
-                                     exception_message(error["type"], error["message"]) if error else None, fault.kind)
-        return response
+        return faults.break_stream(EmulatedResponse(200, stream_headers(req.seed), chunks), bedrock_converse.PROVIDER,
+                                   fault, [kind for kind, _ in events], exception_frame)
     return json_response(200, sorted_keys(render_response(plan)), {"x-amzn-RequestId": ids.aws_request_id(req.seed)})
 
 

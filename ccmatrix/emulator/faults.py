@@ -4,17 +4,19 @@ A request whose conversation carries a fault directive (ccmatrix/catalog/faults.
 fails on its first `failed_attempts` attempts, counted by the server per request body
 (`EmulatedRequest.attempt`), then is answered as any other. What the failure looks like
 is the provider's (`Provider.fault_answer`, `Provider.stream_fault_event`); where in a
-stream it breaks is decided here, the framing by each encoder.
+stream it breaks is decided here, the framing by each encoder (`break_stream`'s `frame`).
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from ccmatrix.catalog.faults import FAULT_HEADER, FIRST_DELTA, Fault
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse
 from ccmatrix.emulator.plan import Conversation
 from ccmatrix.providers import Provider
 
-__all__ = ["break_at", "broken", "failing", "status_fault", "stream_fault"]
+__all__ = ["break_at", "break_stream", "failing", "status_fault"]
 
 
 def failing(conversation: Conversation, req: EmulatedRequest) -> Fault | None:
@@ -34,25 +36,21 @@ def status_fault(provider: Provider, fault: Fault | None, req: EmulatedRequest) 
     return EmulatedResponse(status, {**headers, FAULT_HEADER: fault.kind}, [body])
 
 
-def stream_fault(provider: Provider, fault: Fault | None, stream: bool) -> dict | None:
-    """How a streamed answer breaks (at `break_at`), or None: {"error": the provider's
-    in-stream error} or {"cut": True} (the connection closes, no error sent). A request
-    that does not stream has no stream to break."""
-    if fault is None or not fault.native.in_stream or not stream:
-        return None
+def break_stream(response: EmulatedResponse, provider: Provider, fault: Fault | None, event_kinds: list[str],
+                 frame: Callable[[dict], bytes]) -> EmulatedResponse:
+    """A streamed `response` as a stream fault breaks it (else as it is): its events up to
+    `break_at`, then the provider's in-stream error (`frame` writes it in the stream's
+    own framing) and the end, or, for a cut, a connection closed there (`cut_after`)."""
+    if fault is None or not fault.native.in_stream:
+        return response
+    kept = break_at(event_kinds)
+    headers = {**response.headers, FAULT_HEADER: fault.kind}
     if fault.kind == "stream_cut":
-        return {"cut": True}
-    error = provider.stream_fault_event()
-    return {"error": error} if error is not None else None
-
-
-def broken(response: EmulatedResponse, kept: int, error_chunk: bytes | None, kind: str) -> EmulatedResponse:
-    """`response` broken after its first `kept` chunks: an error chunk and the end, or a
-    connection closed where the stream stood (the server's `cut_after`)."""
-    headers = {**response.headers, FAULT_HEADER: kind}
-    if error_chunk is None:
         return EmulatedResponse(response.status, headers, response.chunks[:kept], cut_after=kept)
-    return EmulatedResponse(response.status, headers, response.chunks[:kept] + [error_chunk])
+    error = provider.stream_fault_event()
+    if error is None:
+        return response
+    return EmulatedResponse(response.status, headers, response.chunks[:kept] + [frame(error)])
 
 
 def break_at(event_kinds: list[str]) -> int:

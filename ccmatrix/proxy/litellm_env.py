@@ -61,12 +61,10 @@ def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
     spec = spec or DEFAULT_LITELLM_VERSION
     if _VERSION.match(spec):
         return _release_env(spec, install=install)
-    repo, at, ref = spec.rpartition("@")
-    if at and Path(repo).expanduser().is_dir():
-        return _source_env(litellm_source.source_tree(Path(repo), ref), install=install)
+    source = litellm_source.source_of(spec)
+    if source is not None:
+        return _source_env(source, install=install)
     path = Path(spec).expanduser()
-    if litellm_source.is_checkout(path):
-        return _source_env(litellm_source.source_tree(path), install=install)
     python = path if path.is_file() else path / "bin" / "python"
     if not python.exists():
         raise LiteLLMEnvError(
@@ -156,12 +154,12 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
     if build_requires is not None:
         _run([uv, "pip", "install", "--quiet", "--python", str(python), *build_requires], version)
         source = ["--no-build-isolation-package", "litellm", "-e"]
-    dated = ["--exclude-newer", as_of] if as_of else []
+    resolution = ["--exclude-newer", as_of] if as_of else []
     overrides = litellm_constraints.known_overrides(version)
     if overrides:
         (staging / "overrides.txt").write_text("\n".join(overrides) + "\n")
-        dated += ["--override", str(staging / "overrides.txt")]
-    _run([uv, "pip", "install", "--quiet", "--python", str(python), *dated,
+        resolution += ["--override", str(staging / "overrides.txt")]
+    _run([uv, "pip", "install", "--quiet", "--python", str(python), *resolution,
           *source, requirement, *_EXTRA_PACKAGES, *pins], version)
     repaired: list[str] = []
     failure = _import_failure(python)

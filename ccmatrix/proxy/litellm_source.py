@@ -19,7 +19,7 @@ from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
 
 __all__ = ["SourceError", "SourceTree", "build_requires", "commits_between", "is_checkout", "snapshot",
-           "source_tree", "tree_version"]
+           "source_of", "source_tree", "tree_version"]
 
 
 class SourceError(CcmatrixError):
@@ -44,6 +44,16 @@ class SourceTree:
 def is_checkout(path: Path) -> bool:
     """A LiteLLM source tree: its pyproject.toml and its package."""
     return path.is_dir() and (path / "pyproject.toml").is_file() and (path / "litellm" / "__init__.py").is_file()
+
+
+def source_of(spec: str) -> SourceTree | None:
+    """The source tree `--litellm` names: `CHECKOUT@REF` (a commit), `CHECKOUT` (its
+    working tree); None when `spec` names neither."""
+    repo, at, ref = spec.rpartition("@")
+    if at and Path(repo).expanduser().is_dir():
+        return source_tree(Path(repo), ref)
+    path = Path(spec).expanduser()
+    return source_tree(path) if is_checkout(path) else None
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -127,15 +137,13 @@ def commits_between(repo: Path, good: str, bad: str) -> list[str]:
     """The first-parent commits from good to bad inclusive, in the direction good -> bad
     (a fix is searched by giving the newer commit as good), each as `repo@sha`."""
     repo = repo.expanduser().resolve()
-    ends = [source_tree(repo, ref).commit for ref in (good, bad)]
-    older, newer = ends if _is_ancestor(repo, *ends) else ends[::-1]
-    chain = _git(repo, "rev-list", "--first-parent", "--reverse", f"{older}..{newer}").split()
-    order = [older, *chain]
-    if not _is_ancestor(repo, older, newer) or order[-1] != newer:
+    good_commit, bad_commit = (source_tree(repo, ref).commit for ref in (good, bad))
+    forward = _is_ancestor(repo, good_commit, bad_commit)
+    older, newer = (good_commit, bad_commit) if forward else (bad_commit, good_commit)
+    order = [older, *_git(repo, "rev-list", "--first-parent", "--reverse", f"{older}..{newer}").split()]
+    if not (forward or _is_ancestor(repo, older, newer)) or order[-1] != newer:
         raise SourceError(f"{repo}: {good} and {bad} are not on one first-parent line of history")
-    if older != ends[0]:
-        order.reverse()
-    return [f"{repo}@{sha}" for sha in order]
+    return [f"{repo}@{sha}" for sha in (order if forward else order[::-1])]
 
 
 def _is_ancestor(repo: Path, older: str, newer: str) -> bool:

@@ -10,12 +10,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ccmatrix import catalog
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult
+from ccmatrix.verdict.results import CellResult, RunResult, matrix_rows
 
 RUN_FILENAME = "ccmatrix-run.json"  # the whole run (every tier's diffs and findings): what merge reads
-_NOT_SELECTED = "not selected in this run"
 
 
 class MergeError(CcmatrixError):
@@ -62,16 +60,6 @@ def merge(runs: list[tuple[str, RunResult]]) -> RunResult:
                 if key in owner:
                     raise MergeError(f"{name} and {owner[key]} both ran {row.id}/{provider}: overlapping shards")
                 owner[key], cells[key] = name, cell
-    rows = []
-    for feature in catalog.FEATURES:
-        row_cells = {}
-        for provider in catalog.PROVIDERS:
-            row_cells[provider.id] = cells.get((feature.id, provider.id)) or CellResult(
-                feature=feature.id, provider=provider.id, status="not_tested",
-                reason=_NOT_SELECTED if feature.implemented else "no client defined for this row yet")
-        rows.append(FeatureRow(id=feature.id, name=feature.name, cells=row_cells))
-    fault_rows = [FeatureRow(id=f.id, name=f.name, cells={p.id: cells.get((f.id, p.id)) or CellResult(
-                      feature=f.id, provider=p.id, status="not_tested", reason=_NOT_SELECTED) for p in catalog.PROVIDERS})
-                  for f in catalog.FAULT_FEATURES if any(key[0] == f.id for key in cells)]
+    rows, fault_rows = matrix_rows(cells)
     return first.model_copy(update={"rows": rows, "fault_rows": fault_rows,
                                     "generated_at": max(r.generated_at for _, r in runs)})

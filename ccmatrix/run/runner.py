@@ -32,7 +32,7 @@ from ccmatrix.proxy.process import StackError
 from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
 from ccmatrix.verdict.judge import judge
-from ccmatrix.verdict.results import CellResult, FeatureRow, Finding, RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, Finding, RunResult, TierResult, matrix_rows
 
 Mode = Literal["replay", "emulate", "live"]
 
@@ -270,10 +270,7 @@ def assemble(results: list[TierResult], *, mode: str, litellm_version: str, clau
     by_cell: dict[tuple[str, str], list[TierResult]] = {}
     for r in results:
         by_cell.setdefault((r.feature, r.provider), []).append(r)
-    rows = [_row(feature, by_cell) for feature in catalog.FEATURES]
-    # fault rows only when run: they are ccmatrix's own, beside the published fifteen
-    fault_rows = [_row(feature, by_cell) for feature in catalog.FAULT_FEATURES
-                  if any(key[0] == feature.id for key in by_cell)]
+    rows, fault_rows = matrix_rows({key: CellResult.aggregate(*key, tiers) for key, tiers in by_cell.items()})
     return RunResult(
         mode={"replay": "replay", "emulate": "record-emulate", "live": "record-live"}[mode],
         litellm_version=litellm_version,
@@ -285,18 +282,6 @@ def assemble(results: list[TierResult], *, mode: str, litellm_version: str, clau
         client=client,
         proxy_config=proxy_config,
     )
-
-
-def _row(feature: catalog.Feature, by_cell: dict[tuple[str, str], list[TierResult]]) -> FeatureRow:
-    cells = {}
-    for provider in catalog.PROVIDERS:
-        tiers = by_cell.get((feature.id, provider.id))
-        if tiers:
-            cells[provider.id] = CellResult.aggregate(feature.id, provider.id, tiers)
-        else:
-            reason = "no client defined for this row yet" if not feature.implemented else "not selected in this run"
-            cells[provider.id] = CellResult(feature=feature.id, provider=provider.id, status="not_tested", reason=reason)
-    return FeatureRow(id=feature.id, name=feature.name, cells=cells)
 
 
 def execute(

@@ -44,7 +44,6 @@ class FaultAnswer:
     error_type: str | None
     retry_after: str | None
     retried: bool  # the SDK retries it (status answers) / the stream failed visibly (200 answers)
-    truncated_success: bool = False  # a 200 stream that ended with message_stop after the provider failed it
 
     def describe(self) -> str:
         if self.status != 200:
@@ -55,6 +54,10 @@ class FaultAnswer:
 
 def _headers(response: RecordedResponse) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
+
+
+def _retry_after(headers: dict[str, str]) -> str | None:
+    return headers.get("retry-after-ms") or headers.get("retry-after")
 
 
 def _error_type(response: RecordedResponse) -> str | None:
@@ -79,8 +82,7 @@ def fault_answers(client: list[ClientLegExchange], model: str) -> tuple[list[Fau
             continue
         headers = _headers(response)
         if response.status != 200:
-            faulty.append(FaultAnswer(n, response.status, _error_type(response),
-                                      headers.get("retry-after-ms") or headers.get("retry-after"),
+            faulty.append(FaultAnswer(n, response.status, _error_type(response), _retry_after(headers),
                                       retried=sdk_retries(response.status, headers)))
             continue
         if not headers.get("content-type", "").startswith("text/event-stream"):
@@ -97,12 +99,7 @@ def fault_answers(client: list[ClientLegExchange], model: str) -> tuple[list[Fau
 
 
 def _provider_retry_after(upstream: list[RecordedResponse]) -> str | None:
-    for response in upstream:
-        if response.status >= 400:
-            headers = _headers(response)
-            if headers.get("retry-after") or headers.get("retry-after-ms"):
-                return headers.get("retry-after-ms") or headers.get("retry-after")
-    return None
+    return next((after for r in upstream if r.status >= 400 and (after := _retry_after(_headers(r)))), None)
 
 
 def provider_failed(response: RecordedResponse) -> bool:

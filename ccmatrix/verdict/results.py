@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ccmatrix import catalog
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.cassette.models import Provenance
 from ccmatrix.catalog import CellTier, Status, TierStatus
@@ -151,6 +152,24 @@ class FeatureRow(BaseModel):
     id: str
     name: str
     cells: dict[str, CellResult]  # provider id -> cell, in provider order
+
+
+NOT_SELECTED = "not selected in this run"
+
+
+def matrix_rows(cells: dict[tuple[str, str], CellResult]) -> tuple[list[FeatureRow], list[FeatureRow]]:
+    """(the published rows, the fault rows that ran) over every provider, from the cells
+    that have a result ((feature id, provider id) -> cell); the rest is not_tested, with why."""
+    def row(feature: catalog.Feature) -> FeatureRow:
+        unrun = NOT_SELECTED if feature.implemented else "no client defined for this row yet"
+        return FeatureRow(id=feature.id, name=feature.name, cells={
+            p.id: cells.get((feature.id, p.id)) or CellResult(feature=feature.id, provider=p.id, status="not_tested",
+                                                             reason=unrun)
+            for p in catalog.PROVIDERS})
+
+    ran = {feature_id for feature_id, _ in cells}
+    # fault rows only when run: they are ccmatrix's own, beside the published fifteen
+    return [row(f) for f in catalog.FEATURES], [row(f) for f in catalog.FAULT_FEATURES if f.id in ran]
 
 
 class RunResult(BaseModel):
