@@ -43,7 +43,9 @@ class ClientExchange:
         failed after it started): when it was retried, it did not stop Claude Code."""
         if self.status != 200:
             return sdk_retries(self.status, self.headers)
-        return self.message is not None and (self.message.stream_error is not None or not self.message.stopped)
+        # only a stream can fail after it started (a JSON message has no message_stop to miss)
+        return self.content_type.startswith("text/event-stream") and self.message is not None and (
+            self.message.stream_error is not None or not self.message.stopped)
 
     @property
     def error_text(self) -> str:

@@ -179,6 +179,8 @@ def test_the_captured_client_reads_a_retried_fault_as_claude_code_does():
     assert captured_outcome([_exchange(400, retried=True), ok], "m").failure  # not retried by Claude Code
     assert captured_outcome([_exchange(429, retried=True, headers={"x-should-retry": "false"}), ok], "m").failure
     assert captured_outcome([_exchange(529, retried=False)], "m").failure  # nothing after it: Claude Code gave up
+    complete = ClientExchange(0, "m", True, 200, "application/json", b"{}", from_sse(b""), {}, retried=True)
+    assert not complete.retryable_failure  # a JSON answer is whole: sent again, it was not a failure
 
 
 # ---------------------------------------------------------------- the verdict
