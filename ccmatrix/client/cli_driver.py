@@ -4,7 +4,7 @@
            --session-id 00000000-0000-4000-8000-000000000000 --no-session-persistence
            <row flags> -- <prompt>            (or the row's stdin instead of a prompt)
 
-With the live harness's environment (an allow-list, `ANTHROPIC_BASE_URL`,
+With the live harness's environment (an allow-list, the shell pinned, `ANTHROPIC_BASE_URL`,
 `ANTHROPIC_AUTH_TOKEN`, a fresh HOME, a fixed config dir seeded with
 `{"userID": "0"*64}`, a fixed empty working directory), so that its requests are the
 same on every run and replay. ccmatrix adds two things: retries bounded to
@@ -42,7 +42,11 @@ RUN_DIR = Path("/tmp/ccmatrix-cli")
 # workers, two `ccmatrix run`s) read each other's config state, which changed a
 # recorded request by a token in CI.
 RUN_LOCK = Path("/tmp/ccmatrix-cli.lock")
-_ALLOWED_ENV = ("PATH", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "NODE_PATH")
+_ALLOWED_ENV = ("PATH", "USER", "LOGNAME", "NODE_PATH")
+# Set, not passed through: the CLI writes its shell into the system prompt ("Shell: bash",
+# "Shell: unknown" with SHELL unset), so an ambient SHELL changed every recorded request
+# in CI, whose environment has none. These are the values the cassettes were recorded with.
+_PINNED_ENV = {"SHELL": "/bin/bash", "TERM": "xterm", "LANG": "C.UTF-8"}
 _DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, connections fail at once
 _TRUNCATE = 800
 CLI_MAX_RETRIES = 2
@@ -80,7 +84,7 @@ def _prepare() -> tuple[Path, Path, dict[str, str]]:
 
 def environment(base_url: str, token: str, home: Path, config: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {k: os.environ[k] for k in _ALLOWED_ENV if k in os.environ}
-    env.setdefault("LANG", "C.UTF-8")
+    env.update(_PINNED_ENV)
     env.update({
         "HOME": str(home), "TMPDIR": str(RUN_DIR / "tmp"), "CLAUDE_CONFIG_DIR": str(config),
         "ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_AUTH_TOKEN": token,

@@ -42,3 +42,18 @@ def test_runs_wait_for_the_run_folder(tmp_path):
         released = time.time()
     worker.join(timeout=20)
     assert float(started.read_text()) >= released
+
+
+def test_the_cli_s_environment_does_not_follow_the_caller_s_shell(monkeypatch, tmp_path):
+    # the CLI writes its shell into the system prompt ("Shell: unknown" without SHELL):
+    # a caller's SHELL, or none, must not change the requests it records
+    envs = []
+    for shell in ("/bin/zsh", None):
+        if shell:
+            monkeypatch.setenv("SHELL", shell)
+        else:
+            monkeypatch.delenv("SHELL", raising=False)
+        monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+        envs.append(cli_driver.environment("http://127.0.0.1:9", "t", tmp_path, tmp_path, {}))
+    assert envs[0] == envs[1]
+    assert envs[0]["SHELL"] == "/bin/bash" and "LC_ALL" not in envs[0]
