@@ -99,7 +99,14 @@ def snapshot(source: SourceTree) -> Path:
             if proc.returncode != 0:
                 raise SourceError(f"git archive {source.commit} in {source.repo}: {proc.stderr.decode()[-300:]}")
             with tarfile.open(archive) as tar:
-                tar.extractall(staging, filter="data")
+                # the "data" filter (refuse absolute paths, links out of the tree) arrived
+                # in Python 3.11.4; Debian's stock 3.11.2 lacks it. Without it, git's own
+                # archive of a tree is still safe to extract: a tree cannot hold a path
+                # below a symlink, so nothing is written outside `staging`
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(staging, filter="data")
+                else:
+                    tar.extractall(staging)
         finally:
             archive.unlink(missing_ok=True)
         if not is_checkout(staging):
