@@ -64,7 +64,15 @@ class LiteLLMProxy:
         return base + ["--config", str(self.config), "--host", "127.0.0.1", "--port", str(self.port)]
 
     def start(self, timeout: float = 90.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Spawn it without waiting (mitmdump can start beside it)."""
         self.process = spawn("litellm", self.command(), self.environ, self.log, cwd=self.workdir)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         with httpx.Client(trust_env=False, timeout=2) as probe:
             while time.monotonic() < deadline:
