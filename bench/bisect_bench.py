@@ -7,8 +7,10 @@
 Cold: `ccmatrix bisect` with an empty ccmatrix cache of its own (`CCMATRIX_CACHE` set
 to a new folder), so every LiteLLM release it probes is built: resolved, downloaded
 (uv's own download cache is not emptied: say so when reading the figure), installed,
-its proxy imported once. Warm: the same command again, on that cache. Needs the
-package index (bisect lists its releases and builds them); the replays are offline.
+its proxy imported once. Warm: the same command again, on that cache, then once
+more with `--jobs 1` (one probe at a time) for the ratio the side-by-side probes buy.
+Needs the package index (bisect lists its releases and builds them); the replays are
+offline.
 """
 
 from __future__ import annotations
@@ -43,19 +45,23 @@ def main(argv: list[str] | None = None) -> int:
     if opts.warm_only:
         from ccmatrix.fsutil import cache_dir
 
-        runs.append(("warm", str(cache_dir())))
+        runs.append(("warm", str(cache_dir()), []))
     else:
         cache = tempfile.mkdtemp(prefix="ccmatrix-bisect-cache-")
-        runs += [("cold", cache), ("warm", cache)]
-    for label, cache in runs:
-        seconds, proc = timed(args, cache)
-        result = " / ".join(line.split(": ", 1)[1] for line in proc.stdout.splitlines()
+        runs += [("cold", cache, []), ("warm", cache, [])]
+    runs.append(("warm, --jobs 1", runs[-1][1], ["--jobs", "1"]))
+    seconds_of = {}
+    for label, cache, extra in runs:
+        seconds, proc = timed(args + extra, cache)
+        seconds_of[label] = seconds
+        result = " / ".join(line.split(": ", 1)[1] for line in proc.stderr.splitlines() + proc.stdout.splitlines()
                             if line.startswith(("last good:", "first bad:")))
         probes = sum(1 for line in proc.stderr.splitlines() if line.strip().startswith("litellm "))
-        print(f"{label:5} {seconds:8.1f} s  exit {proc.returncode}  {probes} probe(s)  result: {result or '-'}")
+        print(f"{label:15} {seconds:8.1f} s  exit {proc.returncode}  {probes} probe(s)  result: {result or '-'}")
         if proc.returncode != 0:
             print(proc.stderr[-1500:], file=sys.stderr)
             return 1
+    print(f"side by side: {seconds_of['warm, --jobs 1'] / seconds_of['warm']:.2f}x faster warm than one at a time")
     return 0
 
 

@@ -9,6 +9,7 @@ the reports are written with everything else); 130 interrupted.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -261,23 +262,20 @@ MatchOpt = typer.Option(
                           "error text; default: what fails at the bad end")
 
 
-def _judge_candidate(candidate: str, cells, root, match):  # type: ignore[no-untyped-def]
-    """("good" | "bad" | "skip", detail, tier results) for one candidate; one that does
-    not build or start is "skip" with the reason, never the end of the command."""
+def _replay_candidate(candidate: str, cells, root):  # type: ignore[no-untyped-def]
+    """The tier results of one candidate, or the one-line reason it could not build or
+    start (a "skip", never the end of the command). Runs beside other candidates."""
     from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
     from ccmatrix.proxy.litellm_source import SourceError
     from ccmatrix.proxy.process import StackError
-    from ccmatrix.run import bisect as bisecting
     from ccmatrix.run.runner import execute
 
     try:
         env = resolve(candidate)
         result = execute(cells, mode="replay", litellm=env, root=root)
     except (LiteLLMEnvError, SourceError, StackError) as exc:
-        return "skip", _one_line(str(exc)), []
-    tiers = [t for c in result.cells() for t in c.tiers]
-    verdict, detail = bisecting.judge_tiers(tiers, match)
-    return verdict, detail, tiers
+        return _one_line(str(exc))
+    return [t for c in result.cells() for t in c.tiers]
 
 
 def _one_line(message: str) -> str:
@@ -305,6 +303,10 @@ def bisect(
              "(e.g. environments built from LiteLLM commits); instead of --good/--bad"),
     match: Optional[str] = MatchOpt,
     cassettes: Optional[Path] = CassettesOpt,
+    jobs: int = typer.Option(
+        min(os.cpu_count() or 1, 4), "--jobs", "-j", min=1,
+        help="candidates probed side by side (each a LiteLLM of ~400 MB on a core of its own); "
+             "default: the cores, up to 4"),
 ) -> None:
     """Find the first LiteLLM release (or candidate) where the selected cells stop passing."""
     from ccmatrix.run import bisect as bisecting
@@ -321,20 +323,21 @@ def bisect(
         order = bisecting.releases_between(good, bad, bisecting.index_versions())
     else:
         raise _fail("give --good and --bad releases, or --candidates")
-    err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell tier(s)")
+    err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell tier(s), {jobs} at a time")
     following = {"match": match}
     shown: dict[str, list] = {}
 
-    def judge(candidate: str) -> tuple[str, str]:
-        verdict, detail, tiers = _judge_candidate(candidate, cells, root, following["match"])
-        if following["match"] is None and verdict == "bad":  # the bad end, probed first: follow what fails there
+    def judge(candidate: str, replayed) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+        verdict, detail = bisecting.judge_replay(replayed, following["match"])
+        tiers = [] if isinstance(replayed, str) else replayed
+        if following["match"] is None and verdict == "bad":  # the bad end, judged first: follow what fails there
             following["match"] = bisecting.failure_signature(tiers)
             err.print(f"  following: {following['match']}", highlight=False, markup=False, soft_wrap=True)
         shown[candidate] = [t for t in tiers if t.status == "fail"]
         err.print(f"  litellm {candidate}: {verdict}  {detail[:160]}", highlight=False, markup=False, soft_wrap=True)
         return verdict, detail
 
-    found = bisecting.bisect(order, judge)
+    found = bisecting.bisect(order, lambda candidate: _replay_candidate(candidate, cells, root), judge, jobs=jobs)
     bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
     lines = [f"last good: {_candidate_name(found.last_good)}", f"first bad: {_candidate_name(found.first_bad)}",
              f"  {bad_probe.detail}"]
@@ -372,7 +375,10 @@ def check(
     128 on bad input (git bisect run stops there instead of reading it as bad)."""
     try:
         cells = _select(feature, provider, tier)
-        verdict, detail, _ = _judge_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes), match)
+        from ccmatrix.run.bisect import judge_replay
+
+        replayed = _replay_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes))
+        verdict, detail = judge_replay(replayed, match)
     except CcmatrixError as exc:
         _fail(str(exc))
         raise typer.Exit(EXIT_CHECK_ABORT) from None

@@ -4,17 +4,19 @@ Candidates are releases from the package index between a good and a bad one (or 
 list the user gives: releases, or paths to Python environments built from any
 commit). Each probe replays the selected cells against one candidate; the search
 keeps the invariant "`lo` behaves like good, `hi` like bad" and stops at adjacent
-candidates, so it needs about log2(n) LiteLLM installs. A candidate that does not
-build or start is skipped, not fatal; the search follows one failure (`--match`,
-by default what fails at the bad end), so an unrelated failure does not steer it.
+candidates, so it needs about log2(n) LiteLLM installs (with several jobs, rounds of
+candidates probed side by side, and fewer rounds). A candidate that does not build or
+start is skipped, not fatal; the search follows one failure (`--match`, by default
+what fails at the bad end), so an unrelated failure does not steer it.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Sequence
+from typing import Callable, Literal, Sequence, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
@@ -27,6 +29,7 @@ class BisectError(CcmatrixError):
 
 
 Verdict = Literal["good", "bad", "skip"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -54,41 +57,74 @@ class BisectResult:
         return [p for p in self.probes if p.verdict == "skip"]
 
 
-def bisect(candidates: Sequence[str], judge: Callable[[str], tuple[Verdict, str]]) -> BisectResult:
-    """`candidates` in order, first known good, last known bad (both are verified, the
-    bad end first: what fails there is what the search follows). A candidate judged
-    "skip" (it does not build or start) is stepped around, as `git bisect skip` does:
-    the next probe is the untested candidate nearest the middle."""
+def bisect(candidates: Sequence[str], run: Callable[[str], T], judge: Callable[[str, T], tuple[Verdict, str]],
+           jobs: int = 1) -> BisectResult:
+    """`candidates` in order, first known good, last known bad (both are verified: what
+    fails at the bad end is what the search follows, so it is judged first).
+
+    `run` is the expensive part (install, start, replay) and runs for up to `jobs`
+    candidates at a time; `judge` turns its result into a verdict, in this thread and
+    in a fixed order (the bad end first, then by position). Each round probes `jobs`
+    candidates that split the open range into `jobs + 1` near-equal parts (the first
+    round: both ends, and `jobs - 2` inner ones), so a round costs about one probe's
+    time on as many cores and the search needs about log(n)/log(jobs + 1) rounds. A
+    candidate judged "skip" (it does not build or start) is stepped around, as `git
+    bisect skip` does: the next probe is the untested candidate nearest the split point."""
     if len(candidates) < 2:
         raise BisectError("bisect needs at least two candidates")
+    jobs = max(1, jobs)
     probes: list[Probe] = []
-
-    def probe(index: int) -> Verdict:
-        verdict, detail = judge(candidates[index])
-        probes.append(Probe(candidates[index], verdict, detail))
-        return verdict
-
     lo, hi = 0, len(candidates) - 1
-    end = probe(hi)
-    if end != "bad":
-        raise BisectError(f"the 'bad' end {candidates[hi]} is not bad: "
-                          + ("the cells pass there" if end == "good" else f"it cannot be judged: {probes[-1].detail}"))
-    end = probe(lo)
-    if end != "good":
-        raise BisectError(f"the 'good' end {candidates[lo]} is not good: {probes[-1].detail}")
     skipped: set[int] = set()
-    while True:
-        inner = [i for i in range(lo + 1, hi) if i not in skipped]
-        if not inner:
-            break
-        mid = min(inner, key=lambda i: (abs(2 * i - lo - hi), i))
-        verdict = probe(mid)
-        if verdict == "good":
-            lo = mid
-        elif verdict == "bad":
-            hi = mid
-        else:
-            skipped.add(mid)
+    tried: set[int] = set()
+
+    def split_points(count: int) -> list[int]:
+        chosen: list[int] = []
+        for k in range(1, count + 1):
+            target = lo + k * (hi - lo) / (count + 1)
+            left = [i for i in range(lo + 1, hi) if i not in tried and i not in chosen]
+            if not left:
+                break
+            chosen.append(min(left, key=lambda i: (abs(i - target), i)))
+        return sorted(chosen)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+
+        def probe_round(indices: list[int]) -> dict[int, Verdict]:
+            tried.update(indices)
+            futures = {i: pool.submit(run, candidates[i]) for i in indices}
+            verdicts: dict[int, Verdict] = {}
+            # the bad end first: its failure is what `judge` follows from then on
+            for i in sorted(indices, key=lambda i: (i != len(candidates) - 1, i)):
+                verdict, detail = judge(candidates[i], futures[i].result())
+                probes.append(Probe(candidates[i], verdict, detail))
+                verdicts[i] = verdict
+            return verdicts
+
+        first = [hi, lo][:jobs]
+        verdicts = probe_round(first + split_points(jobs - len(first)))
+        if lo not in verdicts:  # one job at a time: the good end in a round of its own
+            verdicts.update(probe_round([lo]))
+        ends = {i: verdicts.pop(i) for i in (hi, lo)}
+        if ends[hi] != "bad":
+            detail = next(p.detail for p in probes if p.candidate == candidates[hi])
+            raise BisectError(f"the 'bad' end {candidates[hi]} is not bad: "
+                              + ("the cells pass there" if ends[hi] == "good" else f"it cannot be judged: {detail}"))
+        if ends[lo] != "good":
+            detail = next(p.detail for p in probes if p.candidate == candidates[lo])
+            raise BisectError(f"the 'good' end {candidates[lo]} is not good: {detail}")
+        while True:
+            for i in sorted(verdicts):  # in order, so a bad one bounds the goods above it
+                if verdicts[i] == "skip":
+                    skipped.add(i)
+                elif verdicts[i] == "good" and lo < i < hi:
+                    lo = i
+                elif verdicts[i] == "bad" and lo < i < hi:
+                    hi = i
+            points = split_points(jobs)
+            if not points:
+                break
+            verdicts = probe_round(points)
     return BisectResult(candidates[lo], candidates[hi], probes, [candidates[i] for i in range(lo + 1, hi)])
 
 
@@ -127,6 +163,13 @@ def judge_tiers(tiers: Sequence[TierResult], match: str | None) -> tuple[Verdict
     if others:
         return "good", f"good for {match!r}; other failures: [{others[0].model_alias}] {others[0].error or 'failed'}"
     return "good", "pass"
+
+
+def judge_replay(replayed: Sequence[TierResult] | str, match: str | None) -> tuple[Verdict, str]:
+    """judge_tiers for a candidate's replay; a string is why it could not build or start."""
+    if isinstance(replayed, str):
+        return "skip", replayed
+    return judge_tiers(replayed, match)
 
 
 def index_versions(package: str = "litellm") -> list[str]:

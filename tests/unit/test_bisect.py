@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from ccmatrix import catalog
@@ -17,6 +20,10 @@ from ccmatrix.run.bisect import (
 from ccmatrix.verdict.results import TierResult
 
 
+def _verdict(candidate, ran):
+    return ran  # the runs below return their verdict already
+
+
 def test_finds_first_bad_with_log_probes():
     releases = [f"1.{n}.0" for n in range(40)]
     calls = []
@@ -25,7 +32,7 @@ def test_finds_first_bad_with_log_probes():
         calls.append(v)
         return ("good" if int(v.split(".")[1]) < 23 else "bad"), ""
 
-    found = bisect(releases, judge)
+    found = bisect(releases, judge, _verdict)
     assert (found.last_good, found.first_bad) == ("1.22.0", "1.23.0")
     assert calls[:2] == ["1.39.0", "1.0.0"]  # the bad end first: what fails there is what is followed
     assert len(calls) <= 2 + 6  # both ends, then log2(40)
@@ -34,11 +41,11 @@ def test_finds_first_bad_with_log_probes():
 
 def test_ends_are_verified():
     with pytest.raises(BisectError, match="'good' end a is not good: boom"):
-        bisect(["a", "b"], lambda v: ("bad", "boom"))
+        bisect(["a", "b"], lambda v: ("bad", "boom"), _verdict)
     with pytest.raises(BisectError, match="not bad: the cells pass there"):
-        bisect(["a", "b"], lambda v: ("good", ""))
+        bisect(["a", "b"], lambda v: ("good", ""), _verdict)
     with pytest.raises(BisectError, match="'bad' end b is not bad: it cannot be judged: no start"):
-        bisect(["a", "b"], lambda v: ("skip", "no start"))
+        bisect(["a", "b"], lambda v: ("skip", "no start"), _verdict)
 
 
 def test_candidates_that_cannot_be_judged_are_stepped_around():
@@ -50,7 +57,7 @@ def test_candidates_that_cannot_be_judged_are_stepped_around():
             return "skip", f"litellm {v} exited with code 1"
         return ("good" if int(v.split(".")[1]) < 12 else "bad"), ""
 
-    found = bisect(releases, judge)
+    found = bisect(releases, judge, _verdict)
     assert (found.last_good, found.first_bad, found.untestable) == ("1.11.0", "1.12.0", [])
     assert {p.candidate for p in found.skipped} <= broken and found.skipped
     assert all(p.detail.endswith("exited with code 1") for p in found.skipped)
@@ -65,8 +72,47 @@ def test_a_first_bad_behind_skipped_candidates_is_reported_as_a_range():
             return "skip", "does not start"
         return ("good" if n < 6 else "bad"), ""
 
-    found = bisect(releases, judge)
+    found = bisect(releases, judge, _verdict)
     assert (found.last_good, found.first_bad, found.untestable) == ("1.4.0", "1.7.0", ["1.5.0", "1.6.0"])
+
+
+def test_several_jobs_probe_side_by_side_in_fewer_rounds():
+    releases = [f"1.{n}.0" for n in range(50)]
+    running, most = [], [0]
+    lock = threading.Lock()
+
+    def run(v):
+        with lock:
+            running.append(v)
+            most[0] = max(most[0], len(running))
+        time.sleep(0.05)  # long enough for the round's other probes to start
+        with lock:
+            running.remove(v)
+        return ("good" if int(v.split(".")[1]) < 23 else "bad"), ""
+
+    judged = []
+
+    def judge(v, ran):
+        judged.append(v)
+        return ran
+
+    found = bisect(releases, run, judge, jobs=2)
+    assert (found.last_good, found.first_bad) == ("1.22.0", "1.23.0")
+    assert most[0] == 2  # two at a time, never more
+    assert judged[:2] == ["1.49.0", "1.0.0"]  # both ends in the first round, the bad end judged first
+    # the ends, then thirds of what is left: 2 + 2 * ceil(log3(49)) probes at most
+    assert len(judged) <= 2 + 2 * 4
+    sequential = bisect(releases, run, judge, jobs=1)
+    assert (sequential.last_good, sequential.first_bad) == (found.last_good, found.first_bad)
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_every_first_bad_is_found_with_any_number_of_jobs(jobs):
+    releases = [f"1.{n}.0" for n in range(17)]
+    for first_bad in range(1, 17):
+        found = bisect(releases, lambda v, fb=first_bad: ("good" if int(v.split(".")[1]) < fb else "bad", ""),
+                       _verdict, jobs=jobs)
+        assert found.first_bad == f"1.{first_bad}.0" and found.last_good == f"1.{first_bad - 1}.0"
 
 
 def _tier(status: str, error: str | None = None, checks=(), diffs=()) -> TierResult:
