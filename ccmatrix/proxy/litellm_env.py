@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
-
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
-from ccmatrix.proxy import litellm_constraints, litellm_source
+from ccmatrix.proxy import litellm_constraints, litellm_source, package_index
 
 # The LiteLLM release `ccmatrix run` replays against when none is named.
 DEFAULT_LITELLM_VERSION = "1.108.7"
@@ -194,13 +192,9 @@ def _import_failure(python: Path) -> str | None:
 def published_at(version: str) -> str | None:
     """When the release was uploaded to the package index (PEP 691 JSON), or None when
     the index does not say (then the environment is resolved as of now)."""
-    index = (os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL")
-             or os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple").rstrip("/")
     try:
-        r = httpx.get(f"{index}/litellm/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=30,
-                      follow_redirects=True)
-        files = r.json()["files"] if r.status_code == 200 else []
-    except (httpx.HTTPError, ValueError, KeyError):
+        files = package_index.project("litellm").get("files") or []
+    except package_index.PackageIndexError:
         return None
     prefix = (f"litellm-{version}-", f"litellm-{version}.tar")
     stamps = sorted(f["upload-time"] for f in files if f.get("filename", "").startswith(prefix) and f.get("upload-time"))

@@ -21,6 +21,7 @@ from typing import Callable, Literal, Sequence, TypeVar
 from packaging.version import InvalidVersion, Version
 
 from ccmatrix.errors import CcmatrixError
+from ccmatrix.proxy import package_index
 from ccmatrix.verdict.results import TierResult
 
 
@@ -173,8 +174,15 @@ def judge_replay(replayed: Sequence[TierResult] | str, match: str | None) -> tup
 
 
 def index_versions(package: str = "litellm") -> list[str]:
-    """Released versions on the package index, via pip (its plain output: `--json`
-    only exists in newer pips)."""
+    """Released versions on the package index: its JSON API's `versions` (PEP 700, one
+    request), else `pip index versions` (an index that speaks only HTML; pip's plain
+    output: `--json` only exists in newer pips)."""
+    try:
+        versions = package_index.project(package).get("versions")
+    except package_index.PackageIndexError:
+        versions = None
+    if isinstance(versions, list) and versions:
+        return [str(v) for v in versions]
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "index", "versions", package], capture_output=True, text=True,
     )
