@@ -132,9 +132,12 @@ class Mitmdump:
         return self._client.request(method, f"http://{CONTROL_HOST}{path}", json=json,
                                     timeout=self.control_timeout if timeout is None else timeout)
 
-    def stop(self, timeout: float = 8.0) -> None:
+    def close_control(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def stop(self, timeout: float = 8.0) -> None:
+        self.close_control()
         if self.process is not None:
             self.process.stop(timeout)

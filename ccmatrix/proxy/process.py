@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,21 +44,36 @@ class Process:
         return self.popen.pid
 
     def stop(self, timeout: float = 8.0) -> None:
-        if self.popen.poll() is not None:
-            return
+        stop_all([self], timeout)
+
+    def _signal(self, sig: int) -> None:
         try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            os.killpg(self.popen.pid, signal.SIGCONT)  # a stopped (hung) process handles SIGTERM only once resumed
-            self.popen.wait(timeout)
+            os.killpg(self.popen.pid, sig)
         except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(5)
+            pass
 
     def check_alive(self) -> None:
         if self.popen.poll() is not None:
             raise StackError(f"{self.name} exited with code {self.popen.returncode}; log {self.log}:\n{tail(self.log)}")
+
+
+def stop_all(processes: list[Process], timeout: float = 8.0) -> None:
+    """SIGTERM to every process group at once, then SIGKILL for any still running after
+    `timeout`: processes stopped together cost the slowest one's shutdown, not the sum."""
+    running = [p for p in processes if p.popen.poll() is None]
+    for p in running:
+        p._signal(signal.SIGTERM)
+        p._signal(signal.SIGCONT)  # a stopped (hung) process handles SIGTERM only once resumed
+    deadline = time.monotonic() + timeout
+    for p in running:
+        try:
+            p.popen.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p._signal(signal.SIGKILL)
+            try:
+                p.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                pass  # unkillable (in the kernel): nothing more to do from here
 
 
 def spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> Process:

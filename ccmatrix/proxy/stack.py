@@ -28,7 +28,7 @@ from ccmatrix.proxy.credentials import fake_credentials, live_credentials
 from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump, ca_bundle, ensure_mitm_ca
-from ccmatrix.proxy.process import Process, StackError, free_port, tail
+from ccmatrix.proxy.process import Process, StackError, free_port, stop_all, tail
 from ccmatrix.recorder.protocol import BeginCell, CellEnd, Upstream, WriteCell, Written
 
 
@@ -174,10 +174,9 @@ class Stack:
         if self._http is not None:
             self._http.close()
             self._http = None
-        if self.litellm is not None:
-            self.litellm.stop(self.timeouts.stop)
         if self.mitmdump is not None:
-            self.mitmdump.stop(self.timeouts.stop)
+            self.mitmdump.close_control()
+        stop_all(self.processes, self.timeouts.stop)
 
     def stop(self) -> None:
         self._stop_processes()
