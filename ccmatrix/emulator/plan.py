@@ -58,6 +58,11 @@ DIRECTIVE_PREFIX = "ccmatrix-directive:"
 REDACTED_THINKING_TRIGGER = ("ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_"
                              "46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB")
 STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
+# Claude Code's client tool that loads deferred tools (2.1.332 defers WebSearch behind
+# it): its own description says deferred tools are named in a system reminder, have no
+# schema until fetched, and that `"select:<tool_name>"` fetches one by name. A model
+# asked to use a tool it only sees by name calls this first.
+TOOL_SEARCH_TOOL = "ToolSearch"
 
 
 @dataclass(frozen=True)
@@ -344,7 +349,8 @@ def _search_results(key: str, query: str) -> tuple[dict, ...]:
 def plan_reply(conversation: Conversation) -> ReplyPlan:
     """Thinking first (when enabled), then, in order of precedence:
 
-    1. the directive's next tool call, if one remains and the request offers the tool;
+    1. the directive's next tool call, if one remains and the request offers the tool
+       (or, offered only by name behind ToolSearch, a ToolSearch call that fetches it);
     2. a web search (server tool), if offered and not yet run in this conversation;
     3. a StructuredOutput call, if offered and not yet called;
     4. text: plain, or a summary of the tool results seen.
@@ -371,13 +377,20 @@ def plan_reply(conversation: Conversation) -> ReplyPlan:
     stop_reason = "end_turn"
     searches = 0
     steps = directive_steps(conversation.directive) or intent_steps(conversation.first_user_text)
-    done = sum(1 for name in conversation.assistant_tool_calls if name != STRUCTURED_OUTPUT_TOOL)
+    done = sum(1 for name in conversation.assistant_tool_calls if name not in (STRUCTURED_OUTPUT_TOOL, TOOL_SEARCH_TOOL))
     structured = conversation.tool(STRUCTURED_OUTPUT_TOOL)
     web_search = conversation.web_search_tool
-    if done < len(steps) and conversation.tool(steps[done]["name"]) is not None:
+    wanted = steps[done]["name"] if done < len(steps) else None
+    searched = conversation.assistant_tool_calls.count(TOOL_SEARCH_TOOL)
+    if wanted is not None and conversation.tool(wanted) is not None:
         step = steps[done]
         tool_id = _content_id(key, f"tool_use:{done}:{step['name']}", "toolu_")
         blocks.append(ToolUseBlock(id=tool_id, name=step["name"], input=step["input"]))
+        stop_reason = "tool_use"
+    elif wanted is not None and conversation.tool(TOOL_SEARCH_TOOL) is not None and searched <= done:
+        # the step's tool is deferred (offered by name only): fetch it, once per step
+        tool_id = _content_id(key, f"tool_use:{done}:{TOOL_SEARCH_TOOL}", "toolu_")
+        blocks.append(ToolUseBlock(id=tool_id, name=TOOL_SEARCH_TOOL, input={"query": f"select:{wanted}", "max_results": 1}))
         stop_reason = "tool_use"
     elif web_search is not None and conversation.server_tool_calls == 0 and not conversation.latest_has_tool_result:
         query = _search_query(conversation)

@@ -124,6 +124,30 @@ def test_directive_needs_the_tool_offered(first_party: anthropic.Anthropic) -> N
     assert message.stop_reason == "end_turn" and message.content[0].type == "text"
 
 
+# Claude Code 2.1.332 offers WebSearch by name only (deferred behind its ToolSearch
+# tool, whose description says `select:<tool_name>` fetches one); the CLI then answers
+# with a tool_reference and offers the tool (recorded with the CLI against the emulator)
+CLIENT_TOOL_SEARCH = {"name": "ToolSearch", "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}
+PLACEHOLDER = {"name": "DeferredToolPlaceholder", "input_schema": {"type": "object", "properties": {}}, "defer_loading": True}
+
+
+def test_a_deferred_tool_is_fetched_with_tool_search_first(first_party: anthropic.Anthropic) -> None:
+    user = {"role": "user", "content": "Use web search to find a headline about Anthropic. Reply in one sentence."}
+    first = first_party.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=[user], tools=[BASH, CLIENT_TOOL_SEARCH, PLACEHOLDER])
+    [search] = first.content
+    assert (search.name, search.input) == ("ToolSearch", {"query": "select:WebSearch", "max_results": 1})
+    fetched = [user, {"role": "assistant", "content": [search.model_dump(exclude_none=True)]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": search.id,
+                                             "content": [{"type": "tool_reference", "tool_name": "WebSearch"}]}]}]
+    web = {"name": "WebSearch", "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}, "defer_loading": True}
+    second = first_party.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=fetched, tools=[BASH, CLIENT_TOOL_SEARCH, web, PLACEHOLDER])
+    [call_] = second.content
+    assert (call_.name, call_.input) == ("WebSearch", {"query": "a headline about Anthropic"})
+    # not fetched again when the CLI could not load it: the conversation ends in text
+    again = first_party.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=fetched, tools=[BASH, CLIENT_TOOL_SEARCH, PLACEHOLDER])
+    assert again.stop_reason == "end_turn" and again.content[0].type == "text"
+
+
 def _converse_tool(tool: dict) -> dict:
     return {"toolSpec": {"name": tool["name"], "inputSchema": {"json": tool.get("input_schema", {"type": "object"})}}}
 
