@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -100,13 +101,19 @@ ConfigOpt = typer.Option(None, "--config", help="run LiteLLM with this config fi
                                                  "(deployments named by the published aliases)")
 
 
+ClaudeCodeOpt = typer.Option(
+    None, "--claude-code", metavar="VERSION",
+    help=f"the Claude Code release --client cli runs, installed with npm into ccmatrix's cache "
+         f"(default {CLAUDE_CODE_VERSION}, the one the bundled cassettes were recorded with)")
+
+
 RequestTimeoutOpt = typer.Option(
     120.0, "--request-timeout", min=1.0,
     help="seconds each client request to LiteLLM may take before the tier counts as hung")
 
 
 def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None,
-             request_timeout=120.0):
+             request_timeout=120.0, claude_code=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ccmatrix.proxy.stack import Timeouts
@@ -130,7 +137,13 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
     with bar:
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
                        chunkings=chunkings, client=client, config=config,
-                       timeouts=Timeouts(request=request_timeout))
+                       timeouts=Timeouts(request=request_timeout), claude_code=claude_code)
+
+
+def _claude_code(version: Optional[str]) -> Optional[str]:
+    if version is not None and not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise _fail(f"--claude-code {version!r}: not a Claude Code release number (like {CLAUDE_CODE_VERSION})")
+    return version
 
 
 def _publish(result, out: Path, known_issues) -> None:  # type: ignore[no-untyped-def]
@@ -180,12 +193,14 @@ def run(
         None, "--shard", help="K/N: run only shard K of N of the selected cells (whole cells, dealt round-robin); "
                               "join the shards' --out folders with ccmatrix merge"),
     faults: bool = FaultsOpt,
+    claude_code: Optional[str] = ClaudeCodeOpt,
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
     from ccmatrix.report.known_issues import load_known_issues
 
     known_issues = load_known_issues()
+    claude_code = _claude_code(claude_code)
     try:
         chunking_names = parse_chunkings(chunkings)
     except ValueError as exc:
@@ -201,7 +216,8 @@ def run(
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
-    result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout)
+    result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout,
+                      claude_code)
     _publish(result, out, known_issues)
 
 
@@ -219,14 +235,19 @@ def record(
     config: Optional[Path] = ConfigOpt,
     request_timeout: float = RequestTimeoutOpt,
     faults: bool = FaultsOpt,
+    claude_code: Optional[str] = ClaudeCodeOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon: both legs,
-    what the client sent LiteLLM and what LiteLLM sent the providers."""
+    what the client sent LiteLLM and what LiteLLM sent the providers. Recorded with
+    another Claude Code release than the cassettes held, it prints per row what that
+    release sends differently (betas, fields, tools)."""
+    from ccmatrix.client import changes
     from ccmatrix.proxy.credentials import live_credentials
     from ccmatrix.report.table import render_table
 
     if upstream not in ("emulate", "live"):
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
+    claude_code = _claude_code(claude_code)
     cells = _select(feature, provider, tier, faults)
     if upstream == "live":
         faulty = sorted({c.feature.id for c in cells if c.feature.fault is not None})
@@ -238,8 +259,13 @@ def record(
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
-    result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout)
+    rows = sorted({c.feature.id for c in cells}, key=[f.id for f in catalog.FEATURES + catalog.FAULT_FEATURES].index)
+    before = changes.snapshot(root, [catalog.feature(r) for r in rows])
+    result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code)
     render_table(result, console)
+    changed = changes.compare(before, changes.snapshot(root, [catalog.feature(r) for r in rows]))
+    if changed:
+        console.print(changes.render(changed), highlight=False, markup=False, soft_wrap=True)
     _run_errors(result)
 
 
@@ -255,6 +281,26 @@ def agreement(
 
     console.print(render(compare(load_matrix(ours), load_matrix(published))), highlight=False, markup=False,
                   soft_wrap=True)
+
+
+@command("claude-code-changes")
+def claude_code_changes(
+    old: Path = typer.Argument(..., help="a cassette tree recorded with one Claude Code release"),
+    new: Path = typer.Argument(..., help="a cassette tree recorded with another"),
+    feature: Optional[List[str]] = FeatureOpt,
+) -> None:
+    """Per row, what one Claude Code release's requests to the proxy carry that the
+    other's do not (betas, body fields, tools, content block types)."""
+    from ccmatrix.client import changes
+
+    for tree in (old, new):
+        if not tree.is_dir():
+            raise _fail(f"{tree}: no such cassette tree")
+    features = [catalog.feature(f) for f in feature] if feature else None
+    rows = changes.changes(old, new, features)
+    if not rows:
+        raise _fail(f"{old} and {new}: no row recorded by different Claude Code releases in both")
+    console.print(changes.render(rows), highlight=False, markup=False, soft_wrap=True)
 
 
 MatchOpt = typer.Option(

@@ -77,12 +77,17 @@ class Plan:
     cell_tiers: list[catalog.CellTier]
     cassettes: dict[str, cassettes.Cassette]  # cell tier id -> its cassette (replay; record with the captured client)
     client: Client = "captured"
-    cli: Path | None = None  # the pinned `claude` binary, when the CLI client runs
+    cli: Path | None = None  # the `claude` binary, when the CLI client runs
+    claude_code: str = CLAUDE_CODE_VERSION  # ... and its release
 
 
-def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Client = "captured") -> Plan:
+def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Client = "captured",
+         claude_code: str | None = None) -> Plan:
     if client not in CLIENTS:
         raise ConfigError(f"--client must be one of {', '.join(CLIENTS)}, not {client!r}")
+    if claude_code is not None and client != "cli":
+        raise ConfigError(f"--claude-code {claude_code}: it picks the CLI that --client cli runs; the captured "
+                          "client sends the client leg its cassette recorded")
     recorded: dict[str, cassettes.Cassette] = {}
     try:
         for cell in cell_tiers:
@@ -97,9 +102,10 @@ def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Cli
     except cassettes.CassetteError as exc:
         raise ConfigError(str(exc)) from None
     cli = None
+    version = claude_code or CLAUDE_CODE_VERSION
     if client == "cli" and any(c.feature.cli is not None and not c.not_applicable_reason for c in cell_tiers):
-        cli = install()
-    return Plan(cell_tiers, recorded, client, cli)
+        cli = install(version)
+    return Plan(cell_tiers, recorded, client, cli, version)
 
 
 def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
@@ -243,7 +249,7 @@ def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, s
                               claude_code_version=recorded.provenance.claude_code_version)
         else:
             provenance.update(client=outcome.client,
-                              claude_code_version=CLAUDE_CODE_VERSION if outcome.client == "cli" else None)
+                              claude_code_version=the_plan.claude_code if outcome.client == "cli" else None)
             if outcome.detail.get("argv"):
                 provenance["command"] = outcome.detail["argv"]
         timed("write_cell", stack.write_cell, RecordedVerdict(status=result.status, error=result.error), provenance)
@@ -297,12 +303,13 @@ def execute(
     client: Client = "captured",
     config: Path | None = None,
     timeouts: Timeouts | None = None,
+    claude_code: str | None = None,
 ) -> RunResult:
     observer = observer or RunObserver()
     if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
         raise ConfigError("--chunkings: chunkings cut replayed streams; a recording takes the provider's own")
     proxy_config = litellm_config.load_user_config(config) if config is not None else None
-    the_plan = plan(cell_tiers, root, mode, client)
+    the_plan = plan(cell_tiers, root, mode, client, claude_code)
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
     t0 = time.perf_counter()
     stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials, proxy_config=proxy_config,
@@ -324,6 +331,6 @@ def execute(
 
 def _claude_code_version(the_plan: Plan) -> str:
     if the_plan.client == "cli":
-        return CLAUDE_CODE_VERSION
+        return the_plan.claude_code
     versions = {c.provenance.claude_code_version for c in the_plan.cassettes.values()}
     return ", ".join(sorted(v for v in versions if v)) or CLAUDE_CODE_VERSION

@@ -1,0 +1,84 @@
+"""What changed in Claude Code: per row, the traits of two releases' client legs compared.
+The "new release" here is a recorded cassette changed in code (a beta added, a tool
+deferred, a field dropped, a content block type added), as a new CLI would send it."""
+
+from __future__ import annotations
+
+from ccmatrix import catalog
+from ccmatrix.cassette import store as cassettes
+from ccmatrix.cassette.models import Body, RecordedRequest
+from ccmatrix.cli import app
+from ccmatrix.client.changes import changes, render, request_traits
+
+ROW = "tool_use"
+
+
+def _request(headers: dict, body: dict) -> RecordedRequest:
+    return RecordedRequest(method="POST", url="/v1/messages?beta=true", headers=headers, body=Body(json_=body))
+
+
+def test_a_request_s_traits_are_what_a_proxy_forwards():
+    traits = request_traits(_request(
+        {"anthropic-beta": "a-2025,b-2026", "x-app": "cli", "user-agent": "claude-cli/9", "content-length": "9"},
+        {"model": "m", "max_tokens": 32000, "thinking": {"type": "adaptive", "display": "updates"},
+         "output_config": {"effort": "high"}, "context_management": {"edits": [{"type": "clear"}]},
+         "system": [{"type": "text", "text": "long prompt"}], "metadata": {"user_id": "u"},
+         "tools": [{"name": "Bash", "input_schema": {}}, {"name": "WebSearch", "defer_loading": True},
+                   {"type": "web_search_20250305", "name": "web_search"}],
+         "messages": [{"role": "user", "content": [
+             {"type": "tool_result", "content": [{"type": "tool_reference", "tool_name": "WebSearch"}]}]}]}))
+    assert traits == {
+        "beta a-2025", "beta b-2026", "header x-app",
+        "field body.max_tokens=32000", "field body.thinking.type=adaptive", "field body.thinking.display=updates",
+        "field body.output_config.effort=high", "field body.context_management.edits[*].type=clear",
+        "tool Bash", "tool WebSearch (deferred)", "tool web_search (web_search_20250305)",
+        "block tool_result", "block tool_reference",
+    }
+
+
+def _newer_release(root, tmp_path):
+    """A copy of the row's cassettes as a newer CLI would have recorded them."""
+    new_root = tmp_path / "new"
+    for cell in catalog.select(features=[ROW]):
+        cassette = cassettes.load(cell.cassette_path(root), root)
+        cassette.provenance.claude_code_version = "9.9.9"
+        for request in cassette.client:
+            request.headers["anthropic-beta"] += ",newer-beta-2027-01-01"
+            body = request.body.value()
+            body.pop("temperature", None)
+            for tool in body.get("tools") or []:
+                if tool.get("name") == "Bash":
+                    tool["defer_loading"] = True
+            body["messages"][-1]["content"] = [*body["messages"][-1]["content"], {"type": "container_upload"}] \
+                if isinstance(body["messages"][-1]["content"], list) else body["messages"][-1]["content"]
+            request.body = Body(json_=body)
+        cassettes.save(cassette, cell.cassette_path(new_root), new_root)
+    return new_root
+
+
+def test_a_newer_release_s_changes_are_named_per_row(tmp_path):
+    old_root = catalog.DEFAULT_CASSETTE_DIR
+    new_root = _newer_release(old_root, tmp_path)
+    [row] = changes(old_root, new_root, [catalog.feature(ROW)])
+    assert row.row == ROW and row.versions[1] == "9.9.9"
+    assert set(row.added) == {"beta newer-beta-2027-01-01", "tool Bash (deferred)", "block container_upload"}
+    assert "tool Bash" in row.removed and "field body.temperature=1" in row.removed
+    assert row.requests[0] == row.requests[1]
+    text = render([row])
+    assert "-> 9.9.9" in text and "  + beta newer-beta-2027-01-01" in text and "  - tool Bash" in text
+    # the same release on both sides is no version change
+    assert changes(old_root, old_root, [catalog.feature(ROW)]) == []
+
+
+def test_the_command_compares_two_trees_and_refuses_bad_input(tmp_path):
+    from typer.testing import CliRunner
+
+    new_root = _newer_release(catalog.DEFAULT_CASSETTE_DIR, tmp_path)
+    runner = CliRunner()
+    done = runner.invoke(app, ["claude-code-changes", str(catalog.DEFAULT_CASSETTE_DIR), str(new_root), "-f", ROW])
+    assert done.exit_code == 0, done.output
+    assert f"{ROW}:" in done.output and "+ beta newer-beta-2027-01-01" in done.output
+    missing = runner.invoke(app, ["claude-code-changes", str(tmp_path / "nothing"), str(new_root)])
+    assert missing.exit_code == 2 and "no such cassette tree" in missing.output
+    same = runner.invoke(app, ["claude-code-changes", str(new_root), str(new_root)])
+    assert same.exit_code == 2 and "no row recorded by different Claude Code releases" in same.output
