@@ -103,6 +103,16 @@ def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Cli
         raise ConfigError(str(exc)) from None
     cli = None
     version = claude_code or CLAUDE_CODE_VERSION
+    if mode == "replay" and client == "cli":
+        # another release's requests match nothing recorded: every tier would be red for it
+        other = next(((cell, recorded[cell.id].provenance.claude_code_version) for cell in cell_tiers
+                      if cell.id in recorded and recorded[cell.id].provenance.client == "cli"
+                      and recorded[cell.id].provenance.claude_code_version not in (None, version)), None)
+        if other is not None:
+            raise ConfigError(
+                f"{other[0].cassette_path(root)}: recorded with Claude Code {other[1]}; replaying with the CLI of "
+                f"{version} needs cassettes it recorded (ccmatrix record --client cli --claude-code {version} "
+                "--cassettes DIR, then --cassettes DIR)")
     if client == "cli" and any(c.feature.cli is not None and not c.not_applicable_reason for c in cell_tiers):
         cli = install(version)
     return Plan(cell_tiers, recorded, client, cli, version)

@@ -82,3 +82,16 @@ def test_the_command_compares_two_trees_and_refuses_bad_input(tmp_path):
     assert missing.exit_code == 2 and "no such cassette tree" in missing.output
     same = runner.invoke(app, ["claude-code-changes", str(new_root), str(new_root)])
     assert same.exit_code == 2 and "no row recorded by different Claude Code releases" in same.output
+
+
+def test_a_release_replays_only_the_cassettes_it_recorded():
+    import pytest
+
+    from ccmatrix.run import runner
+    from ccmatrix.run.runner import ConfigError
+
+    cells = catalog.select(features=["thinking"], providers=["bedrock_invoke"])
+    with pytest.raises(ConfigError, match="recorded with Claude Code 2.1.126; replaying with the CLI of 9.9.9"):
+        runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", "cli", "9.9.9")
+    with pytest.raises(ConfigError, match="picks the CLI that --client cli runs"):
+        runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured", "9.9.9")
