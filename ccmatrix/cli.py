@@ -259,11 +259,12 @@ def record(
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
-    rows = sorted({c.feature.id for c in cells}, key=[f.id for f in catalog.FEATURES + catalog.FAULT_FEATURES].index)
-    before = changes.snapshot(root, [catalog.feature(r) for r in rows])
+    # only the CLI client can change which release recorded a row (the captured one keeps its origin)
+    rows = list({c.feature.id: c.feature for c in cells}.values()) if client == "cli" else []
+    before = changes.snapshot(root, rows)
     result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code)
     render_table(result, console)
-    changed = changes.compare(before, changes.snapshot(root, [catalog.feature(r) for r in rows]))
+    changed = changes.compare(before, changes.snapshot(root, rows))
     if changed:
         console.print(changes.render(changed), highlight=False, markup=False, soft_wrap=True)
     _run_errors(result)

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 from ccmatrix import catalog
 from ccmatrix.cassette import store as cassettes
+from ccmatrix.cassette.field_diff import request_view
 from ccmatrix.cassette.models import RecordedRequest
 from ccmatrix.cassette.redact import normalize_body
 
@@ -32,28 +33,28 @@ __all__ = ["RowChanges", "RowTraits", "changes", "compare", "render", "request_t
 
 # the conversation itself (text, prompts, tool schemas): what changes there is content, not protocol
 _CONTENT_FIELDS = ("messages", "system", "tools", "metadata", "model")
-# headers that are transport or carry the version itself
-_IGNORED_HEADERS = frozenset({"content-length", "host", "connection", "accept-encoding", "user-agent",
-                              "x-stainless-package-version", "x-stainless-runtime-version", "x-stainless-retry-count",
-                              "x-stainless-timeout", "authorization", "x-api-key"})
+# headers that carry the version itself, or change per call (request_view drops transport ones)
+_IGNORED_HEADERS = frozenset({"x-stainless-package-version", "x-stainless-runtime-version",
+                              "x-stainless-retry-count", "x-stainless-timeout", "authorization", "x-api-key"})
 _SHORT = 40
 _INDEX = re.compile(r"\[\d+\]")
 
 
 def request_traits(request: RecordedRequest) -> set[str]:
+    """Read off the field diff's flat view of the request (field_diff.request_view: the
+    same redaction, per-call normalization and beta-flag split a replay diff sees)."""
+    value = request.body.value() if request.body is not None else None
     traits = set()
-    for name, value in request.headers.items():
-        name = name.lower()
-        if name == "anthropic-beta":
-            traits |= {f"beta {flag.strip()}" for flag in value.split(",") if flag.strip()}
-        elif name not in _IGNORED_HEADERS:
-            traits.add(f"header {name}")
-    body = normalize_body(request.body.value()) if request.body is not None else None
+    for path, item in request_view(request.method, request.url, request.headers, value).items():
+        if path.startswith("headers.anthropic-beta."):
+            traits.add(f"beta {path.removeprefix('headers.anthropic-beta.')}")
+        elif path.startswith("headers.") and path.removeprefix("headers.") not in _IGNORED_HEADERS:
+            traits.add(f"header {path.removeprefix('headers.')}")
+        elif path.startswith("body.") and re.split(r"[.\[]", path, maxsplit=2)[1] not in _CONTENT_FIELDS:
+            traits.add(f"field {_INDEX.sub('[*]', path)}" + _shown(item))
+    body = normalize_body(value)
     if not isinstance(body, dict):
         return traits
-    for key, value in body.items():
-        if key not in _CONTENT_FIELDS:
-            traits |= _field_traits(value, f"body.{key}")
     for tool in body.get("tools") or []:
         if isinstance(tool, dict):
             name = tool.get("name") or tool.get("type") or "?"
@@ -65,14 +66,13 @@ def request_traits(request: RecordedRequest) -> set[str]:
     return traits
 
 
-def _field_traits(value: Any, path: str) -> set[str]:
-    if isinstance(value, dict):
-        return set().union(*(_field_traits(v, f"{path}.{k}") for k, v in value.items())) if value else {f"field {path}"}
-    if isinstance(value, list):
-        return set().union(*(_field_traits(v, f"{path}[*]") for v in value)) if value else {f"field {path}"}
-    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= _SHORT):
-        return {f"field {path}={value if not isinstance(value, bool) else str(value).lower()}"}
-    return {f"field {path}"}
+def _shown(value: Any) -> str:
+    """`=value` for a short scalar; nothing for a long one or an empty container."""
+    if isinstance(value, bool):
+        return f"={str(value).lower()}"
+    if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= _SHORT):
+        return f"={value}"
+    return ""
 
 
 def _block_types(content: Any) -> Iterable[str]:

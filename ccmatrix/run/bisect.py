@@ -76,8 +76,7 @@ def bisect(candidates: Sequence[str], run: Callable[[str], T], judge: Callable[[
     jobs = max(1, jobs)
     probes: list[Probe] = []
     lo, hi = 0, len(candidates) - 1
-    skipped: set[int] = set()
-    tried: set[int] = set()
+    tried: set[int] = set()  # probed, whatever the verdict (a skipped one is not tried again)
 
     def split_points(count: int) -> list[int]:
         chosen: list[int] = []
@@ -91,41 +90,36 @@ def bisect(candidates: Sequence[str], run: Callable[[str], T], judge: Callable[[
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
 
-        def probe_round(indices: list[int]) -> dict[int, Verdict]:
+        def probe_round(indices: list[int]) -> dict[int, Probe]:
             tried.update(indices)
             futures = {i: pool.submit(run, candidates[i]) for i in indices}
-            verdicts: dict[int, Verdict] = {}
+            done: dict[int, Probe] = {}
             # the bad end first: its failure is what `judge` follows from then on
             for i in sorted(indices, key=lambda i: (i != len(candidates) - 1, i)):
-                verdict, detail = judge(candidates[i], futures[i].result())
-                probes.append(Probe(candidates[i], verdict, detail))
-                verdicts[i] = verdict
-            return verdicts
+                done[i] = Probe(candidates[i], *judge(candidates[i], futures[i].result()))
+                probes.append(done[i])
+            return done
 
         first = [hi, lo][:jobs]
-        verdicts = probe_round(first + split_points(jobs - len(first)))
-        if lo not in verdicts:  # one job at a time: the good end in a round of its own
-            verdicts.update(probe_round([lo]))
-        ends = {i: verdicts.pop(i) for i in (hi, lo)}
-        if ends[hi] != "bad":
-            detail = next(p.detail for p in probes if p.candidate == candidates[hi])
-            raise BisectError(f"the 'bad' end {candidates[hi]} is not bad: "
-                              + ("the cells pass there" if ends[hi] == "good" else f"it cannot be judged: {detail}"))
-        if ends[lo] != "good":
-            detail = next(p.detail for p in probes if p.candidate == candidates[lo])
-            raise BisectError(f"the 'good' end {candidates[lo]} is not good: {detail}")
+        done = probe_round(first + split_points(jobs - len(first)))
+        if lo not in done:  # one job at a time: the good end in a round of its own
+            done.update(probe_round([lo]))
+        bad_end, good_end = done.pop(hi), done.pop(lo)
+        if bad_end.verdict != "bad":
+            raise BisectError(f"the 'bad' end {bad_end.candidate} is not bad: "
+                              + ("the cells pass there" if bad_end.good else f"it cannot be judged: {bad_end.detail}"))
+        if not good_end.good:
+            raise BisectError(f"the 'good' end {good_end.candidate} is not good: {good_end.detail}")
         while True:
-            for i in sorted(verdicts):  # in order, so a bad one bounds the goods above it
-                if verdicts[i] == "skip":
-                    skipped.add(i)
-                elif verdicts[i] == "good" and lo < i < hi:
+            for i in sorted(done):  # in order, so a bad one bounds the goods above it
+                if done[i].verdict == "good" and lo < i < hi:
                     lo = i
-                elif verdicts[i] == "bad" and lo < i < hi:
+                elif done[i].verdict == "bad" and lo < i < hi:
                     hi = i
             points = split_points(jobs)
             if not points:
                 break
-            verdicts = probe_round(points)
+            done = probe_round(points)
     return BisectResult(candidates[lo], candidates[hi], probes, [candidates[i] for i in range(lo + 1, hi)])
 
 
