@@ -18,6 +18,9 @@ KNOWN_BETAS = frozenset({
     "oauth-2025-04-20", "web-search-2025-03-05", "structured-outputs-2025-12-15", "compact-2026-01-12",
     "files-api-2025-04-14", "token-efficient-tools-2025-02-19", "output-128k-2025-02-19",
     "mcp-client-2025-11-20", "redact-thinking-2026-02-12", "search-results-2025-06-09",
+    # sent by Claude Code 2.1.332 to the first-party API (docs/claude-code-versions.md):
+    # the CLI's own requests to its own API are the evidence
+    "thinking-display-updates-2026-08-18", "thinking-token-count-2026-05-13", "extended-cache-ttl-2025-04-11",
 })
 
 
