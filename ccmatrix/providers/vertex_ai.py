@@ -107,10 +107,13 @@ class VertexAI(Provider):
 
     def fault_answer(self, kind: str, seed: str) -> ErrorAnswer | None:
         if kind == "rate_limited":
-            # Vertex's own quota answer, as a JSON array (its REST errors sometimes come so:
-            # yym68686/uni-api#41; the object form: vercel/ai#2441), no retry-after
-            body = [{"error": {"code": 429, "message": "Resource exhausted, please try again later.",
-                               "status": "RESOURCE_EXHAUSTED"}}]
+            # Vertex's own quota answer, no retry-after, in either of the forms it comes in:
+            # the object (vercel/ai#2441) or the same inside a JSON array (yym68686/uni-api#41).
+            # Which one a request gets follows its seed (the same request, the same form;
+            # the row's three tiers get both: tests/unit/test_faults.py).
+            error = {"error": {"code": 429, "message": "Resource exhausted, please try again later.",
+                               "status": "RESOURCE_EXHAUSTED"}}
+            body: Any = [error] if vertex_array_form(seed) else error
             return 429, {"content-type": "application/json"}, json.dumps(body, separators=(",", ":")).encode()
         if kind == "overloaded":
             # the model's own answer passes through in Anthropic's shape (langgenius/dify#7122)
@@ -122,6 +125,11 @@ class VertexAI(Provider):
     def error_answer(self, message: str, status: int = MISMATCH_STATUS) -> ErrorAnswer:
         body = {"error": {"code": status, "message": message, "status": GOOGLE_INVALID}}
         return status, {"content-type": "application/json"}, json.dumps(body).encode()
+
+
+def vertex_array_form(seed: str) -> bool:
+    """Whether the rate limit for the request with this seed comes as a JSON array."""
+    return int(seed[-1], 16) % 2 == 0
 
 
 def google_error(status: int, code: str, message: str) -> ErrorAnswer:

@@ -26,6 +26,7 @@ from ccmatrix.cassette.models import Body, Interaction
 from ccmatrix.catalog.faults import NATIVE, Fault, sdk_retries
 from ccmatrix.client.driver import ClientExchange, captured_outcome
 from ccmatrix.emulator import EmulatorServer
+from ccmatrix.providers.vertex_ai import vertex_array_form
 from ccmatrix.recorder.match import match
 from ccmatrix.recorder.protocol import ClientLegExchange
 from ccmatrix.verdict.faults import judge_fault
@@ -109,15 +110,27 @@ def test_a_cut_stream_closes_the_connection_after_the_first_delta(server):
     assert [e["event"] for e in decode_sse(again.content)][-1] == "message_stop"
 
 
-def test_vertex_rate_limit_is_a_google_array_the_sdk_reads_as_429(server):
+@pytest.mark.parametrize("max_tokens", [10, 11])  # two requests, two seeds: both forms
+def test_vertex_rate_limit_is_google_s_object_or_array_the_sdk_reads_as_429(server, max_tokens):
     client = anthropic.AnthropicVertex(region="us-east5", project_id="proj", access_token="ya29.t", max_retries=0,
                                        base_url="http://us-east5-aiplatform.googleapis.com/v1",
                                        http_client=httpx.Client(proxy=server.url))
     with pytest.raises(anthropic.RateLimitError) as caught:
-        client.messages.create(model="claude-haiku-4-5@20251001", max_tokens=10, messages=_prompt("rate_limited"))
+        client.messages.create(model="claude-haiku-4-5@20251001", max_tokens=max_tokens, messages=_prompt("rate_limited"))
     body = caught.value.response.json()
-    assert isinstance(body, list) and body[0]["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert isinstance(body, list) is vertex_array_form(server.requests[-1].seed)
+    assert (body[0] if isinstance(body, list) else body)["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert "retry-after" not in caught.value.response.headers
+
+
+def test_the_vertex_rate_limit_row_records_both_forms():
+    forms = set()
+    for tier in ("haiku", "sonnet", "opus"):
+        cell = catalog.CellTier.parse(f"fault_rate_limited/vertex_ai/{tier}")
+        cassette = cassettes.load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR)
+        [limited] = [i.response for i in cassette.interactions if i.response.status == 429]
+        forms.add(type(json.loads(limited.content())).__name__)
+    assert forms == {"list", "dict"}
 
 
 @pytest.mark.parametrize(("kind", "code", "status"), [("rate_limited", "ThrottlingException", 429),
