@@ -61,13 +61,15 @@ class BisectResult:
 def bisect(candidates: Sequence[str], run: Callable[[str], T], judge: Callable[[str, T], tuple[Verdict, str]],
            jobs: int = 1) -> BisectResult:
     """`candidates` in order, first known good, last known bad (both are verified: what
-    fails at the bad end is what the search follows, so it is judged first).
+    fails at the bad end is what the search follows, so it is judged first; the good end
+    is probed only when the answer rests on it, in a round with a core to spare or at
+    the end, as `git bisect` would otherwise trust it).
 
     `run` is the expensive part (install, start, replay) and runs for up to `jobs`
     candidates at a time; `judge` turns its result into a verdict, in this thread and
     in a fixed order (the bad end first, then by position). Each round probes `jobs`
     candidates that split the open range into `jobs + 1` near-equal parts (the first
-    round: both ends, and `jobs - 2` inner ones), so a round costs about one probe's
+    round: the bad end, and `jobs - 1` inner ones), so a round costs about one probe's
     time on as many cores and the search needs about log(n)/log(jobs + 1) rounds. A
     candidate judged "skip" (it does not build or start) is stepped around, as `git
     bisect skip` does: the next probe is the untested candidate nearest the split point."""
@@ -100,23 +102,23 @@ def bisect(candidates: Sequence[str], run: Callable[[str], T], judge: Callable[[
                 probes.append(done[i])
             return done
 
-        first = [hi, lo][:jobs]
-        done = probe_round(first + split_points(jobs - len(first)))
-        if lo not in done:  # one job at a time: the good end in a round of its own
-            done.update(probe_round([lo]))
-        bad_end, good_end = done.pop(hi), done.pop(lo)
+        done = probe_round([hi] + split_points(jobs - 1))
+        bad_end = done.pop(hi)
         if bad_end.verdict != "bad":
             raise BisectError(f"the 'bad' end {bad_end.candidate} is not bad: "
                               + ("the cells pass there" if bad_end.good else f"it cannot be judged: {bad_end.detail}"))
-        if not good_end.good:
-            raise BisectError(f"the 'good' end {good_end.candidate} is not good: {good_end.detail}")
+        good_end = 0
         while True:
+            if good_end in done and not done[good_end].good:
+                raise BisectError(f"the 'good' end {candidates[good_end]} is not good: {done[good_end].detail}")
             for i in sorted(done):  # in order, so a bad one bounds the goods above it
                 if done[i].verdict == "good" and lo < i < hi:
                     lo = i
                 elif done[i].verdict == "bad" and lo < i < hi:
                     hi = i
             points = split_points(jobs)
+            if lo == good_end and good_end not in tried and len(points) < jobs:
+                points = [good_end] + points  # the answer may rest on it: verify it with a spare core
             if not points:
                 break
             done = probe_round(points)

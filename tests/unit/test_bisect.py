@@ -34,8 +34,9 @@ def test_finds_first_bad_with_log_probes():
 
     found = bisect(releases, judge, _verdict)
     assert (found.last_good, found.first_bad) == ("1.22.0", "1.23.0")
-    assert calls[:2] == ["1.39.0", "1.0.0"]  # the bad end first: what fails there is what is followed
-    assert len(calls) <= 2 + 6  # both ends, then log2(40)
+    assert calls[0] == "1.39.0"  # the bad end first: what fails there is what is followed
+    assert "1.0.0" not in calls  # the good end is trusted while the answer does not rest on it
+    assert len(calls) <= 1 + 6  # the bad end, then log2(40)
     assert found.untestable == [] and found.skipped == []
 
 
@@ -46,6 +47,13 @@ def test_ends_are_verified():
         bisect(["a", "b"], lambda v: ("good", ""), _verdict)
     with pytest.raises(BisectError, match="'bad' end b is not bad: it cannot be judged: no start"):
         bisect(["a", "b"], lambda v: ("skip", "no start"), _verdict)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_good_end_that_is_bad_is_caught_when_the_answer_rests_on_it(jobs):
+    releases = [f"1.{n}.0" for n in range(10)]
+    with pytest.raises(BisectError, match="'good' end 1.0.0 is not good"):
+        bisect(releases, lambda v: ("bad", ""), _verdict, jobs=jobs)
 
 
 def test_candidates_that_cannot_be_judged_are_stepped_around():
@@ -99,9 +107,9 @@ def test_several_jobs_probe_side_by_side_in_fewer_rounds():
     found = bisect(releases, run, judge, jobs=2)
     assert (found.last_good, found.first_bad) == ("1.22.0", "1.23.0")
     assert most[0] == 2  # two at a time, never more
-    assert judged[:2] == ["1.49.0", "1.0.0"]  # both ends in the first round, the bad end judged first
-    # the ends, then thirds of what is left: 2 + 2 * ceil(log3(49)) probes at most
-    assert len(judged) <= 2 + 2 * 4
+    assert judged[:2] == ["1.49.0", "1.24.0"]  # the bad end and the middle in the first round, the bad end judged first
+    # then thirds of what is left: 2 + 2 * ceil(log3(25)) probes at most
+    assert len(judged) <= 2 + 2 * 3
     sequential = bisect(releases, run, judge, jobs=1)
     assert (sequential.last_good, sequential.first_bad) == (found.last_good, found.first_bad)
 
@@ -113,6 +121,8 @@ def test_every_first_bad_is_found_with_any_number_of_jobs(jobs):
         found = bisect(releases, lambda v, fb=first_bad: ("good" if int(v.split(".")[1]) < fb else "bad", ""),
                        _verdict, jobs=jobs)
         assert found.first_bad == f"1.{first_bad}.0" and found.last_good == f"1.{first_bad - 1}.0"
+        # an answer that rests on the good end has it verified; otherwise it may go unprobed
+        assert first_bad > 1 or "1.0.0" in {p.candidate for p in found.probes}
 
 
 def _tier(status: str, error: str | None = None, checks=(), diffs=()) -> TierResult:
