@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ccmatrix import __version__, catalog
-from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.client.claude_cli import BUNDLED_VERSIONS, CLAUDE_CODE_VERSION
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
 
@@ -483,7 +483,9 @@ def html(
 def setup(
     litellm: Optional[List[str]] = typer.Option(
         None, "--litellm", help=f"LiteLLM releases to prepare besides the default ({DEFAULT_LITELLM_VERSION}); repeatable"),
-    claude_code: bool = typer.Option(False, "--claude-code", help=f"also install Claude Code {CLAUDE_CODE_VERSION}"),
+    claude_code: bool = typer.Option(False, "--claude-code",
+                                     help=f"also install the Claude Code releases the bundled cassettes were recorded "
+                                          f"with ({', '.join(BUNDLED_VERSIONS)})"),
     wheelhouse: bool = typer.Option(False, "--wheelhouse",
                                     help="also download ccmatrix's own dependencies as wheels (to install it offline)"),
 ) -> None:
@@ -498,7 +500,8 @@ def setup(
     for spec in dict.fromkeys([DEFAULT_LITELLM_VERSION, *(litellm or [])]):
         console.print(resolve(spec).label, highlight=False, soft_wrap=True)
     if claude_code:
-        console.print(f"claude {install()}", highlight=False)
+        for version in BUNDLED_VERSIONS:
+            console.print(f"claude {install(version)}", highlight=False)
     if wheelhouse:
         console.print(f"wheelhouse {wheels.fill()}", highlight=False)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Mapping
 
-FaultKind = Literal["rate_limited", "overloaded", "stream_error", "stream_cut"]
-FAULT_KINDS: tuple[str, ...] = ("rate_limited", "overloaded", "stream_error", "stream_cut")
+FaultKind = Literal["rate_limited", "overloaded", "stream_error", "stream_cut", "stream_stall"]
+FAULT_KINDS: tuple[str, ...] = ("rate_limited", "overloaded", "stream_error", "stream_cut", "stream_stall")
 # on every answer the emulator fails on purpose: which fault it is (the verdict reads it
 # from the recording; a real provider never sends it)
 FAULT_HEADER = "x-ccmatrix-fault"
@@ -26,6 +26,15 @@ FAULT_HEADER = "x-ccmatrix-fault"
 # partial content in hand (a proxy that then ends the stream cleanly hands over a
 # truncated answer as a complete one).
 FIRST_DELTA = ("content_block_delta", "contentBlockDelta")
+
+# A stalled stream goes quiet after its first delta and stays open: nothing more comes
+# until the client gives up (or STALL_HOLD_SECONDS pass, far beyond any client's bound;
+# then the connection closes). Claude Code's bound is its byte-level stream watchdog
+# (CLI 2.1.332: CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS, clamped to 10 s .. 30 min, 180 s by
+# default against a first-party URL; read from the CLI's own code). The stall row sets
+# it to its floor, and the captured client keeps the same bound (client/driver.py).
+STALL_HOLD_SECONDS = 60.0
+IDLE_TIMEOUT_ENV = "CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS"
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ NATIVE: dict[str, NativeAnswer] = {
     "stream_error": NativeAnswer(0, "overloaded_error"),
     # the connection drops mid-stream: the client's stream ends without message_stop
     "stream_cut": NativeAnswer(0, None),
+    # the stream goes quiet: no error, no end; Claude Code's idle watchdog ends it and retries
+    "stream_stall": NativeAnswer(0, None),
 }
 
 
@@ -73,6 +84,11 @@ class Fault:
             return None
         attempts = spec.get("failed_attempts", 1)
         return cls(spec["kind"], attempts if isinstance(attempts, int) and attempts >= 0 else 1)
+
+
+def stalled_stream(headers: Mapping[str, str]) -> bool:
+    """An answer the emulator stalled on purpose (its FAULT_HEADER says so)."""
+    return any(k.lower() == FAULT_HEADER and v == "stream_stall" for k, v in headers.items())
 
 
 def sdk_retries(status: int, headers: dict[str, str]) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ccmatrix.catalog.faults import Fault
+from ccmatrix.catalog.faults import IDLE_TIMEOUT_ENV, Fault
 from ccmatrix.providers import Provider
 
 
@@ -35,6 +35,8 @@ class CliRun:
     env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     stdin: str | None = None
     timeout: float = 120.0
+    # the oldest Claude Code release the row works with, and why (older ones are not run)
+    min_claude_code: tuple[str, str] | None = None
 
     def environment(self, provider: str) -> dict[str, str]:
         return {**self.env.get("*", {}), **self.env.get(provider, {})}
@@ -253,10 +255,12 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def _fault_row(kind: str, name: str) -> Feature:
+def _fault_row(kind: str, name: str, env: Mapping[str, Mapping[str, str]] | None = None,
+               min_claude_code: tuple[str, str] | None = None) -> Feature:
     fault = Fault(kind)  # type: ignore[arg-type]
     directive = fault.directive.replace("{", "{{").replace("}", "}}")  # the prompt is a format string
-    return Feature(id=f"fault_{kind}", name=name, cli=CliRun(f"{PONG}\n{directive}"),
+    cli = CliRun(f"{PONG}\n{directive}", env=env or {}, min_claude_code=min_claude_code)
+    return Feature(id=f"fault_{kind}", name=name, cli=cli,
                    criteria=("assistant_text",), checks=_WIRE, fault=fault)
 
 
@@ -267,6 +271,13 @@ FAULT_FEATURES: tuple[Feature, ...] = (
     _fault_row("overloaded", "Provider overloaded (clears on retry)"),
     _fault_row("stream_error", "Provider error mid-stream (clears on retry)"),
     _fault_row("stream_cut", "Provider stream cut mid-way (clears on retry)"),
+    # Claude Code's byte-level stream watchdog at its floor (10 s), so a stall costs
+    # seconds, not the default three minutes; the captured client keeps the same bound.
+    # 2.1.126 has no such setting: its stream watchdog waits at least 300 s (its code:
+    # max(CLAUDE_STREAM_IDLE_TIMEOUT_MS, 300000)).
+    _fault_row("stream_stall", "Provider stream stalls mid-way (clears on retry)",
+               env={"*": {IDLE_TIMEOUT_ENV: "10000", "CLAUDE_ENABLE_BYTE_WATCHDOG": "1"}},
+               min_claude_code=("2.1.332", "its stream watchdog cannot be set below 300 s before then")),
 )
 
 # Older layouts of the published matrix used other ids for some rows.

@@ -15,12 +15,23 @@ from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
 
 PACKAGE = "@anthropic-ai/claude-code"
-# The Claude Code CLI release the bundled cassettes were recorded with.
+# The Claude Code CLI release the bundled cassettes were recorded with (the default),
+# and every release some of them were recorded with (`ccmatrix setup --claude-code`
+# installs them all): the stall row needs 2.1.332's stream watchdog (features.py).
 CLAUDE_CODE_VERSION = "2.1.126"
+BUNDLED_VERSIONS: tuple[str, ...] = (CLAUDE_CODE_VERSION, "2.1.332")
 
 
 class ClaudeCliError(CcmatrixError):
     pass
+
+
+def release_key(version: str) -> tuple[int, ...]:
+    """A release number as something that sorts: "2.1.126" -> (2, 1, 126)."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        raise ClaudeCliError(f"not a Claude Code release number: {version!r}") from None
 
 
 def install(version: str = CLAUDE_CODE_VERSION) -> Path:

@@ -8,12 +8,14 @@ the CLI client (cli_driver.py) makes it from the new answer.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import httpx
 
 from ccmatrix.cassette import RecordedRequest
-from ccmatrix.catalog.faults import sdk_retries
+from ccmatrix.catalog.faults import IDLE_TIMEOUT_ENV, sdk_retries
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
@@ -41,6 +43,8 @@ class ClientExchange:
     def retryable_failure(self) -> bool:
         """A failed answer Claude Code retries (a status the SDK retries, a stream that
         failed after it started): when it was retried, it did not stop Claude Code."""
+        if self.status == 0:
+            return True  # no answer within the bound: the SDK retries a time-out
         if self.status != 200:
             return sdk_retries(self.status, self.headers)
         # only a stream can fail after it started (a JSON message has no message_stop to miss)
@@ -59,24 +63,61 @@ class ClientExchange:
         return f"{self.status} {text.strip()[:2000]}"
 
 
-def send_requests(http: httpx.Client, requests: list[RecordedRequest], model: str) -> list[ClientExchange]:
-    """Each recorded client request, to the proxy (`http` carries its URL and key)."""
+def send_requests(http: httpx.Client, requests: list[RecordedRequest], model: str,
+                  idle_timeout: float | None = None) -> list[ClientExchange]:
+    """Each recorded client request, to the proxy (`http` carries its URL and key).
+
+    With `idle_timeout`, a streamed answer is read as Claude Code's byte-level watchdog
+    reads it: when no byte comes for that long, the client gives up on the stream (what
+    came is kept: a stream that did not stop) and goes on, as the CLI retries."""
     exchanges: list[ClientExchange] = []
     for n, request in enumerate(requests):
         body = request.body.value() if request.body is not None else None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_SENT}
-        response = http.request(request.method, request.url, json=body, headers=headers)
-        ctype = response.headers.get("content-type", "")
+        streamed = isinstance(body, dict) and body.get("stream") is True
+        if idle_timeout and streamed:
+            status, response_headers, raw = _read_watched(http, request, body, headers, idle_timeout)
+        else:
+            response = http.request(request.method, request.url, json=body, headers=headers)
+            status, response_headers, raw = response.status_code, response.headers, response.content
+        ctype = response_headers.get("content-type", "")
         message = None
-        if response.status_code == 200:
-            message = from_sse(response.content) if ctype.startswith("text/event-stream") \
-                else from_anthropic_json(response.json())
+        if status == 200:
+            message = from_sse(raw) if ctype.startswith("text/event-stream") else from_anthropic_json(json.loads(raw))
         named = body.get("model") if isinstance(body, dict) else None
         following = requests[n + 1].body.value() if n + 1 < len(requests) and requests[n + 1].body else None
-        exchanges.append(ClientExchange(n, named, main_turn(body, model), response.status_code, ctype,
-                                        response.content, message, dict(response.headers),
-                                        retried=_same_turn(body, following)))
+        exchanges.append(ClientExchange(n, named, main_turn(body, model), status, ctype, raw, message,
+                                        dict(response_headers), retried=_same_turn(body, following)))
     return exchanges
+
+
+def stream_idle_timeout(cli_env: Mapping[str, str]) -> float | None:
+    """The byte-level stream watchdog a row sets for the CLI (IDLE_TIMEOUT_ENV, in ms, clamped
+    to the CLI's 10 s floor), in seconds; None when the row leaves it at its default."""
+    value = cli_env.get(IDLE_TIMEOUT_ENV)
+    return max(int(value), 10_000) / 1000 if value else None
+
+
+def _read_watched(http: httpx.Client, request: RecordedRequest, body: object, headers: dict[str, str],
+                  idle: float) -> tuple[int, httpx.Headers, bytes]:
+    """A streamed answer read under an idle bound (each read, the headers' too, waits at
+    most `idle`) and the client's request bound; a stream that goes quiet (or does not
+    end) is given up on, its connection closed."""
+    raw = bytearray()
+    timeout = httpx.Timeout(http.timeout.connect, read=idle, write=http.timeout.write, pool=http.timeout.pool)
+    try:
+        with http.stream(request.method, request.url, json=body, headers=headers, timeout=timeout) as response:
+            deadline = time.monotonic() + (http.timeout.read or idle)
+            try:
+                for data in response.iter_bytes():
+                    raw += data
+                    if time.monotonic() > deadline:
+                        break  # bytes keep coming but the answer does not end: bounded all the same
+            except httpx.ReadTimeout:
+                pass  # gave up on a quiet stream: closing the response closes its connection
+            return response.status_code, response.headers, bytes(raw)
+    except httpx.ReadTimeout:  # no answer at all within the bound
+        return 0, httpx.Headers(), b""
 
 
 def _same_turn(body: object, following: object) -> bool:

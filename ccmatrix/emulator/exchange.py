@@ -76,6 +76,9 @@ class EmulatedResponse:
     # a stream that ends early: the server sends the first `cut_after` chunks as a
     # close-delimited body, then closes the connection (a stream broken mid-way)
     cut_after: int | None = None
+    # a stream that stalls: the server sends the first `stall_after` chunks, then nothing,
+    # holding the connection open until the client closes it (or the hold runs out)
+    stall_after: int | None = None
 
     @property
     def body(self) -> bytes:
@@ -83,7 +86,8 @@ class EmulatedResponse:
 
     @property
     def streamed(self) -> bool:
-        return len(self.chunks) > 1
+        # a stream broken on purpose stays one, however few pieces it kept
+        return len(self.chunks) > 1 or self.cut_after is not None or self.stall_after is not None
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> EmulatedResponse:

@@ -40,13 +40,16 @@ def break_stream(response: EmulatedResponse, provider: Provider, fault: Fault | 
                  frame: Callable[[dict], bytes]) -> EmulatedResponse:
     """A streamed `response` as a stream fault breaks it (else as it is): its events up to
     `break_at`, then the provider's in-stream error (`frame` writes it in the stream's
-    own framing) and the end, or, for a cut, a connection closed there (`cut_after`)."""
+    own framing) and the end, or, for a cut, a connection closed there (`cut_after`), or,
+    for a stall, a connection that goes quiet there (`stall_after`)."""
     if fault is None or not fault.native.in_stream:
         return response
     kept = break_at(event_kinds)
     headers = {**response.headers, FAULT_HEADER: fault.kind}
     if fault.kind == "stream_cut":
         return EmulatedResponse(response.status, headers, response.chunks[:kept], cut_after=kept)
+    if fault.kind == "stream_stall":
+        return EmulatedResponse(response.status, headers, response.chunks[:kept], stall_after=kept)
     error = provider.stream_fault_event()
     if error is None:
         return response

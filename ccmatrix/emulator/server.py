@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import collections
+import select
+import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import urlsplit
 
+from ccmatrix.catalog.faults import STALL_HOLD_SECONDS
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.emulator.router import respond
 
@@ -42,9 +46,11 @@ class EmulatorServer:
         responder: Responder = respond,
         chunk_delay: float = 0.0,
         log: bool = False,
+        stall_hold: float = STALL_HOLD_SECONDS,
     ) -> None:
         self.responder = responder
         self.chunk_delay = chunk_delay  # seconds between stream chunks (to mimic event gaps)
+        self.stall_hold = stall_hold  # how long a stalled stream stays open at most
         self.log = log
         self.requests: list[EmulatedRequest] = []  # every request served, in arrival order
         self._attempts: collections.Counter[str] = collections.Counter()  # request seed -> times seen
@@ -107,6 +113,11 @@ class EmulatorServer:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # an open keep-alive connection must not block shutdown
     owner: EmulatorServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that hung up (a reset idle keep-alive connection, a stream left): not ours to report
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -193,14 +204,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         if head_only:
             return
-        for i, chunk in enumerate(response.chunks):
+        for i, chunk in enumerate(response.chunks[: response.stall_after]):
             if i and chunk_delay:
                 time.sleep(chunk_delay)
             if chunk:  # an empty chunk would end the body early
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
+        if response.stall_after is not None:
+            self._stall(self.server.owner.stall_hold)
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _stall(self, hold: float) -> None:
+        """Send nothing more, keeping the connection open until the client closes it or
+        `hold` seconds pass; then close it with the body unfinished."""
+        deadline = time.monotonic() + hold
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.5))
+            if readable and not self.connection.recv(65536, socket.MSG_PEEK):
+                break  # the client closed its end
+            if readable:
+                self.connection.recv(65536)  # a pipelined request on a stalled answer: dropped
+        self.close_connection = True
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,7 @@ from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
+from ccmatrix.catalog.faults import stalled_stream
 from ccmatrix.emulator.exchange import EmulatedResponse
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.providers import AUTH_HOSTS, PROVIDERS, Provider
@@ -108,6 +109,10 @@ class CcmatrixRecorder:
         self.delivery: DeliveryServer | None = None  # replay under a chunking other than coalesced
         self.auth_cache: dict[str, cassettes.Cassette | None] = {}
         self.views: dict[str, list[dict[str, Any]]] = {}  # cassette path -> its request views
+        # streams the provider stalled on purpose, under way (flow id -> flow): one still
+        # open when its cell ends was left open by LiteLLM after the client gave up (_end).
+        # Only those: a stream that is just finishing as the cell ends is not left open.
+        self.open_streams: dict[str, http.HTTPFlow] = {}
 
     # ------------------------------------------------------------ mitmproxy hooks
     def load(self, loader) -> None:
@@ -159,6 +164,7 @@ class CcmatrixRecorder:
         # Claude Code may ask for a model the proxy serves from another provider (its
         # WebSearch tool runs on claude-haiku-4-5): that provider answers, by its contract
         flow.metadata["ccmatrix_provider"] = provider
+        flow.metadata["ccmatrix_session"] = session
         recorded = record_request(
             flow.request.method, flow.request.pretty_url, flow.request.headers.items(multi=True), flow.request.content or b""
         )
@@ -175,6 +181,8 @@ class CcmatrixRecorder:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get("ccmatrix_delivery"):
             flow.response.stream = True  # keep the delivery server's writes apart
+            if stalled_stream(flow.response.headers):
+                self.open_streams[flow.id] = flow
             return
         client_leg = "ccmatrix_client_request" in flow.metadata
         if not client_leg and (self.upstream == "replay" or "ccmatrix_request" not in flow.metadata):
@@ -189,30 +197,66 @@ class CcmatrixRecorder:
                 return data
 
             flow.response.stream = tee
+            if not client_leg and stalled_stream(flow.response.headers):
+                self.open_streams[flow.id] = flow
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self.open_streams.pop(flow.id, None)
         if "ccmatrix_client_request" in flow.metadata:
             self._client_leg(flow)
+        else:
+            self._upstream_leg(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        # A stream the client gave up on (Claude Code's idle watchdog on a stalled stream)
+        # ends here, not in `response`: what came before is kept like any answer, so the
+        # verdict sees it and replay can give it again.
+        self.open_streams.pop(flow.id, None)
+        partial = flow.response is not None and "ccmatrix_chunks" in flow.metadata
+        if "ccmatrix_client_request" in flow.metadata:
+            if partial:
+                self._client_leg(flow, error=str(flow.error))
+            elif self.session is not None:
+                self.session.client.append(ClientLegExchange(request=flow.metadata["ccmatrix_client_request"],
+                                                             error=str(flow.error)))
             return
-        request = flow.metadata.get("ccmatrix_request")
-        if self.upstream == "replay" or request is None or self.session is None:
+        if partial and self._upstream_leg(flow):
             return
+        if "ccmatrix_session" in flow.metadata and flow.metadata["ccmatrix_session"] is not self.session:
+            return  # a stream left open past its cell (reported there), ending now
+        if flow.metadata.get("ccmatrix_delivery") and stalled_stream(flow.response.headers if flow.response else {}):
+            return  # a replayed stall LiteLLM let go of: the recording was served, as recorded
+        if self.session is not None and flow.request.pretty_host != CONTROL_HOST:
+            self.session.exchanges.append(
+                FailedExchange(error=f"{flow.request.method} {flow.request.pretty_url}: {flow.error}"))
+
+    def _content(self, flow: http.HTTPFlow) -> tuple[bytes, list[int] | None]:
+        """The answer's body as it came (a stream's tee'd chunks, decoded), and, for a live
+        provider's plain stream, the sizes of its reads."""
         chunks = flow.metadata.get("ccmatrix_chunks")
-        reads = None
-        if chunks is not None:
+        if chunks is None:
+            return flow.response.content or b"", None
+        content = b"".join(chunks)
+        if flow.response.headers.get("content-encoding"):
             from mitmproxy.net import encoding
 
-            content = b"".join(chunks)
-            if flow.response.headers.get("content-encoding"):
-                content = encoding.decode(content, flow.response.headers["content-encoding"])
-            elif self.upstream == "live":
-                # where a real provider's stream was cut (the `recorded` chunking replays it). Not
-                # kept from the emulator: its cuts are ours (one event per write), and timing
-                # would make re-recording unchanged traffic rewrite the cassette. Nor from an
-                # encoded body: those cuts say nothing about the events.
-                reads = [len(c) for c in chunks if c]
-        else:
-            content = flow.response.content or b""
+            return encoding.decode(content, flow.response.headers["content-encoding"]), None
+        if self.upstream == "live" and "ccmatrix_client_request" not in flow.metadata:
+            # where a real provider's stream was cut (the `recorded` chunking replays it). Not
+            # kept from the emulator: its cuts are ours (one event per write), and timing
+            # would make re-recording unchanged traffic rewrite the cassette. Nor from an
+            # encoded body: those cuts say nothing about the events.
+            return content, [len(c) for c in chunks if c]
+        return content, None
+
+    def _upstream_leg(self, flow: http.HTTPFlow) -> bool:
+        """Record one of LiteLLM's upstream exchanges (record modes); whether it was."""
+        request = flow.metadata.get("ccmatrix_request")
+        if self.upstream == "replay" or request is None or self.session is None:
+            return False
+        if flow.metadata.get("ccmatrix_session") is not self.session:
+            return True  # its cell has ended (and kept what the stream had sent by then)
+        content, reads = self._content(flow)
         interaction = record_interaction(request, flow.response.status_code, flow.response.headers.items(multi=True),
                                          content, reads)
         auth_name = AUTH_HOSTS.get(flow.request.host_header or flow.request.pretty_host)
@@ -221,6 +265,7 @@ class CcmatrixRecorder:
         else:
             self.session.interactions.append(interaction)
         violation, warnings = flow.metadata.get("ccmatrix_contract") or (None, [])
+        chunks = flow.metadata.get("ccmatrix_chunks")
         self.session.exchanges.append(RecordedExchange(
             request=request,
             auth=bool(auth_name),
@@ -230,29 +275,15 @@ class CcmatrixRecorder:
             warnings=warnings,
             foreign_provider=None if auth_name else _foreign(self.session, flow.metadata.get("ccmatrix_provider")),
         ))
+        return True
 
-    def error(self, flow: http.HTTPFlow) -> None:
-        if "ccmatrix_client_request" in flow.metadata:
-            if self.session is not None:
-                self.session.client.append(ClientLegExchange(request=flow.metadata["ccmatrix_client_request"],
-                                                             error=str(flow.error)))
-            return
-        if self.session is not None and flow.request.pretty_host != CONTROL_HOST:
-            self.session.exchanges.append(
-                FailedExchange(error=f"{flow.request.method} {flow.request.pretty_url}: {flow.error}"))
-
-    def _client_leg(self, flow: http.HTTPFlow) -> None:
+    def _client_leg(self, flow: http.HTTPFlow, error: str | None = None) -> None:
         if self.session is None:
             return
-        chunks = flow.metadata.get("ccmatrix_chunks")
-        content = b"".join(chunks) if chunks is not None else (flow.response.content or b"")
-        if chunks is not None and flow.response.headers.get("content-encoding"):
-            from mitmproxy.net import encoding
-
-            content = encoding.decode(content, flow.response.headers["content-encoding"])
+        content, _ = self._content(flow)
         response = record_response(flow.response.status_code, flow.response.headers.items(multi=True), content)
         self.session.client.append(ClientLegExchange(request=flow.metadata["ccmatrix_client_request"],
-                                                     response=response))
+                                                     response=response, error=error))
 
     # ------------------------------------------------------------ modes
     @property
@@ -323,12 +354,16 @@ class CcmatrixRecorder:
         if isinstance(exchange, ReplayedExchange) and response.stream is not None:
             exchange.writes = len(pieces)
         headers = dict(response.headers)
-        if session.chunking == chunking.DEFAULT_CHUNKING or response.stream is None:
+        # a stream the provider stalled (the emulator marks it): its events, then silence
+        # until LiteLLM gives up on it, as when it was recorded
+        stalled = response.stream is not None and stalled_stream(response.headers)
+        if not stalled and (session.chunking == chunking.DEFAULT_CHUNKING or response.stream is None):
             flow.response = http.Response.make(response.status, b"".join(pieces), headers)
             return
         if self.delivery is None:
             self.delivery = DeliveryServer()
-        token = self.delivery.add(EmulatedResponse(response.status, headers, pieces))
+        token = self.delivery.add(EmulatedResponse(response.status, headers, pieces,
+                                                   stall_after=len(pieces) if stalled else None))
         flow.metadata["ccmatrix_delivery"] = token
         flow.request.scheme, flow.request.host, flow.request.port = "http", "127.0.0.1", self.delivery.port
         flow.request.headers[DeliveryServer.HEADER] = token
@@ -400,13 +435,18 @@ class CcmatrixRecorder:
                                    chunking=begin.chunking)
 
     def _end(self) -> CellEnd:
-        session, self.session = self.session, None
-        if session is None:
+        if self.session is None:
             raise ValueError("no cell in progress")
+        left_open = [f for f in self.open_streams.values() if f.metadata.get("ccmatrix_session") is self.session]
+        for flow in left_open:
+            del self.open_streams[flow.id]
+            self._upstream_leg(flow)  # what the stream had sent (record modes): it belongs to this cell
+        session, self.session = self.session, None
         # kept until /cell/write: the driver judges the cell first, and the
         # verdict is stored with the cassette
         self.pending = session if self.upstream != "replay" else None
-        return CellEnd(cell=session.cell.id, exchanges=session.exchanges, client=session.client)
+        return CellEnd(cell=session.cell.id, exchanges=session.exchanges, client=session.client,
+                       left_open=[f"{f.request.method} {f.metadata['ccmatrix_request'].url}" for f in left_open])
 
     def _write_pending(self, write: WriteCell) -> Path:
         session, self.pending = self.pending, None

@@ -146,3 +146,6 @@ class CellEnd(_Message):
     cell: str
     exchanges: list[Exchange]  # the provider leg: LiteLLM's upstream requests
     client: list[ClientLegExchange] = Field(default_factory=list)
+    # upstream streams LiteLLM still held open when the cell ended ("METHOD URL"): the
+    # client had gone (a stream it gave up on), the provider's connection had not
+    left_open: list[str] = Field(default_factory=list)

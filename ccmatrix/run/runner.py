@@ -10,7 +10,7 @@ the runner to watch it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -20,9 +20,9 @@ from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.cassette import RecordedVerdict
-from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION, install
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION, install, release_key
 from ccmatrix.client.cli_driver import run_cli
-from ccmatrix.client.driver import captured_outcome, send_requests
+from ccmatrix.client.driver import captured_outcome, send_requests, stream_idle_timeout
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.client.probes import send_probe
 from ccmatrix.errors import CcmatrixError
@@ -79,6 +79,8 @@ class Plan:
     client: Client = "captured"
     cli: Path | None = None  # the `claude` binary, when the CLI client runs
     claude_code: str = CLAUDE_CODE_VERSION  # ... and its release
+    # cell tier id -> why the CLI client does not run it (a row that needs a newer release)
+    too_old: dict[str, str] = field(default_factory=dict)
 
 
 def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Client = "captured",
@@ -103,19 +105,31 @@ def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Cli
         raise ConfigError(str(exc)) from None
     cli = None
     version = claude_code or CLAUDE_CODE_VERSION
+    too_old = _too_old(cell_tiers, version) if client == "cli" else {}
     if mode == "replay" and client == "cli":
         # another release's requests match nothing recorded: every tier would be red for it
         other = next(((cell, recorded[cell.id].provenance.claude_code_version) for cell in cell_tiers
-                      if cell.id in recorded and recorded[cell.id].provenance.client == "cli"
+                      if cell.id in recorded and cell.id not in too_old and recorded[cell.id].provenance.client == "cli"
                       and recorded[cell.id].provenance.claude_code_version not in (None, version)), None)
         if other is not None:
             raise ConfigError(
                 f"{other[0].cassette_path(root)}: recorded with Claude Code {other[1]}; replaying with the CLI of "
                 f"{version} needs cassettes it recorded (ccmatrix record --client cli --claude-code {version} "
                 "--cassettes DIR, then --cassettes DIR)")
-    if client == "cli" and any(c.feature.cli is not None and not c.not_applicable_reason for c in cell_tiers):
+    if client == "cli" and any(c.feature.cli is not None and not c.not_applicable_reason and c.id not in too_old
+                               for c in cell_tiers):
         cli = install(version)
-    return Plan(cell_tiers, recorded, client, cli, version)
+    return Plan(cell_tiers, recorded, client, cli, version, too_old)
+
+
+def _too_old(cell_tiers: list[catalog.CellTier], version: str) -> dict[str, str]:
+    """The tiers whose row needs a newer Claude Code than `version`, and why."""
+    too_old = {}
+    for cell in cell_tiers:
+        needs = cell.feature.cli.min_claude_code if cell.feature.cli is not None else None
+        if needs is not None and release_key(version) < release_key(needs[0]):
+            too_old[cell.id] = f"needs Claude Code {needs[0]} or newer ({needs[1]}); the CLI client runs {version}"
+    return too_old
 
 
 def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
@@ -128,6 +142,10 @@ def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
             if mode != "replay":  # a cell tier that stopped applying keeps no stale cassette
                 cell.cassette_path(stack.cassettes).unlink(missing_ok=True)
             result = TierResult.not_applicable(cell)
+        elif cell.id in the_plan.too_old:
+            # not run, and in record mode its cassette (a newer release's) is kept
+            result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
+                                model_alias=cell.proxy_model, status="not_tested", reason=the_plan.too_old[cell.id])
         elif stack.proxy_config is not None and not stack.proxy_config.serves(cell):
             result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
                                 model_alias=cell.proxy_model, status="not_tested",
@@ -276,7 +294,8 @@ def drive(cell: catalog.CellTier, the_plan: Plan, stack: Stack) -> ClientOutcome
         assert the_plan.cli is not None
         return run_cli(the_plan.cli, feature.cli, cell.provider.id, cell.proxy_model, stack.client_url,
                        litellm_config.MASTER_KEY)
-    exchanges = send_requests(stack.http, the_plan.cassettes[cell.id].client, cell.proxy_model)
+    exchanges = send_requests(stack.http, the_plan.cassettes[cell.id].client, cell.proxy_model,
+                              idle_timeout=stream_idle_timeout(feature.cli.environment(cell.provider.id)))
     return captured_outcome(exchanges, cell.proxy_model)
 
 

@@ -44,11 +44,14 @@ class FaultAnswer:
     error_type: str | None
     retry_after: str | None
     retried: bool  # the SDK retries it (status answers) / the stream failed visibly (200 answers)
+    gave_up: bool = False  # a stream that went quiet until the client gave up on it
 
     def describe(self) -> str:
         if self.status != 200:
             return f"{self.status} {self.error_type or '(no error type)'}"
-        return f"a 200 stream with an `event: error` {self.error_type}" if self.error_type else \
+        if self.error_type:
+            return f"a 200 stream with an `event: error` {self.error_type}"
+        return "a 200 stream that went quiet until Claude Code gave up on it" if self.gave_up else \
             "a 200 stream cut without an error event"
 
 
@@ -92,7 +95,7 @@ def fault_answers(client: list[ClientLegExchange], model: str) -> tuple[list[Fau
         if message.stream_error is not None:
             faulty.append(FaultAnswer(n, 200, message.stream_error.get("type"), None, retried=True))
         elif not message.stopped:
-            faulty.append(FaultAnswer(n, 200, None, None, retried=True))
+            faulty.append(FaultAnswer(n, 200, None, None, retried=True, gave_up=ex.error is not None))
         else:
             clean += 1
     return faulty, clean
@@ -155,6 +158,8 @@ def judge_fault(fault: Fault, cell: catalog.CellTier, client: list[ClientLegExch
 def _native(fault: Fault) -> str:
     native = fault.native
     if native.in_stream:
-        return f"a 200 stream with an `event: error` {native.error_type}" if native.error_type else \
+        if native.error_type:
+            return f"a 200 stream with an `event: error` {native.error_type}"
+        return "a 200 stream that goes quiet (Claude Code's watchdog ends it)" if fault.kind == "stream_stall" else \
             "a 200 stream that ends without message_stop"
     return f"{native.status} {native.error_type}" + (" with retry-after" if native.retry_after else "")

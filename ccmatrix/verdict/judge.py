@@ -126,6 +126,10 @@ def judge(
                 findings.append(Finding(kind="other-provider", severity="info", message=(
                     f"{raw.request.method} {raw.request.url} went to {raw.foreign_provider}, not {cell.provider.id}: "
                     "Claude Code asked for a model the proxy serves from another provider")))
+    for request in end.left_open:
+        findings.append(Finding(kind="upstream-left-open", severity="warning", message=(
+            f"{request}: LiteLLM still held this stream to the provider open when the cell ended, after Claude "
+            "Code had given up on its answer (a connection, and on a live provider a generation, nobody reads)")))
     for u in upstream:
         if u.mismatch:
             failures.append(u.mismatch)

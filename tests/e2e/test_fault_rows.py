@@ -18,6 +18,8 @@ FAULT_ROWS = [f.id for f in catalog.FAULT_FEATURES]
 # the retry-after of a first-party 429, and closes a cut Converse stream with message_stop
 RETRY_AFTER_DROPPED = {("fault_rate_limited", "anthropic"), ("fault_rate_limited", "azure")}
 TRUNCATED = {("fault_stream_cut", "bedrock_converse")}
+# ... and keeps its upstream Bedrock Invoke stream open after Claude Code gave up on a stall
+LEFT_OPEN = {("fault_stream_stall", "bedrock_invoke")}
 
 
 def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env):
@@ -34,6 +36,8 @@ def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env):
                 assert cell.status == "fail" and "a truncated answer taken as complete" in cell.error, cell.error
             else:
                 assert cell.status == "pass", (row.id, provider, cell.error)
+            left_open = [t for t in cell.tiers if any(f.kind == "upstream-left-open" for f in t.findings)]
+            assert len(left_open) == (3 if (row.id, provider) in LEFT_OPEN else 0), (row.id, provider)
     overloaded = next(r for r in result.fault_rows if r.id == "fault_overloaded").cells["anthropic"].tiers[0]
     assert any(f.kind == "fault-mapping" and "500 api_error" in f.message for f in overloaded.findings)
 
@@ -44,6 +48,12 @@ def test_the_cli_retries_past_each_fault_and_finishes(litellm_env):
     cells.append(catalog.CellTier.parse("fault_rate_limited/anthropic/haiku"))
     result = runner.execute(cells, mode="replay", litellm=litellm_env, client="cli")
     tiers = {(t.feature, t.provider): t for c in result.cells() for t in c.tiers}
+    # the stall row needs a CLI whose stream watchdog can be brought down to seconds
+    stall = tiers.pop(("fault_stream_stall", "bedrock_invoke"))
+    assert stall.status == "not_tested" and "needs Claude Code 2.1.332 or newer" in stall.reason
+    newer = runner.execute([catalog.CellTier.parse("fault_stream_stall/bedrock_invoke/haiku")], mode="replay",
+                           litellm=litellm_env, client="cli", claude_code="2.1.332")
+    tiers.update({(t.feature, t.provider): t for c in newer.cells() for t in c.tiers})
     for (feature, provider), tier in tiers.items():
         assert tier.client == "cli"
         if (feature, provider) in RETRY_AFTER_DROPPED:

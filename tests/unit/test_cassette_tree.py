@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ccmatrix import catalog
 from ccmatrix.cassette import load
-from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.client.claude_cli import BUNDLED_VERSIONS, CLAUDE_CODE_VERSION
 
 # Two legs per cassette now (what the CLI sent LiteLLM, what LiteLLM sent the providers),
 # and the long-context row's ~840,000-character prompt (one blob): about 7 MB in all.
@@ -46,3 +46,17 @@ def test_every_cassette_holds_the_client_leg_its_row_sends():
 def test_cassette_tree_is_under_8_mb():
     total = sum(p.stat().st_size for p in catalog.DEFAULT_CASSETTE_DIR.rglob("*") if p.is_file())
     assert total < MAX_TREE_BYTES, f"cassettes/ is {total / 1e6:.2f} MB"
+
+
+def test_the_bundled_claude_code_releases_are_the_ones_that_recorded_the_cassettes():
+    root = catalog.DEFAULT_CASSETTE_DIR
+    seen = set()
+    for cell in catalog.select(features=[f.id for f in catalog.FEATURES + catalog.FAULT_FEATURES]):
+        if cell.not_applicable_reason or cell.feature.cli is None:
+            continue
+        recorded = load(cell.cassette_path(root), root).provenance.claude_code_version
+        seen.add(recorded)
+        needs = cell.feature.cli.min_claude_code
+        expected = needs[0] if needs else CLAUDE_CODE_VERSION  # a row that needs a newer CLI is recorded with it
+        assert recorded == expected, (cell.id, recorded)
+    assert seen == set(BUNDLED_VERSIONS)  # `ccmatrix setup --claude-code` installs exactly these

@@ -95,3 +95,16 @@ def test_a_release_replays_only_the_cassettes_it_recorded():
         runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", "cli", "9.9.9")
     with pytest.raises(ConfigError, match="picks the CLI that --client cli runs"):
         runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured", "9.9.9")
+
+
+def test_a_row_that_needs_a_newer_release_is_not_run_by_an_older_cli():
+    from ccmatrix.run import runner
+
+    stall = catalog.select(features=["fault_stream_stall"], providers=["anthropic"])
+    older = runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "cli", "2.1.126")
+    assert older.cli is None  # nothing to run, so nothing installed
+    assert set(older.too_old) == {c.id for c in stall}
+    assert "needs Claude Code 2.1.332 or newer" in older.too_old[stall[0].id]
+    assert runner._too_old(stall, "2.1.332") == {} and runner._too_old(stall, "2.1.400") == {}
+    # the captured client replays the newer release's client leg whatever CLI is pinned
+    assert runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured").too_old == {}

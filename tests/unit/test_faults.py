@@ -10,6 +10,7 @@ fault cassettes: as recorded, and as a proxy that mapped the fault worse would s
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import anthropic
@@ -23,8 +24,8 @@ from ccmatrix import catalog
 from ccmatrix.cassette import RecordedRequest, RecordedResponse
 from ccmatrix.cassette import store as cassettes
 from ccmatrix.cassette.models import Body, Interaction
-from ccmatrix.catalog.faults import NATIVE, Fault, sdk_retries
-from ccmatrix.client.driver import ClientExchange, captured_outcome
+from ccmatrix.catalog.faults import IDLE_TIMEOUT_ENV, NATIVE, Fault, sdk_retries
+from ccmatrix.client.driver import ClientExchange, captured_outcome, send_requests, stream_idle_timeout
 from ccmatrix.emulator import EmulatorServer
 from ccmatrix.providers.vertex_ai import vertex_array_form
 from ccmatrix.recorder.match import match
@@ -108,6 +109,40 @@ def test_a_cut_stream_closes_the_connection_after_the_first_delta(server):
     assert kinds == ["message_start", "content_block_start", "content_block_delta"]
     assert cut.headers["connection"] == "close" and cut.headers["x-ccmatrix-fault"] == "stream_cut"
     assert [e["event"] for e in decode_sse(again.content)][-1] == "message_stop"
+
+
+def test_a_stalled_stream_goes_quiet_after_the_first_delta_until_the_client_leaves():
+    body = {"model": "claude-haiku-4-5", "max_tokens": 10, "stream": True, "messages": _prompt("stream_stall")}
+    headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    with EmulatorServer(stall_hold=30) as server, httpx.Client(proxy=server.url, timeout=httpx.Timeout(5, read=1)) as http:
+        got = bytearray()
+        with http.stream("POST", "http://api.anthropic.com/v1/messages", json=body, headers=headers) as stalled:
+            assert stalled.headers["x-ccmatrix-fault"] == "stream_stall"
+            with pytest.raises(httpx.ReadTimeout):  # nothing more comes, and the stream does not end
+                for data in stalled.iter_bytes():
+                    got += data
+        started = time.monotonic()
+        again = http.post("http://api.anthropic.com/v1/messages", json=body, headers=headers)
+    kinds = [e["event"] for e in decode_sse(bytes(got)) if e["event"] != "ping"]
+    assert kinds == ["message_start", "content_block_start", "content_block_delta"]
+    assert [e["event"] for e in decode_sse(again.content)][-1] == "message_stop"  # the retry is answered
+    assert time.monotonic() - started < 5  # the server let go of the stall when the client left
+
+
+def test_the_captured_client_gives_up_on_a_quiet_stream_as_claude_code_s_watchdog_does():
+    body = {"model": "claude-haiku-4-5", "max_tokens": 10, "stream": True, "messages": _prompt("stream_stall")}
+    retry = {**body, "stream": False}  # what the CLI asks next (measured, 2.1.332)
+    requests = [RecordedRequest(method="POST", url="/v1/messages", body=Body(json=b),
+                                headers={"anthropic-version": "2023-06-01"}) for b in (body, retry)]
+    with EmulatorServer(stall_hold=30) as server, httpx.Client(
+            base_url="http://api.anthropic.com", proxy=server.url, timeout=30, headers={"x-api-key": "k"}) as http:
+        started = time.monotonic()
+        stalled, answered = send_requests(http, requests, "claude-haiku-4-5", idle_timeout=1)
+        took = time.monotonic() - started
+    assert stalled.status == 200 and not stalled.message.stopped and stalled.retried and stalled.retryable_failure
+    assert answered.message.text and captured_outcome([stalled, answered], "claude-haiku-4-5").failure is None
+    assert took < 10  # the idle bound, not the server's 30 s hold
+    assert stream_idle_timeout({IDLE_TIMEOUT_ENV: "2000"}) == 10 and stream_idle_timeout({}) is None  # the CLI's floor
 
 
 @pytest.mark.parametrize("max_tokens", [10, 11])  # two requests, two seeds: both forms
@@ -270,3 +305,21 @@ def test_a_broken_stream_closed_with_message_stop_is_a_truncated_success(row):
     assert any("truncated answer taken as complete" in f for f in failures)
     relayed = _client_leg(cell, cassette, [broken, _clean(cassette)])
     assert judge_fault(cell.feature.fault, cell, relayed, _upstream(cassette))[:2] == ([], [])
+
+
+def test_a_stall_claude_code_gave_up_on_passes_and_one_closed_with_message_stop_fails():
+    cell, cassette = _recorded("fault_stream_stall")
+    stalled = cassette.interactions[0].response
+    events = [e["data"] for e in decode_sse(stalled.content()) if e.get("event") != "ping"]
+    assert stalled.headers["x-ccmatrix-fault"] == "stream_stall" and events[-1]["type"] == "content_block_delta"
+    # relayed as it is: the stream goes quiet, Claude Code's watchdog gives up, the retry is answered
+    relayed = _client_leg(cell, cassette, [stalled, _clean(cassette)])
+    relayed[0] = relayed[0].model_copy(update={"error": "Client disconnected."})
+    assert judge_fault(cell.feature.fault, cell, relayed, _upstream(cassette))[:2] == ([], [])
+    # a proxy that times the stall out itself and ends the stream cleanly
+    closed = _sse(events + [{"type": "content_block_stop", "index": 0},
+                            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}},
+                            {"type": "message_stop"}])
+    leg = _client_leg(cell, cassette, [closed, _clean(cassette)])
+    failures, _, _ = judge_fault(cell.feature.fault, cell, leg, _upstream(cassette))
+    assert any("truncated answer taken as complete" in f for f in failures)
