@@ -309,9 +309,10 @@ MatchOpt = typer.Option(
                           "error text; default: what fails at the bad end")
 
 
-def _replay_candidate(candidate: str, cells, root):  # type: ignore[no-untyped-def]
-    """The tier results of one candidate, or the one-line reason it could not build or
-    start (a "skip", never the end of the command). Runs beside other candidates."""
+def _replay_candidate(candidate: str, cells, root, mitmdump):  # type: ignore[no-untyped-def]
+    """The tier results of one candidate (its LiteLLM behind `mitmdump`, or one of its own), or the one-line
+    reason it could not build or start (a "skip", never the end of the command). Runs
+    beside other candidates."""
     from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
     from ccmatrix.proxy.litellm_source import SourceError
     from ccmatrix.proxy.process import StackError
@@ -319,7 +320,7 @@ def _replay_candidate(candidate: str, cells, root):  # type: ignore[no-untyped-d
 
     try:
         env = resolve(candidate)
-        result = execute(cells, mode="replay", litellm=env, root=root)
+        result = execute(cells, mode="replay", litellm=env, root=root, mitmdump=mitmdump)
     except (LiteLLMEnvError, SourceError, StackError) as exc:
         return _one_line(str(exc))
     return [t for c in result.cells() for t in c.tiers]
@@ -384,7 +385,11 @@ def bisect(
         err.print(f"  litellm {candidate}: {verdict}  {detail[:160]}", highlight=False, markup=False, soft_wrap=True)
         return verdict, detail
 
-    found = bisecting.bisect(order, lambda candidate: _replay_candidate(candidate, cells, root), judge, jobs=jobs)
+    from ccmatrix.proxy.stack import SharedMitmdumps
+
+    with SharedMitmdumps("replay", root) as mitmdumps:  # one per job, in front of each candidate's LiteLLM
+        found = bisecting.bisect(order, lambda candidate: _replay_candidate(candidate, cells, root, mitmdumps.get()),
+                                 judge, jobs=jobs)
     bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
     lines = [f"last good: {_candidate_name(found.last_good)}", f"first bad: {_candidate_name(found.first_bad)}",
              f"  {bad_probe.detail}"]
@@ -424,7 +429,7 @@ def check(
         cells = _select(feature, provider, tier)
         from ccmatrix.run.bisect import judge_replay
 
-        replayed = _replay_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes))
+        replayed = _replay_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes), None)
         verdict, detail = judge_replay(replayed, match)
     except CcmatrixError as exc:
         _fail(str(exc))

@@ -12,6 +12,7 @@ so a developer's real cloud credentials never reach a replay.
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class Stack:
     # how long each part took to start, in seconds ("mitmdump", "litellm")
     start_seconds: dict[str, float] = field(default_factory=dict)
     restarts: int = 0
+    # the mitmdump is the caller's (SharedMitmdumps): only LiteLLM is started and stopped here
+    shared_mitmdump: bool = False
     _credentials: dict[str, str] = field(default_factory=dict)
     _http: httpx.Client | None = None
     _exit: ExitStack = field(default_factory=ExitStack)
@@ -86,17 +89,19 @@ class Stack:
         credentials: dict[str, str] | None = None,
         proxy_config: litellm_config.ProxyConfig | None = None,
         timeouts: Timeouts | None = None,
+        mitmdump: Mitmdump | None = None,
     ) -> "Stack":
         """`credentials`: None for throwaway ones offline and the environment's live.
-        `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings)."""
+        `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings).
+        `mitmdump`: a launched one to put LiteLLM behind (SharedMitmdumps), kept running at stop."""
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
         if credentials is None:
             credentials = live_credentials() if mode == "live" else fake_credentials(workdir)
-        stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=None,  # type: ignore[arg-type]
+        stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=mitmdump,  # type: ignore[arg-type]
                     proxy_config=proxy_config or litellm_config.default_config(providers), timeouts=timeouts or Timeouts(),
-                    _credentials=credentials, _exit=exit_stack)
+                    shared_mitmdump=mitmdump is not None, _credentials=credentials, _exit=exit_stack)
         try:
             stack._launch()
         except BaseException:
@@ -109,10 +114,14 @@ class Stack:
         needs mitmdump's port to start (it sends nothing upstream until a request), and
         its import (~9 s) dwarfs mitmdump's start (~1.3 s), which is so hidden."""
         assert self.proxy_config is not None
-        litellm_port = free_port()  # known up front: mitmdump's client leg forwards to it
-        self.mitmdump = Mitmdump(self.mode, self.cassettes, log=self.workdir / "mitmdump.log",
-                                 client_target=f"http://127.0.0.1:{litellm_port}",
-                                 control_timeout=self.timeouts.control)
+        if self.shared_mitmdump:
+            # the port its client leg forwards to, which each LiteLLM behind it takes in turn
+            litellm_port = int((self.mitmdump.client_target or "").rsplit(":", 1)[-1])
+        else:
+            litellm_port = free_port()  # known up front: mitmdump's client leg forwards to it
+            self.mitmdump = Mitmdump(self.mode, self.cassettes, log=self.workdir / "mitmdump.log",
+                                     client_target=f"http://127.0.0.1:{litellm_port}",
+                                     control_timeout=self.timeouts.control)
         config = litellm_config.write_config(self.workdir / "litellm-config.yaml", self.proxy_config)
         environ = proxied_environment(self.workdir, self.mitmdump, self._credentials)
         if self.mode != "live":
@@ -121,7 +130,8 @@ class Stack:
                 environ.setdefault(name, f"ccmatrix-placeholder-{name.lower()}")
         self.litellm = LiteLLMProxy(self.litellm_env, config, environ, self.workdir, port=litellm_port)
         t0 = time.perf_counter()
-        self.mitmdump.launch()
+        if not self.shared_mitmdump:
+            self.mitmdump.launch()
         self.litellm.launch()
         self.mitmdump.wait_ready(self.timeouts.start)
         self.start_seconds["mitmdump"] = time.perf_counter() - t0
@@ -174,9 +184,10 @@ class Stack:
         if self._http is not None:
             self._http.close()
             self._http = None
-        if self.mitmdump is not None:
+        if self.mitmdump is not None and not self.shared_mitmdump:
             self.mitmdump.close_control()
-        stop_all(self.processes, self.timeouts.stop)
+        stop_all([p for p in self.processes if not (self.shared_mitmdump and p is self.mitmdump.process)],
+                 self.timeouts.stop)
 
     def stop(self) -> None:
         self._stop_processes()
@@ -243,3 +254,42 @@ class Stack:
         if r.status_code != 200:
             raise StackError(f"recorder failed to write the cassette: {r.text}")
         return Path(Written.model_validate_json(r.content).cassette)
+
+
+class SharedMitmdumps:
+    """One mitmdump per thread, launched on its first use and put in front of every
+    LiteLLM that thread starts (`Stack.start(mitmdump=...)`), for a command that starts
+    many stacks in turn (bisect's probes): mitmdump's start, ~2 s of a core, is paid once
+    per job instead of once per candidate. Each has its own LiteLLM port, which the
+    LiteLLM of each stack behind it takes in turn; one that died is replaced."""
+
+    def __init__(self, mode: Upstream, cassettes: Path, timeouts: Timeouts | None = None) -> None:
+        self.mode, self.cassettes, self.timeouts = mode, cassettes, timeouts or Timeouts()
+        self._local = threading.local()
+        self._started: list[Mitmdump] = []
+        self._lock = threading.Lock()
+        self._dir = tempfile.TemporaryDirectory(prefix="ccmatrix-mitmdump-")
+
+    def get(self) -> Mitmdump:
+        mitmdump: Mitmdump | None = getattr(self._local, "mitmdump", None)
+        if mitmdump is None or mitmdump.process is None or mitmdump.process.popen.poll() is not None:
+            with self._lock:
+                log = Path(self._dir.name) / f"mitmdump-{len(self._started)}.log"
+                mitmdump = Mitmdump(self.mode, self.cassettes, log=log, client_target=f"http://127.0.0.1:{free_port()}",
+                                    control_timeout=self.timeouts.control)
+                self._started.append(mitmdump)
+            mitmdump.launch()  # not waited for: the stack waits, while its LiteLLM imports
+            self._local.mitmdump = mitmdump
+        return mitmdump
+
+    def close(self) -> None:
+        for mitmdump in self._started:
+            mitmdump.close_control()
+        stop_all([m.process for m in self._started if m.process is not None], self.timeouts.stop)
+        self._dir.cleanup()
+
+    def __enter__(self) -> "SharedMitmdumps":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -28,6 +28,7 @@ from ccmatrix.client.probes import send_probe
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
+from ccmatrix.proxy.mitmdump import Mitmdump
 from ccmatrix.proxy.process import StackError
 from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
@@ -333,7 +334,9 @@ def execute(
     config: Path | None = None,
     timeouts: Timeouts | None = None,
     claude_code: str | None = None,
+    mitmdump: Mitmdump | None = None,
 ) -> RunResult:
+    """Run the cell tiers on a stack of their own (`mitmdump`: a shared one to put it behind)."""
     observer = observer or RunObserver()
     if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
         raise ConfigError("--chunkings: chunkings cut replayed streams; a recording takes the provider's own")
@@ -342,7 +345,7 @@ def execute(
     providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
     t0 = time.perf_counter()
     stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials, proxy_config=proxy_config,
-                        timeouts=timeouts)
+                        timeouts=timeouts, mitmdump=mitmdump)
     try:
         observer.stack_started(stack, time.perf_counter() - t0)
         results = run_tiers(the_plan, stack, mode, strict, observer, chunkings)

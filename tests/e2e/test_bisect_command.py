@@ -70,3 +70,20 @@ def test_check_speaks_git_bisect_run(tmp_path):
     usage = subprocess.run([sys.executable, "-m", "ccmatrix", "check", "-f", "no_such_row", "-p", "vertex_ai"],
                            capture_output=True, text=True, timeout=60)
     assert usage.returncode == 128 and "no_such_row" in usage.stderr and "Traceback" not in usage.stderr
+
+
+@pytest.mark.proxy
+def test_candidates_in_turn_share_one_mitmdump_per_job(litellm_env):
+    from ccmatrix import catalog
+    from ccmatrix.proxy.stack import SharedMitmdumps
+    from ccmatrix.run import runner
+
+    cells = catalog.select(features=["thinking"], providers=["bedrock_invoke"], tiers=["sonnet"])
+    with SharedMitmdumps("replay", catalog.DEFAULT_CASSETTE_DIR) as shared:
+        mitmdump = shared.get()
+        for _ in range(2):  # two LiteLLMs in turn behind it, on its one client-leg port
+            result = runner.execute(cells, mode="replay", litellm=litellm_env, mitmdump=shared.get())
+            assert [t.status for c in result.cells() for t in c.tiers] == ["pass"]
+            assert mitmdump.process.popen.poll() is None  # a stack's stop leaves it running
+        assert shared.get() is mitmdump
+    assert mitmdump.process.popen.poll() is not None  # stopped with the pool
