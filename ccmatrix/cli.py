@@ -104,7 +104,8 @@ ConfigOpt = typer.Option(None, "--config", help="run LiteLLM with this config fi
 ClaudeCodeOpt = typer.Option(
     None, "--claude-code", metavar="VERSION",
     help=f"the Claude Code release --client cli runs, installed with npm into ccmatrix's cache "
-         f"(default {CLAUDE_CODE_VERSION}, the one the bundled cassettes were recorded with)")
+         f"(default {CLAUDE_CODE_VERSION}, the one the bundled cassettes were recorded with; "
+         "'latest': the newest on npm)")
 
 
 RequestTimeoutOpt = typer.Option(
@@ -141,8 +142,15 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
 
 
 def _claude_code(version: Optional[str]) -> Optional[str]:
+    """A release number as given, or "latest" resolved to the newest release npm has."""
+    if version == "latest":
+        from ccmatrix.client.claude_cli import latest_release
+
+        version = latest_release()
+        err.print(f"Claude Code latest: {version}", highlight=False)
     if version is not None and not re.fullmatch(r"\d+\.\d+\.\d+", version):
-        raise _fail(f"--claude-code {version!r}: not a Claude Code release number (like {CLAUDE_CODE_VERSION})")
+        raise _fail(f"--claude-code {version!r}: not a Claude Code release number (like {CLAUDE_CODE_VERSION}) "
+                    "or 'latest'")
     return version
 
 

@@ -7,9 +7,14 @@ rather than whatever `claude` is on PATH.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
+
+import httpx
 
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
@@ -32,6 +37,23 @@ def release_key(version: str) -> tuple[int, ...]:
         return tuple(int(part) for part in version.split("."))
     except ValueError:
         raise ClaudeCliError(f"not a Claude Code release number: {version!r}") from None
+
+
+def latest_release(timeout: float = 15.0) -> str:
+    """The newest Claude Code release, as npm's registry tags it `latest` (the registry
+    npm itself would ask: npm_config_registry, else registry.npmjs.org)."""
+    registry = (os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")
+                or "https://registry.npmjs.org").rstrip("/")
+    url = f"{registry}/{quote(PACKAGE, safe='@')}/latest"
+    try:
+        answer = httpx.get(url, timeout=timeout, follow_redirects=True)
+        answer.raise_for_status()
+        found = answer.json().get("version")
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        raise ClaudeCliError(f"could not ask {url} for the latest Claude Code release: {exc}") from None
+    if not isinstance(found, str) or not re.fullmatch(r"\d+\.\d+\.\d+", found):
+        raise ClaudeCliError(f"{url} answered no release number (version: {found!r})")
+    return found
 
 
 def install(version: str = CLAUDE_CODE_VERSION) -> Path:

@@ -108,3 +108,49 @@ def test_a_row_that_needs_a_newer_release_is_not_run_by_an_older_cli():
     assert runner._too_old(stall, "2.1.332") == {} and runner._too_old(stall, "2.1.400") == {}
     # the captured client replays the newer release's client leg whatever CLI is pinned
     assert runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured").too_old == {}
+
+
+def _registry(answer: bytes):
+    """npm's registry on loopback, answering every request with `answer`."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.server.paths.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.paths = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_latest_is_the_release_npm_s_registry_tags_latest(monkeypatch):
+    from typer.testing import CliRunner
+
+    from ccmatrix.cli import _claude_code
+    from ccmatrix.client.claude_cli import latest_release
+
+    registry = _registry(b'{"name": "@anthropic-ai/claude-code", "version": "2.1.400"}')
+    monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{registry.server_port}/")
+    try:
+        assert latest_release() == "2.1.400" and _claude_code("latest") == "2.1.400"
+        assert registry.paths == ["/@anthropic-ai%2Fclaude-code/latest"] * 2
+        assert _claude_code("2.1.126") == "2.1.126" and registry.paths == ["/@anthropic-ai%2Fclaude-code/latest"] * 2
+    finally:
+        registry.shutdown()
+    broken = _registry(b'{"version": "soon"}')
+    monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{broken.server_port}")
+    try:
+        done = CliRunner().invoke(app, ["run", "--client", "cli", "--claude-code", "latest", "-f", "thinking"])
+        assert done.exit_code == 2 and "answered no release number (version: 'soon')" in done.output, done.output
+    finally:
+        broken.shutdown()
