@@ -107,11 +107,12 @@ def _read_watched(http: httpx.Client, request: RecordedRequest, body: object, he
     timeout = httpx.Timeout(http.timeout.connect, read=idle, write=http.timeout.write, pool=http.timeout.pool)
     try:
         with http.stream(request.method, request.url, json=body, headers=headers, timeout=timeout) as response:
-            deadline = time.monotonic() + (http.timeout.read or idle)
+            bound = http.timeout.read  # the client's own bound on a request, if it has one
+            deadline = time.monotonic() + bound if bound else None
             try:
                 for data in response.iter_bytes():
                     raw += data
-                    if time.monotonic() > deadline:
+                    if deadline is not None and time.monotonic() > deadline:
                         break  # bytes keep coming but the answer does not end: bounded all the same
             except httpx.ReadTimeout:
                 pass  # gave up on a quiet stream: closing the response closes its connection

@@ -84,6 +84,13 @@ class Mitmdump:
             raise StackError("this mitmdump has no client leg (no client_target)")
         return f"http://127.0.0.1:{self.client_port}"
 
+    @property
+    def client_target_port(self) -> int:
+        """The port the client leg forwards to: where LiteLLM must listen behind it."""
+        if self.client_target is None:
+            raise StackError("this mitmdump has no client leg (no client_target)")
+        return int(self.client_target.rsplit(":", 1)[-1])
+
     def command(self) -> list[str]:
         modes = ["--mode", f"regular@{self.port}"]
         if self.client_target is not None:

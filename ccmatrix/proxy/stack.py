@@ -116,7 +116,7 @@ class Stack:
         assert self.proxy_config is not None
         if self.shared_mitmdump:
             # the port its client leg forwards to, which each LiteLLM behind it takes in turn
-            litellm_port = int((self.mitmdump.client_target or "").rsplit(":", 1)[-1])
+            litellm_port = self.mitmdump.client_target_port
         else:
             litellm_port = free_port()  # known up front: mitmdump's client leg forwards to it
             self.mitmdump = Mitmdump(self.mode, self.cassettes, log=self.workdir / "mitmdump.log",
