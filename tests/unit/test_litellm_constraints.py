@@ -97,3 +97,16 @@ def test_provenance_of_an_environment(tmp_path):
     (tmp_path / litellm_env.PROVENANCE).write_text(json.dumps({"pins": ["fastapi==0.140.0"]}))
     assert litellm_env.provenance(env) == {"pins": ["fastapi==0.140.0"]}
     assert litellm_constraints.CONSTRAINTS[0].avoids_error(FASTAPI_141)
+
+
+def test_every_litellm_process_starts_with_fewer_collections_during_its_import(tmp_path):
+    import subprocess
+    import sys
+
+    from ccmatrix.proxy.litellm import base_environment
+
+    env = base_environment(tmp_path / "home")
+    shown = subprocess.run([sys.executable, "-c", "import gc; print(gc.get_threshold())"], env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "(200000, 50, 100)"  # ccmatrix/proxy/litellm_site/sitecustomize.py
+    assert "AWS_ACCESS_KEY_ID" not in env and env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
