@@ -46,6 +46,7 @@ class NativeAnswer:
     status: int
     error_type: str | None
     retry_after: bool = False  # the API tells the client how long to wait
+    goes_quiet: bool = False  # the stream neither fails nor ends: the client's watchdog ends it
 
     @property
     def in_stream(self) -> bool:
@@ -59,7 +60,7 @@ NATIVE: dict[str, NativeAnswer] = {
     # the connection drops mid-stream: the client's stream ends without message_stop
     "stream_cut": NativeAnswer(0, None),
     # the stream goes quiet: no error, no end; Claude Code's idle watchdog ends it and retries
-    "stream_stall": NativeAnswer(0, None),
+    "stream_stall": NativeAnswer(0, None, goes_quiet=True),
 }
 
 

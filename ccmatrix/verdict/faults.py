@@ -160,6 +160,6 @@ def _native(fault: Fault) -> str:
     if native.in_stream:
         if native.error_type:
             return f"a 200 stream with an `event: error` {native.error_type}"
-        return "a 200 stream that goes quiet (Claude Code's watchdog ends it)" if fault.kind == "stream_stall" else \
+        return "a 200 stream that goes quiet (Claude Code's watchdog ends it)" if native.goes_quiet else \
             "a 200 stream that ends without message_stop"
     return f"{native.status} {native.error_type}" + (" with retry-after" if native.retry_after else "")

@@ -256,6 +256,14 @@ def _sse(events: list[dict]) -> RecordedResponse:
     return RecordedResponse(status=200, headers={"content-type": "text/event-stream"}, body=Body(text=data.decode()))
 
 
+def _ended_cleanly(events: list[dict]) -> RecordedResponse:
+    """A broken stream's events as a proxy that hides the failure would end them: the
+    open block closed, then message_stop."""
+    return _sse(events + [{"type": "content_block_stop", "index": 0},
+                          {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}},
+                          {"type": "message_stop"}])
+
+
 def _upstream(cassette) -> list[RecordedResponse]:
     return [i.response for i in cassette.interactions]
 
@@ -296,10 +304,7 @@ def test_a_broken_stream_closed_with_message_stop_is_a_truncated_success(row):
     broken = cassette.interactions[0].response
     events = [e["data"] for e in decode_sse(broken.content()) if e.get("event") not in ("error", "ping")]
     assert NATIVE["stream_error"].in_stream and events[-1]["type"] == "content_block_delta"
-    # as a proxy that hides the failure would end it: the open block closed, message_stop
-    swallowed = _sse(events + [{"type": "content_block_stop", "index": 0},
-                               {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}},
-                               {"type": "message_stop"}])
+    swallowed = _ended_cleanly(events)
     leg = _client_leg(cell, cassette, [swallowed, _clean(cassette)])
     failures, _, _ = judge_fault(cell.feature.fault, cell, leg, _upstream(cassette))
     assert any("truncated answer taken as complete" in f for f in failures)
@@ -317,9 +322,7 @@ def test_a_stall_claude_code_gave_up_on_passes_and_one_closed_with_message_stop_
     relayed[0] = relayed[0].model_copy(update={"error": "Client disconnected."})
     assert judge_fault(cell.feature.fault, cell, relayed, _upstream(cassette))[:2] == ([], [])
     # a proxy that times the stall out itself and ends the stream cleanly
-    closed = _sse(events + [{"type": "content_block_stop", "index": 0},
-                            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}},
-                            {"type": "message_stop"}])
+    closed = _ended_cleanly(events)
     leg = _client_leg(cell, cassette, [closed, _clean(cassette)])
     failures, _, _ = judge_fault(cell.feature.fault, cell, leg, _upstream(cassette))
     assert any("truncated answer taken as complete" in f for f in failures)
