@@ -1,14 +1,19 @@
 """Reading and writing cassettes: blobs, one stream event per line, atomic writes.
 
-Large repeated values (Claude Code's system prompt, tool definitions) live once in
-`cassettes/blobs/`, referenced as ``{"$blob": name}``, which keeps the tree small
-while a pull-request diff still shows what changed.
+Large repeated values (Claude Code's system prompt, tool definitions) and header
+sets (a few dozen distinct ones across a thousand requests) live once in
+`cassettes/blobs/`, shared by every Claude Code release's tree, referenced as
+``{"$blob": name}``: that keeps two releases' trees under 10 MB while a
+pull-request diff still shows what changed (a changed header set is a new blob,
+one header per line).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +24,20 @@ from ccmatrix.catalog import layout
 from ccmatrix.fsutil import write_atomic
 
 BLOB_KEY = "$blob"
-# Values at least this large (compact JSON bytes) are stored as blobs.
+# Values at least this large (compact JSON bytes) are stored as blobs ...
 BLOB_THRESHOLD = 1024
+# ... and so are the objects in a list stored as a blob, from this size
+ELEMENT_THRESHOLD = 256
+# A text this long is stored in pieces (cut after a blank line, each at least
+# PIECE_BYTES): a JSON blob {"$text": [piece names]} names them, and is referenced as
+# any blob is. Claude Code's system prompt differs between models and providers in a
+# line or two, and each variant was a whole copy.
+TEXT_KEY = "$text"
+PIECES_THRESHOLD = 8192
+PIECE_BYTES = 2048
+# Header sets at least this large are stored as blobs (whole: a set is a unit, and
+# most requests of a release share one); a short one, like most responses', stays inline.
+HEADERS_BLOB_THRESHOLD = 256
 
 
 # ---------------------------------------------------------------- blob store
@@ -46,34 +63,83 @@ def externalize(value: Any, blobs: dict[str, Any], root: bool = True) -> Any:
         value = {k: externalize(v, blobs, False) for k, v in value.items()}
     elif isinstance(value, list):
         value = [externalize(v, blobs, False) for v in value]
+        if not root and len(_compact(value)) >= BLOB_THRESHOLD:
+            # the elements of a list stored as a blob are stored on their own too (all
+            # but tiny ones): two tool lists that differ in one tool share every other
+            # tool, where each was a 15 KB copy
+            value = [_stored(v, blobs) if isinstance(v, dict) and len(_compact(v)) >= ELEMENT_THRESHOLD else v
+                     for v in value]
     elif not isinstance(value, str):
         return value
+    elif not root and len(value) >= PIECES_THRESHOLD:
+        return _stored({TEXT_KEY: [_stored(piece, blobs)[BLOB_KEY] for piece in _pieces(value)]}, blobs)
     if not root and len(_compact(value)) >= BLOB_THRESHOLD:
-        name = _blob_name(value)
-        blobs[name] = value
-        return {BLOB_KEY: name}
+        return _stored(value, blobs)
     return value
+
+
+def _pieces(text: str) -> list[str]:
+    pieces, current = [], ""
+    for part in re.split(r"(?<=\n\n)", text):
+        current += part
+        if len(current) >= PIECE_BYTES:
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _stored(value: Any, blobs: dict[str, Any]) -> dict[str, str]:
+    name = _blob_name(value)
+    blobs[name] = value
+    return {BLOB_KEY: name}
 
 
 def internalize(value: Any, blob_dir: Path, source: Path) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and BLOB_KEY in value:
             return internalize(read_blob(blob_dir, value[BLOB_KEY], source), blob_dir, source)
+        if len(value) == 1 and isinstance(value.get(TEXT_KEY), list):  # a long text in pieces
+            return "".join(_text_piece(blob_dir, name, source) for name in value[TEXT_KEY])
         return {k: internalize(v, blob_dir, source) for k, v in value.items()}
     if isinstance(value, list):
         return [internalize(v, blob_dir, source) for v in value]
     return value
 
 
+def _text_piece(blob_dir: Path, name: Any, source: Path) -> str:
+    if not isinstance(name, str) or not name.endswith(".txt"):
+        raise CassetteError(f"{source}: invalid text piece reference {name!r}")
+    return read_blob(blob_dir, name, source)
+
+
 def read_blob(blob_dir: Path, name: str, source: Path) -> Any:
+    """A blob's value (parsed JSON, or text). Read once per process and file version: a
+    run loads a few hundred cassettes sharing a few hundred blobs, ~40,000 references.
+    The value is shared: callers build new containers from it (internalize), never change it."""
     if not isinstance(name, str) or "/" in name or name.startswith("."):
         raise CassetteError(f"{source}: invalid blob reference {name!r}")
     path = blob_dir / name
     try:
-        text = path.read_bytes().decode("utf-8")  # not read_text: keep \r\n as recorded
+        stat = os.stat(path)
     except FileNotFoundError:
         raise CassetteError(f"{source}: blob {name} is missing from {blob_dir}") from None
-    if name.endswith(".txt"):
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _BLOBS:
+        _BLOBS[key] = _parse_blob(path)
+    return _BLOBS[key]
+
+
+_BLOBS: dict[tuple[str, int, int], Any] = {}
+
+
+def _parse_blob(path: Path) -> Any:
+    try:
+        text = path.read_bytes().decode("utf-8")  # not read_text: keep \r\n as recorded
+    except FileNotFoundError:
+        raise CassetteError(f"blob {path.name} is missing from {path.parent}") from None
+    if path.name.endswith(".txt"):
         return text
     try:
         return json.loads(text)
@@ -82,35 +148,47 @@ def read_blob(blob_dir: Path, name: str, source: Path) -> Any:
 
 
 def dump_json(value: Any) -> str:
-    """Indented JSON, except stream events (one compact event per line, which keeps
-    cassettes small and makes a changed event one changed line in a diff) and
-    stream boundaries (one line).
+    """Indented JSON, with some values on one line each:
+    - a stream's events (one compact event per line) and its boundaries;
+    - a header set left inline (short ones: most are blobs);
+    - each top-level field of a JSON body (``"thinking": {...}``, ``"messages": [...]``):
+      a body's own fields are what a reviewer looks for, a change to one is one
+      changed line, and indenting their insides doubled the tree's size.
 
     Key order is kept as recorded (stream payloads must re-encode byte-exact); it
     is deterministic because every writer builds dicts in a fixed order."""
-    events: list[str] = []
+    lines: list[str] = []
 
     def mark(node: Any) -> Any:
         if isinstance(node, dict):
-            return {
-                k: [_event_marker(e, events) for e in v] if k == "events" and isinstance(v, list)
-                else _event_marker(v, events) if k == "boundaries" and isinstance(v, list)
-                else mark(v)
-                for k, v in node.items()
-            }
+            return {k: _marked(k, v, node, lines) if _one_line(k, v, node) else mark(v) for k, v in node.items()}
         if isinstance(node, list):
             return [mark(v) for v in node]
         return node
 
     text = json.dumps(mark(value), indent=2, ensure_ascii=False)
-    for n, event in enumerate(events):
-        text = text.replace(f'"\\u0000event-{n}\\u0000"', event, 1)
+    for n, line in enumerate(lines):
+        text = text.replace(f'"\\u0000line-{n}\\u0000"', line, 1)
     return text + "\n"
 
 
-def _event_marker(event: Any, events: list[str]) -> str:
-    events.append(json.dumps(event, ensure_ascii=False))
-    return f"\u0000event-{len(events) - 1}\u0000"
+def _one_line(key: str, value: Any, parent: dict[str, Any]) -> bool:
+    return ((key in ("events", "boundaries") and isinstance(value, list))
+            or (key == "headers" and isinstance(value, dict))
+            or (key == "json" and isinstance(value, dict) and parent.keys() == {"json"}))
+
+
+def _marked(key: str, value: Any, parent: dict[str, Any], lines: list[str]) -> Any:
+    if key == "events" and isinstance(value, list):
+        return [_line(e, lines) for e in value]
+    if key == "json" and isinstance(value, dict) and parent.keys() == {"json"}:  # a body
+        return {k: _line(v, lines) for k, v in value.items()}
+    return _line(value, lines)
+
+
+def _line(value: Any, lines: list[str]) -> str:
+    lines.append(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return f"\u0000line-{len(lines) - 1}\u0000"
 
 
 def write_document(path: Path, document: dict[str, Any], blob_root: Path) -> None:
@@ -126,12 +204,16 @@ def write_document(path: Path, document: dict[str, Any], blob_root: Path) -> Non
 
 
 def externalize_bodies(document: Any, blobs: dict[str, Any]) -> Any:
-    """Externalize only request bodies (`request.body.json`): they are the large part."""
+    """Externalize the large parts: JSON bodies' big subtrees, and big header sets whole."""
     if isinstance(document, dict):
         out = {}
         for key, value in document.items():
             if key == "body" and isinstance(value, dict) and "json" in value:
                 out[key] = {**value, "json": externalize(value["json"], blobs)}
+            elif key == "headers" and isinstance(value, dict) and len(_compact(value)) >= HEADERS_BLOB_THRESHOLD:
+                out[key] = _stored(value, blobs)
+            elif key == "stream":  # its events' own headers are part of the event
+                out[key] = value
             else:
                 out[key] = externalize_bodies(value, blobs)
         return out
@@ -193,6 +275,9 @@ def referenced_blobs(root: Path) -> set[str]:
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
+            if len(value) == 1 and isinstance(value.get(TEXT_KEY), list):
+                names.update(n for n in value[TEXT_KEY] if isinstance(n, str))
+                return
             if len(value) == 1 and BLOB_KEY in value:
                 names.add(value[BLOB_KEY])
                 blob = layout.blob_dir(root) / value[BLOB_KEY]
