@@ -42,6 +42,7 @@ from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.client.driver import captured_outcome, send_requests
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.client.probes import send_probe
@@ -404,7 +405,7 @@ def recorded_cells(cells: list[catalog.CellTier], root: Path) -> tuple[list[cata
     """
     keep, missing = [], []
     for cell in cells:
-        if cell.not_applicable_reason or cell.cassette_path(root).exists():
+        if cell.not_applicable_reason or cell.cassette_path(root, CLAUDE_CODE_VERSION).exists():
             keep.append(cell)
         else:
             missing.append(cell.id)

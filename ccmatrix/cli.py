@@ -103,8 +103,9 @@ ConfigOpt = typer.Option(None, "--config", help="run LiteLLM with this config fi
 
 ClaudeCodeOpt = typer.Option(
     None, "--claude-code", metavar="VERSION",
-    help=f"the Claude Code release --client cli runs, installed with npm into ccmatrix's cache "
-         f"(default {CLAUDE_CODE_VERSION}, the one the bundled cassettes were recorded with; "
+    help=f"the Claude Code release: whose cassette tree is replayed or recorded into (the captured client "
+         f"sends its requests), and the CLI --client cli runs, installed with npm into ccmatrix's cache "
+         f"(default {CLAUDE_CODE_VERSION}, the newest bundled; bundled: {', '.join(BUNDLED_VERSIONS)}; "
          "'latest': the newest on npm)")
 
 
@@ -267,15 +268,56 @@ def record(
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
-    # only the CLI client can change which release recorded a row (the captured one keeps its origin)
-    rows = list({c.feature.id: c.feature for c in cells}.values()) if client == "cli" else []
-    before = changes.snapshot(root, rows)
     result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code)
     render_table(result, console)
-    changed = changes.compare(before, changes.snapshot(root, rows))
-    if changed:
-        console.print(changes.render(changed), highlight=False, markup=False, soft_wrap=True)
+    # what this release sends that the one before it did not (only the CLI client can change it)
+    release = claude_code or CLAUDE_CODE_VERSION
+    previous = changes.previous_release(root, release) if client == "cli" else None
+    if previous is not None:
+        rows = list({c.feature.id: c.feature for c in cells}.values())
+        changed = changes.changes(root, previous, release, rows)
+        if changed:
+            console.print(changes.render(changed), highlight=False, markup=False, soft_wrap=True)
     _run_errors(result)
+
+
+@command("capture-native")
+def capture_native(
+    feature: Optional[List[str]] = FeatureOpt,
+    provider: Optional[List[str]] = ProviderOpt,
+    tier: Optional[List[str]] = TierOpt,
+    cassettes: Optional[Path] = CassettesOpt,
+    faults: bool = FaultsOpt,
+    claude_code: Optional[str] = ClaudeCodeOpt,
+) -> None:
+    """Capture what Claude Code sends Bedrock Invoke, Vertex AI and Foundry when it talks to
+    them itself (no LiteLLM), against the emulator: the native reference requests that
+    `run` compares LiteLLM's upstream requests with (docs/native-reference.md)."""
+    from ccmatrix.run.native import capture, native_cells
+
+    claude_code = _claude_code(claude_code)
+    release = claude_code or CLAUDE_CODE_VERSION
+    root = _cassettes(cassettes, writing=True)
+    cells = native_cells(_select(feature, provider, tier, faults), release)
+    if not cells:
+        raise _fail("the selection has no CLI row on a provider with a native mode (bedrock_invoke, vertex_ai, azure)")
+    err.print(f"capturing {len(cells)} native reference(s) with Claude Code {release}", highlight=False)
+    failed = []
+
+    def progress(done) -> None:  # type: ignore[no-untyped-def]
+        if done.outcome.failure:
+            failed.append(done)
+            err.print(f"  FAIL {done.cell.id}: {done.outcome.failure[:200]}", highlight=False, markup=False)
+
+    captured = capture(cells, root, release, progress=progress)
+    console.print(f"captured {len(captured)} native reference(s) into {layout_release(root, release)}/native "
+                  f"({len(failed)} where the CLI itself failed)", highlight=False)
+
+
+def layout_release(root: Path, release: str) -> Path:
+    from ccmatrix.catalog import layout
+
+    return layout.release_dir(root, release)
 
 
 @command()
@@ -294,21 +336,25 @@ def agreement(
 
 @command("claude-code-changes")
 def claude_code_changes(
-    old: Path = typer.Argument(..., help="a cassette tree recorded with one Claude Code release"),
-    new: Path = typer.Argument(..., help="a cassette tree recorded with another"),
+    old: str = typer.Argument(..., help="a Claude Code release with a cassette tree (like 2.1.126)"),
+    new: str = typer.Argument(..., help="another"),
+    cassettes: Optional[Path] = CassettesOpt,
     feature: Optional[List[str]] = FeatureOpt,
 ) -> None:
     """Per row, what one Claude Code release's requests to the proxy carry that the
     other's do not (betas, body fields, tools, content block types)."""
+    from ccmatrix.catalog import layout
     from ccmatrix.client import changes
 
-    for tree in (old, new):
-        if not tree.is_dir():
-            raise _fail(f"{tree}: no such cassette tree")
+    root = _cassettes(cassettes)
+    for release in (old, new):
+        if not layout.release_dir(root, release).is_dir():
+            raise _fail(f"{layout.release_dir(root, release)}: no cassette tree for Claude Code {release} "
+                        f"(there are: {', '.join(layout.releases(root)) or 'none'})")
     features = [catalog.feature(f) for f in feature] if feature else None
-    rows = changes.changes(old, new, features)
+    rows = changes.changes(root, old, new, features)
     if not rows:
-        raise _fail(f"{old} and {new}: no row recorded by different Claude Code releases in both")
+        raise _fail(f"Claude Code {old} and {new}: no row recorded by different releases in both trees")
     console.print(changes.render(rows), highlight=False, markup=False, soft_wrap=True)
 
 

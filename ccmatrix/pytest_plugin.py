@@ -58,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "or a Python environment path with litellm installed")
     group.addoption("--ccmatrix-cassettes", metavar="DIR", default=None,
                     help=f"cassette directory (default {DEFAULT_CASSETTE_DIR})")
+    group.addoption("--ccmatrix-claude-code", metavar="VERSION", default=CLAUDE_CODE_VERSION,
+                    help=f"the Claude Code release whose cassette tree is replayed (default {CLAUDE_CODE_VERSION})")
     group.addoption("--ccmatrix-strict", action="store_true", default=False,
                     help="fail cells on drift too (non-load-bearing request differences)")
     group.addoption("--ccmatrix-chunkings", metavar="NAMES", default=DEFAULT_CHUNKING,
@@ -112,7 +114,8 @@ class CellItem(pytest.Item):
         self.config.stash[_SESSION].run(self)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.cell.cassette_path(self.config.stash[_SESSION].root), None, self.name
+        session = self.config.stash[_SESSION]
+        return self.cell.cassette_path(session.root, session.claude_code), None, self.name
 
     def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def]
         if isinstance(excinfo.value, CcmatrixError):
@@ -134,6 +137,7 @@ class MatrixSession:
         self.is_worker = hasattr(config, "workerinput")
         self.spec: str | None = opt("ccmatrix_litellm")
         self.root = Path(opt("ccmatrix_cassettes") or DEFAULT_CASSETTE_DIR).expanduser().resolve()
+        self.claude_code: str = opt("ccmatrix_claude_code")
         self.strict: bool = opt("ccmatrix_strict")
         try:
             self.chunkings: list[str] = parse_chunkings(opt("ccmatrix_chunkings"))
@@ -177,7 +181,7 @@ class MatrixSession:
     def recorded_status(self, cell: catalog.CellTier) -> str | None:
         """The verdict stored with the cell's cassette (cheap: no blobs resolved)."""
         try:
-            data = json.loads(cell.cassette_path(self.root).read_text())
+            data = json.loads(cell.cassette_path(self.root, self.claude_code).read_text())
             return (data.get("verdict") or {}).get("status")
         except (OSError, ValueError, AttributeError):
             return None
@@ -220,13 +224,13 @@ class MatrixSession:
         if self._plan is None:
             cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
             try:
-                self._plan = plan(cells, self.root, "replay")
+                self._plan = plan(cells, self.root, "replay", claude_code=self.claude_code)
             except ConfigError:
                 self._plan = False  # a broken cassette fails its own cell only, below
         if self._plan:
             return self._plan  # type: ignore[return-value]
         try:
-            return plan([item.cell], self.root, "replay")
+            return plan([item.cell], self.root, "replay", claude_code=self.claude_code)
         except ConfigError as exc:
             error = str(exc)
         pytest.fail(f"ccmatrix: {error}", pytrace=False)

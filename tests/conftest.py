@@ -10,6 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +32,7 @@ def cassette_copy(tmp_path: Path) -> Path:
 def derive_cassette(root: Path, cell_id: str, mutate: Callable[[dict[str, Any]], None]) -> Path:
     """Change a recorded cassette in place (in a copy!): tests that need a broken
     cassette derive it from a recorded one rather than writing one by hand."""
-    path = catalog.CellTier.parse(cell_id).cassette_path(root)
+    path = catalog.CellTier.parse(cell_id).cassette_path(root, CLAUDE_CODE_VERSION)
     document = json.loads(path.read_text())
     mutate(document)
     path.write_text(json.dumps(document, indent=2))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
 from ccmatrix.catalog.features import FAULT_FEATURES, FEATURE_ALIASES, FEATURES, Feature
 from ccmatrix.catalog.tiers import TIERS, Tier
@@ -99,8 +98,13 @@ class CellTier:
     def not_applicable_reason(self) -> str | None:
         return self.feature.not_applicable_reason(self.provider.id, self.tier.id)
 
-    def cassette_path(self, root: Path = DEFAULT_CASSETTE_DIR) -> Path:
-        return layout.cassette_path(root, self.feature.id, self.provider.id, self.tier.id)
+    def cassette_path(self, root: Path, release: str) -> Path:
+        """Its cassette in the tree of Claude Code `release` (catalog.layout)."""
+        return layout.cassette_path(root, release, self.feature.id, self.provider.id, self.tier.id)
+
+    def native_path(self, root: Path, release: str, provider: Provider | None = None) -> Path:
+        """Its native reference in `release`'s tree (`provider`: another provider's, at the same tier)."""
+        return layout.native_path(root, release, self.feature.id, (provider or self.provider).id, self.tier.id)
 
     @classmethod
     def parse(cls, cell_tier_id: str) -> "CellTier":

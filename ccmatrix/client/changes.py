@@ -1,5 +1,5 @@
 """What changed in Claude Code between two versions: per row, the differences between
-the requests each version's CLI sent LiteLLM (the client legs of two cassette trees).
+the requests each version's CLI sent LiteLLM (the client legs of two releases' cassette trees).
 
 A request is reduced to its *traits*, the things a proxy has to forward or translate:
 
@@ -105,15 +105,16 @@ class RowTraits:
     versions: set[str] = field(default_factory=set)  # the CLI versions that recorded them
 
 
-def snapshot(root: Path, features: Iterable[catalog.Feature] | None = None) -> dict[str, RowTraits]:
-    """The traits of every CLI row's client legs under `root` (rows with no cassette left out)."""
+def snapshot(root: Path, release: str, features: Iterable[catalog.Feature] | None = None) -> dict[str, RowTraits]:
+    """The traits of every CLI row's client legs in `release`'s tree under `root` (rows with no
+    cassette left out)."""
     found = {}
     for feature in features if features is not None else catalog.FEATURES + catalog.FAULT_FEATURES:
         if feature.cli is None:
             continue  # a probe row: ccmatrix's own requests, the same whatever the CLI version
         row = RowTraits()
         for cell in catalog.select(features=[feature.id], implemented_only=False):
-            path = cell.cassette_path(root)
+            path = cell.cassette_path(root, release)
             if cell.not_applicable_reason or not path.exists():
                 continue
             cassette = cassettes.load(path, root)
@@ -139,9 +140,18 @@ def compare(old: dict[str, RowTraits], new: dict[str, RowTraits]) -> list[RowCha
     return rows
 
 
-def changes(old_root: Path, new_root: Path, features: Iterable[catalog.Feature] | None = None) -> list[RowChanges]:
-    """Per CLI row, what `new_root`'s client legs send that `old_root`'s do not, and the reverse."""
-    return compare(snapshot(old_root, features), snapshot(new_root, features))
+def changes(root: Path, old: str, new: str, features: Iterable[catalog.Feature] | None = None) -> list[RowChanges]:
+    """Per CLI row, what release `new`'s client legs send that `old`'s do not, and the reverse."""
+    return compare(snapshot(root, old, features), snapshot(root, new, features))
+
+
+def previous_release(root: Path, release: str) -> str | None:
+    """The newest release older than `release` that `root` holds a tree for."""
+    from ccmatrix.catalog import layout
+    from ccmatrix.client.claude_cli import release_key
+
+    older = [r for r in layout.releases(root) if release_key(r) < release_key(release)]
+    return older[-1] if older else None
 
 
 def render(rows: list[RowChanges]) -> str:

@@ -20,11 +20,12 @@ from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
 
 PACKAGE = "@anthropic-ai/claude-code"
-# The Claude Code CLI release the bundled cassettes were recorded with (the default),
-# and every release some of them were recorded with (`ccmatrix setup --claude-code`
-# installs them all): the stall row needs 2.1.332's stream watchdog (features.py).
-CLAUDE_CODE_VERSION = "2.1.126"
-BUNDLED_VERSIONS: tuple[str, ...] = (CLAUDE_CODE_VERSION, "2.1.332")
+# The Claude Code releases the bundled cassettes have a tree for, oldest first
+# (`ccmatrix setup --claude-code` installs them all), and the default: the newest.
+# 2.1.126 stays: the published reference snapshot (LiteLLM 1.83.14's live run) was
+# taken with it, so agreement with that run is measured with its tree.
+BUNDLED_VERSIONS: tuple[str, ...] = ("2.1.126", "2.1.332")
+CLAUDE_CODE_VERSION = BUNDLED_VERSIONS[-1]
 
 
 class ClaudeCliError(CcmatrixError):

@@ -13,6 +13,11 @@ with `NO_PROXY=127.0.0.1,localhost`, which keeps the CLI's own telemetry off the
 internet; measured against the emulator, the CLI's API requests are byte-identical
 with and without it. The CLI runs the conversation itself: turn 2 is what it makes
 of LiteLLM's turn-1 answer.
+
+Natively (`NativeEndpoint`, for the native reference: ccmatrix/run/native.py) the same
+run talks to the provider itself (`CLAUDE_CODE_USE_BEDROCK` and the like, with
+`--model` the provider's model id); its HTTPS proxy is then mitmdump, which records
+its requests, lets the emulator answer, and refuses every other host (its telemetry).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,7 @@ from ccmatrix.catalog.features import CliRun
 from ccmatrix.client import inputs
 from ccmatrix.client.outcome import ClientOutcome
 
-__all__ = ["RUN_DIR", "SESSION_ID", "cli_argv", "outcome_of", "run_cli"]
+__all__ = ["RUN_DIR", "SESSION_ID", "NativeEndpoint", "cli_argv", "outcome_of", "run_cli"]
 
 SESSION_ID = "00000000-0000-4000-8000-000000000000"
 # Fixed, not per-run: the CLI writes its working directory and config paths into its
@@ -82,36 +88,55 @@ def _prepare() -> tuple[Path, Path, dict[str, str]]:
     return config, workspace, files
 
 
-def environment(base_url: str, token: str, home: Path, config: Path, extra: dict[str, str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class NativeEndpoint:
+    """Claude Code talking to a provider itself: the provider's switches and throwaway
+    credentials (Provider.native_environment), through an HTTPS proxy (mitmdump, which
+    records the requests and lets the emulator answer) whose CA the CLI trusts."""
+
+    environment: dict[str, str]
+    proxy: str
+    ca_file: Path
+
+
+def environment(base_url: str, token: str, home: Path, config: Path, extra: dict[str, str],
+                native: NativeEndpoint | None = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in _ALLOWED_ENV if k in os.environ}
     env.update(_PINNED_ENV)
+    proxy = native.proxy if native else _DEAD_PROXY
     env.update({
         "HOME": str(home), "TMPDIR": str(RUN_DIR / "tmp"), "CLAUDE_CONFIG_DIR": str(config),
-        "ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_AUTH_TOKEN": token,
-        "HTTPS_PROXY": _DEAD_PROXY, "HTTP_PROXY": _DEAD_PROXY, "https_proxy": _DEAD_PROXY, "http_proxy": _DEAD_PROXY,
+        "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "https_proxy": proxy, "http_proxy": proxy,
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
         # the CLI retries 5xx and connection errors with backoff for minutes by default
         # (field notes); two retries keep a dead proxy's cost to seconds and still let a
         # fault that clears on retry through. Requests are the same either way.
         "CLAUDE_CODE_MAX_RETRIES": str(CLI_MAX_RETRIES),
     })
+    if native is None:
+        env.update({"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_AUTH_TOKEN": token})
+    else:
+        env.update({**native.environment, "NODE_EXTRA_CA_CERTS": str(native.ca_file)})
     env.update(extra)
     return env
 
 
-def run_cli(binary: Path, run: CliRun, provider: str, model: str, base_url: str, token: str) -> ClientOutcome:
-    """One row's CLI run against `base_url`; never raises for what the CLI does."""
+def run_cli(binary: Path, run: CliRun, provider: str, model: str, base_url: str, token: str,
+            native: NativeEndpoint | None = None) -> ClientOutcome:
+    """One row's CLI run against `base_url` (or, `native`, against the provider itself);
+    never raises for what the CLI does."""
     with _holding_run_dir():
-        return _run_cli(binary, run, provider, model, base_url, token)
+        return _run_cli(binary, run, provider, model, base_url, token, native)
 
 
-def _run_cli(binary: Path, run: CliRun, provider: str, model: str, base_url: str, token: str) -> ClientOutcome:
+def _run_cli(binary: Path, run: CliRun, provider: str, model: str, base_url: str, token: str,
+             native: NativeEndpoint | None) -> ClientOutcome:
     config, workspace, files = _prepare()
     argv = cli_argv(binary, run, model, files)
     home = Path(tempfile.mkdtemp(prefix="claude-cli-home-"))
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(argv, env=environment(base_url, token, home, config, run.environment(provider)),
+        proc = subprocess.run(argv, env=environment(base_url, token, home, config, run.environment(provider), native),
                               cwd=workspace, input=inputs.stdin_for(run.stdin), capture_output=True, text=True,
                               timeout=run.timeout, check=False)
     except subprocess.TimeoutExpired as exc:

@@ -70,5 +70,7 @@ class Anthropic(Provider):
     def direct_upstream(self, url: str) -> DirectUpstream:
         return DirectUpstream(params={"api_base": url})  # LiteLLM appends /v1/messages
 
+    native_reference = "client"  # what Claude Code sends LiteLLM is its first-party request
+
 
 PROVIDER = Anthropic()

@@ -39,5 +39,9 @@ class Azure(Provider):
     def direct_upstream(self, url: str) -> DirectUpstream:
         return DirectUpstream(params={"api_base": url + "/anthropic"}, env={"AZURE_AI_API_BASE": url + "/anthropic"})
 
+    def native_environment(self, workdir: Path) -> dict[str, str]:
+        return {"CLAUDE_CODE_USE_FOUNDRY": "1", "ANTHROPIC_FOUNDRY_BASE_URL": DEFAULT_API_BASE,
+                "ANTHROPIC_FOUNDRY_API_KEY": random_text(ALNUM, 32)}
+
 
 PROVIDER = Azure()

@@ -16,7 +16,7 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 from ccmatrix.providers import ids
 from ccmatrix.providers.contract import ProviderRequest, Rule, Verdict, Violation, judge
@@ -60,6 +60,17 @@ def random_text(alphabet: str, n: int) -> str:
 ALNUM = string.ascii_letters + string.digits
 
 
+@dataclass(frozen=True)
+class NativeHarmless:
+    """A difference from Claude Code's native request (ccmatrix/verdict/native.py) that
+    does not change what the provider does: the field (a field_diff pattern), why, with
+    its evidence, and when it holds (a test on the expected fields' view)."""
+
+    pattern: str
+    reason: str
+    when: Callable[[dict[str, Any]], bool] = lambda expected: True
+
+
 class Provider:
     """One column of the matrix. Subclasses fill in the class attributes and override
     what differs from an Anthropic-Messages provider."""
@@ -88,6 +99,14 @@ class Provider:
     optional_live_variables: ClassVar[tuple[str, ...]] = ()
     # what the provider accepts, rule by rule (ccmatrix/providers/contract.py)
     contract: ClassVar[tuple[Rule, ...]] = ()
+    # What Claude Code sends this provider when it talks to it itself, the expectation
+    # LiteLLM's requests are compared with (ccmatrix/verdict/native.py): "capture" (the
+    # CLI run natively against the emulator: native_environment), "client" (the client
+    # leg itself: the first-party API is what Claude Code speaks to LiteLLM), or another
+    # provider's capture, mapped (Converse has no native mode: Invoke's)
+    native_reference: ClassVar[str] = "capture"
+    # differences from that reference that do not change what the provider does
+    native_harmless: ClassVar[tuple["NativeHarmless", ...]] = ()
 
     def __repr__(self) -> str:
         return f"<provider {self.id}>"
@@ -114,6 +133,11 @@ class Provider:
         raise NotImplementedError
 
     def direct_upstream(self, url: str) -> DirectUpstream:
+        raise NotImplementedError
+
+    def native_environment(self, workdir: Path) -> dict[str, str]:
+        """The variables that make Claude Code talk to this provider itself (the field
+        notes' switches), with throwaway credentials (native_reference "capture" only)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------ contract

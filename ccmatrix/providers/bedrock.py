@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from ccmatrix.providers import ids
-from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
+from ccmatrix.providers.base import (
+    ALNUM,
+    MISMATCH_STATUS,
+    DirectUpstream,
+    ErrorAnswer,
+    NativeHarmless,
+    Provider,
+    random_text,
+)
 from ccmatrix.providers.contract import ProviderRequest, Violation
 
 RUNTIME_HOSTS = ("bedrock-runtime.*.amazonaws.com",)
@@ -62,11 +70,26 @@ def native_1m(request: ProviderRequest) -> bool:
     return any(tag in request.model for tag in ("sonnet-4-6", "opus-4-6", "opus-4-7"))
 
 
+def _adaptive(expected: dict[str, Any]) -> bool:
+    return expected.get("body.thinking.type") == "adaptive"
+
+
+# Measured (docs/red-cells.md, "Native reference"): natively Claude Code sends Bedrock
+# `interleaved-thinking-2025-05-14` on every thinking tier; LiteLLM drops it on the
+# adaptive ones (Sonnet 4.6, Opus 4.7) only.
+INTERLEAVED_ON_ADAPTIVE = NativeHarmless(
+    "beta.interleaved-thinking-2025-05-14",
+    "adaptive thinking interleaves by itself and needs no beta header (AWS Bedrock user guide, 'Adaptive "
+    "thinking': 'No beta header is required')",
+    _adaptive)
+
+
 class Bedrock(Provider):
     hosts = RUNTIME_HOSTS + MANTLE_HOSTS
     model_ids = MODEL_IDS
     live_variables = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     optional_live_variables = ("AWS_SESSION_TOKEN",)
+    native_harmless = (INTERLEAVED_ON_ADAPTIVE,)
 
     def litellm_params(self, model_id: str) -> dict[str, Any]:
         return {

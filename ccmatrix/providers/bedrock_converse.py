@@ -180,6 +180,7 @@ class BedrockConverse(Bedrock):
     alias_suffix = "-bedrock-converse"
     beta_fields = ("body.additionalModelRequestFields.anthropic_beta",)
     contract = CONTRACT
+    native_reference = "bedrock_invoke"  # Claude Code has no Converse mode; mapped in verdict/native.py
 
     def decode_response(self, path: str, content_type: str, data: bytes) -> AssistantMessage:
         if content_type.startswith("application/vnd.amazon.eventstream"):

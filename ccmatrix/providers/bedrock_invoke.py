@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ccmatrix.providers import messages_api as api
 from ccmatrix.providers.bedrock import (
     AWS_MESSAGES_DOC,
@@ -119,6 +121,10 @@ class BedrockInvoke(Bedrock):
     extra_base_fields = ("body.anthropic_version",)
     beta_fields = ("body.anthropic_beta",)
     contract = CONTRACT
+
+    def native_environment(self, workdir: Path) -> dict[str, str]:
+        # signed with throwaway keys (SigV4, as LiteLLM signs), in LiteLLM's region
+        return {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1", **self.fake_credentials(workdir)}
 
     def decode_response(self, path: str, content_type: str, data: bytes) -> AssistantMessage:
         if content_type.startswith("application/vnd.amazon.eventstream"):

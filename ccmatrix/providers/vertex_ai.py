@@ -10,7 +10,7 @@ from typing import Any
 
 from ccmatrix.providers import ids
 from ccmatrix.providers import messages_api as api
-from ccmatrix.providers.base import MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
+from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
 from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, both, on_path
 
 API_HOSTS = ("*-aiplatform.googleapis.com", "aiplatform.googleapis.com")
@@ -91,6 +91,13 @@ class VertexAI(Provider):
     def fake_credentials(self, workdir: Path, token_uri: str | None = None) -> dict[str, str]:
         path = service_account(workdir / "vertex-service-account.json", token_uri)
         return {"VERTEXAI_PROJECT": FAKE_PROJECT, "VERTEXAI_CREDENTIALS": str(path)}
+
+    def native_environment(self, workdir: Path) -> dict[str, str]:
+        # the CLI's own Google sign-in skipped: it sends the token it is given, as
+        # LiteLLM sends the one it exchanged (a real Vertex checks it; so does the emulator)
+        return {"CLAUDE_CODE_USE_VERTEX": "1", "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1",
+                "ANTHROPIC_VERTEX_PROJECT_ID": FAKE_PROJECT, "CLOUD_ML_REGION": "us-east5",
+                "ANTHROPIC_AUTH_TOKEN": "ya29." + random_text(ALNUM, 100)}
 
     def direct_upstream(self, url: str) -> DirectUpstream:
         # 1.108.7 appends the default .../publishers/anthropic/models/m:rawPredict path to a

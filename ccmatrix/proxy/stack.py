@@ -229,8 +229,11 @@ class Stack:
         except httpx.HTTPError as exc:
             raise StackError(f"the recorder did not answer {path}: {type(exc).__name__}: {exc}") from None
 
-    def begin_cell(self, cell: catalog.CellTier, provenance: dict[str, Any], chunking: str = "coalesced") -> None:
-        begin = BeginCell(cell=cell.id, provenance=provenance, chunking=chunking)  # type: ignore[arg-type]
+    def begin_cell(self, cell: catalog.CellTier, claude_code: str, provenance: dict[str, Any],
+                   chunking: str = "coalesced") -> None:
+        """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s tree."""
+        begin = BeginCell(cell=cell.id, claude_code=claude_code, provenance=provenance,
+                          chunking=chunking)  # type: ignore[arg-type]
         r = self._control("POST", "/cell/begin", begin.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder refused cell {cell.id}: {r.text}")

@@ -33,6 +33,7 @@ from ccmatrix import cassette as cassettes
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.catalog import layout
 from ccmatrix.catalog.faults import stalled_stream
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.emulator.exchange import EmulatedResponse
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.providers import AUTH_HOSTS, PROVIDERS, Provider
@@ -124,7 +125,8 @@ class CcmatrixRecorder:
         if ctx.options.ccmatrix_upstream not in UPSTREAMS:
             raise ValueError(f"ccmatrix_upstream must be one of {UPSTREAMS}, not {ctx.options.ccmatrix_upstream!r}")
         if "ccmatrix_cell" in updated and ctx.options.ccmatrix_cell:
-            self._begin(BeginCell(cell=ctx.options.ccmatrix_cell, provenance={"source": self._source}))
+            self._begin(BeginCell(cell=ctx.options.ccmatrix_cell, claude_code=CLAUDE_CODE_VERSION,
+                                  provenance={"source": self._source}))
 
     def running(self) -> None:
         if self.upstream == "emulate" and self.emulator is None:
@@ -309,7 +311,7 @@ class CcmatrixRecorder:
             where = str(layout.auth_cassette_path(self.root, auth_name))
         else:
             source = session.recorded
-            where = str(session.cell.cassette_path(self.root))
+            where = str(session.cell.cassette_path(self.root, session.claude_code))
         interactions = source.interactions if source is not None else []
         views = self.views.get(where)
         if views is None:
@@ -425,13 +427,17 @@ class CcmatrixRecorder:
     def _begin(self, begin: BeginCell) -> None:
         self.session = None  # a refused begin must not leave the previous cell answering
         cell = catalog.CellTier.parse(begin.cell)
-        self.views.pop(str(cell.cassette_path(self.root)), None)  # the file may have changed
+        if begin.native and self.upstream == "replay":
+            raise ValueError("a native reference is recorded (emulate, live), not replayed")
+        path = cell.cassette_path(self.root, begin.claude_code)
+        self.views.pop(str(path), None)  # the file may have changed
         recorded = None
         if self.upstream == "replay":
-            recorded = cassettes.load(cell.cassette_path(self.root), self.root)
+            recorded = cassettes.load(path, self.root)
         if self.emulator is not None:
             self.emulator.reset_attempts()  # a cell's faults on purpose start from its first attempt
-        self.session = CellSession(cell=cell, provenance=begin.provenance, recorded=recorded,
+        self.session = CellSession(cell=cell, claude_code=begin.claude_code, native=begin.native,
+                                   provenance=begin.provenance, recorded=recorded,
                                    chunking=begin.chunking)
 
     def _end(self) -> CellEnd:
@@ -466,14 +472,22 @@ class CcmatrixRecorder:
 
     def _write(self, session: CellSession, verdict: cassettes.RecordedVerdict | None) -> Path:
         cell = session.cell
-        path = cell.cassette_path(self.root)
+        interactions = session.interactions
+        if session.native:
+            # a native reference keeps Claude Code's requests; the emulator's answers
+            # are no evidence of anything, only their status is kept
+            path = cell.native_path(self.root, session.claude_code)
+            interactions = [cassettes.Interaction(request=i.request, response=cassettes.RecordedResponse(
+                status=i.response.status)) for i in interactions]
+        else:
+            path = cell.cassette_path(self.root, session.claude_code)
         cassette = cassettes.Cassette(
             cell=cassettes.CellRef(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
                                    proxy_model=cell.proxy_model),
             provenance=self._provenance(session),
             verdict=verdict or cassettes.RecordedVerdict(status="not_tested", error="recorded without a driver"),
             client=[ex.request for ex in session.client if ex.request.method == "POST"],
-            interactions=session.interactions,
+            interactions=interactions,
         )
         cassettes.save(cassette, path, self.root)
         ctx.log.info(f"ccmatrix: wrote {path} ({len(session.interactions)} interactions)")

@@ -48,6 +48,10 @@ Chunking = Literal["coalesced", "recorded", "events", "mid-event", "mid-char"]  
 
 class BeginCell(_Message):
     cell: str  # a cell tier id: feature/provider/tier
+    claude_code: str  # the Claude Code release whose cassette tree holds the cell's cassette
+    # the client is Claude Code talking to the provider itself: what is recorded is the
+    # cell tier's native reference (requests only), not a cassette
+    native: bool = False
     provenance: dict[str, Any] = Field(default_factory=dict)
     chunking: Chunking = "coalesced"  # replay: how streamed answers are cut into writes
 

@@ -119,7 +119,9 @@ class CellSession:
     """The recorder addon's state for the cell tier being exercised."""
 
     cell: catalog.CellTier
+    claude_code: str  # the release whose tree its cassette is in
     provenance: dict[str, Any]
+    native: bool = False  # recording the native reference (BeginCell.native)
     recorded: Cassette | None = None  # replay: the cassette answering
     chunking: str = chunking.DEFAULT_CHUNKING  # replay: how streamed answers are cut into writes
     interactions: list[Interaction] = field(default_factory=list)  # record: what passed through

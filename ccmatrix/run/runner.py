@@ -20,6 +20,7 @@ from ccmatrix import __version__, catalog
 from ccmatrix import cassette as cassettes
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.cassette import RecordedVerdict
+from ccmatrix.catalog import layout
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION, install, release_key
 from ccmatrix.client.cli_driver import run_cli
 from ccmatrix.client.driver import captured_outcome, send_requests, stream_idle_timeout
@@ -79,57 +80,76 @@ class Plan:
     cassettes: dict[str, cassettes.Cassette]  # cell tier id -> its cassette (replay; record with the captured client)
     client: Client = "captured"
     cli: Path | None = None  # the `claude` binary, when the CLI client runs
-    claude_code: str = CLAUDE_CODE_VERSION  # ... and its release
+    claude_code: str = CLAUDE_CODE_VERSION  # the release: its cassette tree, and the CLI that --client cli runs
     # cell tier id -> why the CLI client does not run it (a row that needs a newer release)
     too_old: dict[str, str] = field(default_factory=dict)
+    # cell tier id -> the requests of its native reference (verdict/native.py), where captured
+    native: dict[str, list[cassettes.RecordedRequest]] = field(default_factory=dict)
 
 
 def plan(cell_tiers: list[catalog.CellTier], root: Path, mode: Mode, client: Client = "captured",
          claude_code: str | None = None) -> Plan:
+    """What the run does; `claude_code` picks the release (default CLAUDE_CODE_VERSION): whose
+    tree of cassettes is replayed or recorded into, and which CLI --client cli runs."""
     if client not in CLIENTS:
         raise ConfigError(f"--client must be one of {', '.join(CLIENTS)}, not {client!r}")
-    if claude_code is not None and client != "cli":
-        raise ConfigError(f"--claude-code {claude_code}: it picks the CLI that --client cli runs; the captured "
-                          "client sends the client leg its cassette recorded")
+    version = claude_code or CLAUDE_CODE_VERSION
+    too_old = too_old_tiers(cell_tiers, version)
+    needs_tree = mode == "replay" or client == "captured"
+    if needs_tree and not layout.release_dir(root, version).is_dir():
+        held = ", ".join(layout.releases(root)) or "none"
+        raise ConfigError(f"{layout.release_dir(root, version)}: no cassettes recorded with Claude Code {version} "
+                          f"(this tree has: {held}); record them: ccmatrix record --client cli --claude-code "
+                          f"{version} --cassettes DIR")
     recorded: dict[str, cassettes.Cassette] = {}
     try:
         for cell in cell_tiers:
-            if cell.not_applicable_reason:
+            if cell.not_applicable_reason or cell.id in too_old:
                 continue
             needs_cassette = mode == "replay" or (client == "captured" and cell.feature.cli is not None)
             if needs_cassette:
-                recorded[cell.id] = cassettes.load(cell.cassette_path(root), root)
+                path = cell.cassette_path(root, version)
+                recorded[cell.id] = cassettes.load(path, root)
                 if client == "captured" and cell.feature.cli is not None and not recorded[cell.id].client:
-                    raise ConfigError(f"{cell.cassette_path(root)}: no client leg recorded; "
-                                      "re-record it (ccmatrix record --client cli)")
+                    raise ConfigError(f"{path}: no client leg recorded; re-record it (ccmatrix record --client cli)")
+                if recorded[cell.id].provenance.claude_code_version not in (None, version):
+                    # the captured client would send another release's requests as this one's
+                    raise ConfigError(f"{path}: recorded with Claude Code "
+                                      f"{recorded[cell.id].provenance.claude_code_version}, in the tree of {version}")
     except cassettes.CassetteError as exc:
         raise ConfigError(str(exc)) from None
     cli = None
-    version = claude_code or CLAUDE_CODE_VERSION
-    too_old = _too_old(cell_tiers, version) if client == "cli" else {}
-    if mode == "replay" and client == "cli":
-        # another release's requests match nothing recorded: every tier would be red for it
-        other = next(((cell, recorded[cell.id].provenance.claude_code_version) for cell in cell_tiers
-                      if cell.id in recorded and cell.id not in too_old and recorded[cell.id].provenance.client == "cli"
-                      and recorded[cell.id].provenance.claude_code_version not in (None, version)), None)
-        if other is not None:
-            raise ConfigError(
-                f"{other[0].cassette_path(root)}: recorded with Claude Code {other[1]}; replaying with the CLI of "
-                f"{version} needs cassettes it recorded (ccmatrix record --client cli --claude-code {version} "
-                "--cassettes DIR, then --cassettes DIR)")
     if client == "cli" and any(c.feature.cli is not None and not c.not_applicable_reason and c.id not in too_old
                                for c in cell_tiers):
         cli = install(version)
-    return Plan(cell_tiers, recorded, client, cli, version, too_old)
+    return Plan(cell_tiers, recorded, client, cli, version, too_old, _native_references(cell_tiers, root, version))
 
 
-def _too_old(cell_tiers: list[catalog.CellTier], version: str) -> dict[str, str]:
+def _native_references(cell_tiers: list[catalog.CellTier], root: Path,
+                       version: str) -> dict[str, list[cassettes.RecordedRequest]]:
+    """The native reference of each tier that has one in `version`'s tree (its provider's
+    capture, or the one its provider borrows: Converse uses Bedrock Invoke's)."""
+    found = {}
+    try:
+        for cell in cell_tiers:
+            source = cell.provider.native_reference
+            if source == "client" or cell.feature.cli is None or cell.not_applicable_reason:
+                continue
+            path = cell.native_path(root, version, None if source == "capture" else catalog.provider(source))
+            if path.exists():
+                found[cell.id] = [i.request for i in cassettes.load(path, root).interactions]
+    except cassettes.CassetteError as exc:
+        raise ConfigError(str(exc)) from None
+    return found
+
+
+def too_old_tiers(cell_tiers: list[catalog.CellTier], version: str) -> dict[str, str]:
     """The tiers whose row needs a newer Claude Code than `version`, and why."""
     too_old = {}
     for cell in cell_tiers:
         needs = cell.feature.cli.min_claude_code if cell.feature.cli is not None else None
         if needs is not None and release_key(version) < release_key(needs[0]):
-            too_old[cell.id] = f"needs Claude Code {needs[0]} or newer ({needs[1]}); the CLI client runs {version}"
+            too_old[cell.id] = f"needs Claude Code {needs[0]} or newer ({needs[1]}); this run is for {version}"
     return too_old
 
 
@@ -141,10 +161,10 @@ def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
     for cell in the_plan.cell_tiers:
         if cell.not_applicable_reason:
             if mode != "replay":  # a cell tier that stopped applying keeps no stale cassette
-                cell.cassette_path(stack.cassettes).unlink(missing_ok=True)
+                cell.cassette_path(stack.cassettes, the_plan.claude_code).unlink(missing_ok=True)
             result = TierResult.not_applicable(cell)
         elif cell.id in the_plan.too_old:
-            # not run, and in record mode its cassette (a newer release's) is kept
+            # not run: the row needs a newer release than the one this run is for
             result = TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
                                 model_alias=cell.proxy_model, status="not_tested", reason=the_plan.too_old[cell.id])
         elif stack.proxy_config is not None and not stack.proxy_config.serves(cell):
@@ -263,14 +283,14 @@ def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, s
         finally:
             observer.step(cell, name, time.perf_counter() - t0)
 
-    timed("begin_cell", stack.begin_cell, cell, provenance, chunking)
+    timed("begin_cell", stack.begin_cell, cell, the_plan.claude_code, provenance, chunking)
     try:
         outcome = timed("client", drive, cell, the_plan, stack)
     finally:
         end = timed("end_cell", stack.end_cell)
     observer.client_done(cell, outcome)
     judged_against = recorded if mode == "replay" else None
-    result = timed("judge", judge, cell, outcome, end, judged_against, strict)
+    result = timed("judge", judge, cell, outcome, end, judged_against, strict, the_plan.native.get(cell.id))
     if mode != "replay":
         if outcome.client == "captured" and recorded is not None:
             # the client leg sent again is the one recorded: it keeps its origin
@@ -357,12 +377,5 @@ def execute(
     if mode != "replay":
         cassettes.prune_blobs(root)
     return assemble(results, mode=mode, litellm_version=litellm.version,
-                    claude_code_version=_claude_code_version(the_plan), client=the_plan.client,
+                    claude_code_version=the_plan.claude_code, client=the_plan.client,
                     proxy_config=stack.config_label)
-
-
-def _claude_code_version(the_plan: Plan) -> str:
-    if the_plan.client == "cli":
-        return the_plan.claude_code
-    versions = {c.provenance.claude_code_version for c in the_plan.cassettes.values()}
-    return ", ".join(sorted(v for v in versions if v)) or CLAUDE_CODE_VERSION

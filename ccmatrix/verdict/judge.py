@@ -4,10 +4,12 @@ A cell tier fails when Claude Code fails (the CLI exits non-zero, or the answers
 would read make it stop), when it lacks what the row needs (the live harness's
 criteria, criteria.py), or when a load-bearing field did not reach the provider (the
 replay mismatch, which the client gets as an API error too), a provider contract
-rule refused a request, or a request went somewhere no provider lives. Everything
-else ccmatrix sees on the wire is a finding: kept per tier with a severity and its
-evidence, failing only under --strict, as do drift (non-load-bearing differences)
-and `changed` requests.
+rule refused a request Claude Code did not get past, or a request went somewhere no
+provider lives. Everything else ccmatrix sees on the wire is a finding: kept per tier
+with a severity and its evidence, failing only under --strict, as do drift
+(non-load-bearing differences) and `changed` requests. A refused request Claude Code
+got past (a side request, like the WebSearch tool's own: Claude Code finished and the
+row's criteria hold) is a `provider-refused` finding, as the live run would pass it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ccmatrix import catalog
-from ccmatrix.cassette import Cassette, Interaction, RecordedResponse
+from ccmatrix.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.providers import PROVIDERS
@@ -31,6 +33,7 @@ from ccmatrix.recorder.protocol import (
 from ccmatrix.verdict.checks import ClientAnswer, run_checks
 from ccmatrix.verdict.criteria import unmet
 from ccmatrix.verdict.faults import judge_fault, provider_failed
+from ccmatrix.verdict.native import judge_native
 from ccmatrix.verdict.results import Change, Finding, TierResult
 from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
@@ -106,10 +109,13 @@ def judge(
     end: CellEnd,
     recorded: Cassette | None,
     strict: bool = False,
+    native: list[RecordedRequest] | None = None,
 ) -> TierResult:
+    """`native`: the requests of the tier's native reference, if captured (verdict/native.py)."""
     interactions = recorded.interactions if recorded is not None else None
     upstream = [u for raw in end.exchanges if (u := UpstreamExchange.from_addon(raw, interactions))]
     failures: list[str] = []  # what fails the tier, most telling first
+    refused: list[str] = []  # contract rejections: they fail it unless Claude Code got past them
     findings: list[Finding] = []
     diffs: list[FieldDiff] = []
 
@@ -121,7 +127,7 @@ def judge(
         else:
             rejected = _contract(raw, findings)
             if rejected:
-                failures.append(rejected)
+                refused.append(rejected)
             if raw.foreign_provider:
                 findings.append(Finding(kind="other-provider", severity="info", message=(
                     f"{raw.request.method} {raw.request.url} went to {raw.foreign_provider}, not {cell.provider.id}: "
@@ -150,14 +156,31 @@ def judge(
                     f"recorded upstream request #{index} ({interaction.request.method} {interaction.request.url}) "
                     "was not sent: the proxy now answers it itself, or the client no longer asks")))
 
+    # LiteLLM's request held to what Claude Code sends the provider itself
+    if cell.feature.cli is not None:
+        sent = [raw.request for raw in end.exchanges
+                if isinstance(raw, (ReplayedExchange, RecordedExchange)) and not raw.auth]
+        held = judge_native(cell, native, [ex.request for ex in end.client], sent)
+        if held is not None:
+            failures += held.failures
+            findings += [Finding(kind=kind, severity=severity, message=message)  # type: ignore[arg-type]
+                         for kind, severity, message in held.findings]
+
     # Claude Code's side: did it fail, and does it have what the row needs?
     criteria_failed: list[str] = []
     if outcome.failure:
-        if not failures or not any(_says_the_same(outcome.failure, f) for f in failures):
+        if not any(_says_the_same(outcome.failure, f) for f in refused + failures):
             failures.append(outcome.failure)
     else:
         criteria_failed = unmet(cell.feature.criteria, outcome)
         failures += criteria_failed
+    got_past = outcome.client in ("cli", "captured") and not outcome.failure and not criteria_failed
+    if got_past:
+        findings += [Finding(kind="provider-refused", severity="high", message=(
+            f"{r}: the provider refused a request Claude Code got past (it finished, and the row's criteria "
+            "hold): what that request was for is lost")) for r in refused]
+    else:
+        failures[:0] = refused
 
     fault_turns: set[int] = set()
     if cell.feature.fault is not None:

@@ -98,8 +98,8 @@ def test_recording_with_the_cli_reproduces_the_committed_cassettes(tmp_path, lit
     result = runner.execute(cells, mode="emulate", litellm=litellm_env, root=root, client="cli")
     assert all(t.status == "pass" for c in result.cells() for t in c.tiers)
     for cell in cells:
-        old = json.loads(cell.cassette_path().read_text())
-        new = json.loads(cell.cassette_path(root).read_text())
+        old = json.loads(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION).read_text())
+        new = json.loads(cell.cassette_path(root, CLAUDE_CODE_VERSION).read_text())
         assert new == old, f"{cell.id}: re-recording with the CLI changed the cassette"
 
 

@@ -2,7 +2,8 @@
 and Vertex AI requests, so Claude Code's `--effort` silently loses its effect.
 Replay must turn those thinking cells red, naming the field, and keep them green
 on the project's default LiteLLM, with either client (the recorded client leg sent
-again, or the pinned Claude Code CLI itself).
+again, or the pinned Claude Code CLI itself) and with each bundled Claude Code release's
+requests.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.client.claude_cli import BUNDLED_VERSIONS, CLAUDE_CODE_VERSION
 from ccmatrix.proxy.litellm_env import resolve
 from ccmatrix.run import runner
 
@@ -18,16 +20,22 @@ REGRESSED_RELEASE = "1.83.14"
 AFFECTED = ("bedrock_invoke", "vertex_ai")
 
 
-def _thinking(litellm, client: str = "captured") -> dict:
+def _thinking(litellm, client: str = "captured", claude_code: str | None = None) -> dict:
     cells = catalog.select(features=["thinking"], providers=AFFECTED)
-    result = runner.execute(cells, mode="replay", litellm=litellm, client=client)
+    result = runner.execute(cells, mode="replay", litellm=litellm, client=client, claude_code=claude_code)
+    assert result.claude_code_version == (claude_code or CLAUDE_CODE_VERSION)
     row = next(r for r in result.rows if r.id == "thinking")
     return {p: row.cells[p] for p in AFFECTED}
 
 
-@pytest.mark.parametrize("client", ["captured", pytest.param("cli", marks=pytest.mark.claude_cli)])
-def test_litellm_1_83_14_loses_effort_on_invoke_and_vertex(client):
-    cells = _thinking(resolve(REGRESSED_RELEASE), client)
+# every bundled release's captured requests, and the default release's CLI
+CLIENTS = [*(pytest.param("captured", r, id=f"captured-{r}") for r in BUNDLED_VERSIONS),
+           pytest.param("cli", None, id="cli", marks=pytest.mark.claude_cli)]
+
+
+@pytest.mark.parametrize("client,claude_code", CLIENTS)
+def test_litellm_1_83_14_loses_effort_on_invoke_and_vertex(client, claude_code):
+    cells = _thinking(resolve(REGRESSED_RELEASE), client, claude_code)
     for provider, cell in cells.items():
         assert cell.status == "fail", provider
         assert cell.regressed, provider  # recorded pass -> fail: exit 3 for `ccmatrix run`
@@ -40,7 +48,7 @@ def test_litellm_1_83_14_loses_effort_on_invoke_and_vertex(client):
             assert (diff.path, diff.kind) == ("body.output_config.effort", "missing")
 
 
-@pytest.mark.parametrize("client", ["captured", pytest.param("cli", marks=pytest.mark.claude_cli)])
-def test_default_litellm_keeps_effort(litellm_env, client):
-    for provider, cell in _thinking(litellm_env, client).items():
+@pytest.mark.parametrize("client,claude_code", CLIENTS)
+def test_default_litellm_keeps_effort(litellm_env, client, claude_code):
+    for provider, cell in _thinking(litellm_env, client, claude_code).items():
         assert cell.status == "pass", (provider, cell.error)

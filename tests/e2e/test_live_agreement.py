@@ -4,7 +4,8 @@ The reference snapshot (`../shared/reference/litellm-docs-compatibility-matrix.j
 is the live run of LiteLLM 1.93.0 with Claude Code 2.1.126. ccmatrix's replay of
 1.93.0 must agree with it on at least 58 of its 60 non-Azure cells (issue 9); the
 Converse Haiku column fails there the way the live run did, and passes on 1.94.0,
-where the live runs pass it too (issue 10).
+where the live runs pass it too (issue 10). Both replay 2.1.126's tree: agreement is
+measured with the requests of the release the live run used.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ pytestmark = pytest.mark.proxy
 CCMATRIX = [sys.executable, "-m", "ccmatrix"]
 REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
 CONVERSE_HAIKU = ["-f", "basic_messaging_streaming", "-p", "bedrock_converse", "-t", "haiku"]
+SNAPSHOT_RELEASE = ["--claude-code", "2.1.126"]  # the Claude Code release of the reference snapshot
 
 
 @pytest.mark.skipif(not REFERENCE.is_file(), reason=f"{REFERENCE} is not beside the checkout")
 def test_replaying_1_93_0_agrees_with_its_published_live_run(tmp_path):
-    run = subprocess.run([*CCMATRIX, "run", "--litellm", "1.93.0", "--out", str(tmp_path)],
+    run = subprocess.run([*CCMATRIX, "run", "--litellm", "1.93.0", *SNAPSHOT_RELEASE, "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode in (0, 3), run.stderr[-2000:]
     agreement = subprocess.run([*CCMATRIX, "agreement", str(tmp_path / "compatibility-matrix.json"), str(REFERENCE)],
@@ -45,7 +47,7 @@ def test_replaying_1_93_0_agrees_with_its_published_live_run(tmp_path):
 
 
 def test_the_converse_haiku_column_passes_from_1_94_0(tmp_path):
-    run = subprocess.run([*CCMATRIX, "run", "--litellm", "1.94.0", *CONVERSE_HAIKU, "--out", str(tmp_path)],
+    run = subprocess.run([*CCMATRIX, "run", "--litellm", "1.94.0", *SNAPSHOT_RELEASE, *CONVERSE_HAIKU, "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     matrix = json.loads((tmp_path / "compatibility-matrix.json").read_text())

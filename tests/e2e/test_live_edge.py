@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.proxy.credentials import LIVE_VARIABLES
 
 pytestmark = pytest.mark.proxy
@@ -38,7 +39,7 @@ def test_live_record_forwards_to_the_real_host(cassette_copy, litellm_env):
     proc = _isolated([sys.executable, "-m", "ccmatrix", "record", "--upstream", "live", "-f", feature, "-p", provider,
                       "-t", tier, "--cassettes", str(cassette_copy)], env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    written = json.loads(catalog.CellTier.parse(CELL).cassette_path(cassette_copy).read_text())
+    written = json.loads(catalog.CellTier.parse(CELL).cassette_path(cassette_copy, CLAUDE_CODE_VERSION).read_text())
     assert written["provenance"]["source"] == "live"
     assert written["verdict"]["status"] == "fail"
     # mitmproxy tried the real provider: the failure is at the network edge, naming it

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.fsutil import cache_dir
 
 pytest_plugins = ["pytester"]
@@ -132,14 +133,14 @@ def test_recorded_failures_are_xfail(pytester: pytest.Pytester) -> None:
     root = pytester.path / "cassettes"
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
     known = catalog.CellTier.parse("basic_messaging_streaming/bedrock_converse/haiku")
-    path = known.cassette_path(root)
+    path = known.cassette_path(root, CLAUDE_CODE_VERSION)
     data = json.loads(path.read_text())
     data["verdict"] = {"status": "fail", "error": "Claude Code stops: API Error: Content block is not a text block"}
     path.write_text(json.dumps(data, indent=1))
     items, _ = pytester.inline_genitems(*PLUGIN, "--ccmatrix", *BASIC_ARGS, f"--ccmatrix-cassettes={root}")
     xfail = sorted(i.name for i in items if i.get_closest_marker("xfail"))
     recorded_fail = sorted(f"ccmatrix[{c.feature.id}-{c.provider.id}-{c.tier.id}]" for c in catalog.select(BASIC)
-                           if json.loads(c.cassette_path(root).read_text())["verdict"]["status"] == "fail")
+                           if json.loads(c.cassette_path(root, CLAUDE_CODE_VERSION).read_text())["verdict"]["status"] == "fail")
     assert recorded_fail == [f"ccmatrix[{known.feature.id}-{known.provider.id}-{known.tier.id}]"]
     assert xfail == recorded_fail
     assert all(i.get_closest_marker("ccmatrix") for i in items)
@@ -199,13 +200,13 @@ def test_replay_under_xdist_writes_junit_and_matrix(pytester: pytest.Pytester) -
 def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
     root = pytester.path / "cassettes"
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
-    path = root / "basic_messaging_non_streaming" / "anthropic" / "haiku.json"
+    path = catalog.CellTier.parse("basic_messaging_non_streaming/anthropic/haiku").cassette_path(root, CLAUDE_CODE_VERSION)
     data = json.loads(path.read_text())
     # the recording carries a system block the proxy's request now lacks: a load-bearing loss
     data["interactions"][0]["request"]["body"]["json"]["system"].append({"type": "text", "text": LOST})
     path.write_text(json.dumps(data, indent=1))
     # and the streaming cell's recording is of another conversation: it passes, changed
-    behind = root / "basic_messaging_streaming" / "anthropic" / "haiku.json"
+    behind = catalog.CellTier.parse("basic_messaging_streaming/anthropic/haiku").cassette_path(root, CLAUDE_CODE_VERSION)
     data = json.loads(behind.read_text())
     for block in data["interactions"][0]["request"]["body"]["json"]["messages"][0]["content"]:
         if block.get("text") == catalog.feature("basic_messaging_streaming").cli.prompt:

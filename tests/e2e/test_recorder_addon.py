@@ -22,6 +22,7 @@ from botocore.eventstream import EventStreamBuffer
 
 from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.emulator import EmulatedRequest, respond
 from ccmatrix.proxy.mitmdump import Mitmdump, mitm_confdir
 from ccmatrix.proxy.process import StackError
@@ -109,7 +110,7 @@ def emulate(proxies) -> Mitm:
 
 
 def recorded(cell_id: str, root: Path = catalog.DEFAULT_CASSETTE_DIR) -> cassettes.Cassette:
-    return cassettes.load(catalog.CellTier.parse(cell_id).cassette_path(root), root)
+    return cassettes.load(catalog.CellTier.parse(cell_id).cassette_path(root, CLAUDE_CODE_VERSION), root)
 
 
 def send(http: httpx.Client, request: cassettes.RecordedRequest, body: bytes | None = None, **headers: str) -> httpx.Response:
@@ -120,7 +121,7 @@ def send(http: httpx.Client, request: cassettes.RecordedRequest, body: bytes | N
 
 
 def begin(m: Mitm, cell_id: str) -> httpx.Response:
-    return m.control("/cell/begin", {"cell": cell_id, "provenance": {}})
+    return m.control("/cell/begin", {"cell": cell_id, "claude_code": CLAUDE_CODE_VERSION, "provenance": {}})
 
 
 # ---------------------------------------------------------------- replay
@@ -178,7 +179,7 @@ def test_replay_answers_matches_and_refuses(replay):
         assert error["type"] == "invalid_request_error"
         message = error["message"]
         assert "closest is interaction #0" in message
-        assert str(cell.cassette_path(replay.root)) in message
+        assert str(cell.cassette_path(replay.root, CLAUDE_CODE_VERSION)) in message
         assert "body.tools[0].name missing (recorded 'tool_search_tool_regex')" in message
 
         # a host no provider lives on, during the cell
@@ -233,7 +234,8 @@ def test_replay_under_a_chunking_arrives_cut_and_byte_exact(replay, cell_id, nam
     interaction = recorded(cell_id).interactions[0]
     pieces = chunking.cut(interaction.response, name)
     assert len(pieces) > 1
-    r = replay.control("/cell/begin", {"cell": cell_id, "provenance": {}, "chunking": name})
+    r = replay.control("/cell/begin", {"cell": cell_id, "claude_code": CLAUDE_CODE_VERSION, "provenance": {},
+                                          "chunking": name})
     assert r.status_code == 200, r.text
     request = interaction.request
     auth = request.headers.get("authorization", "")
@@ -252,7 +254,8 @@ def test_replay_under_a_chunking_arrives_cut_and_byte_exact(replay, cell_id, nam
 
 
 def test_a_chunking_that_does_not_exist_is_refused(replay):
-    r = replay.control("/cell/begin", {"cell": STREAMING, "provenance": {}, "chunking": "bytes7"})
+    r = replay.control("/cell/begin", {"cell": STREAMING, "claude_code": CLAUDE_CODE_VERSION, "provenance": {},
+                                          "chunking": "bytes7"})
     assert r.status_code == 409 and "chunking" in r.json()["error"]
 
 
@@ -356,7 +359,7 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     w = emulate.control("/cell/write", {"verdict": {"status": "pass"}})
     assert w.status_code == 200, w.text
     path = Path(w.json()["cassette"])
-    assert path == catalog.CellTier.parse(STREAMING).cassette_path(emulate.root)
+    assert path == catalog.CellTier.parse(STREAMING).cassette_path(emulate.root, CLAUDE_CODE_VERSION)
     cassette = cassettes.load(path, emulate.root)
     assert cassette.cell.model_dump() == {"feature": "basic_messaging_streaming", "provider": "anthropic", "tier": "haiku",
                                           "proxy_model": "claude-haiku-4-5"}

@@ -16,6 +16,7 @@ import pytest
 
 from ccmatrix import catalog
 from ccmatrix.bundled import CHECKOUT_DIR
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.proxy.credentials import fake_credentials
 from ccmatrix.run import runner
 
@@ -62,9 +63,9 @@ def test_every_cell_recorded_with_its_verdict(recorded):
     root, _, _, result = recorded
     for cell in catalog.select():
         if cell.not_applicable_reason:
-            assert not cell.cassette_path(root).exists()
+            assert not cell.cassette_path(root, CLAUDE_CODE_VERSION).exists()
             continue
-        document = json.loads(cell.cassette_path(root).read_text())
+        document = json.loads(cell.cassette_path(root, CLAUDE_CODE_VERSION).read_text())
         assert document["provenance"]["source"] == "emulator"
         assert document["provenance"]["litellm_version"] == result.litellm_version
         assert document["verdict"]["status"] in ("pass", "fail")

@@ -18,6 +18,7 @@ import pytest
 
 from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.run import runner
 from tests.conftest import derive_cassette
 
@@ -57,7 +58,7 @@ def test_main_job_replays_every_cell_as_recorded(main_job):
                 if this.not_applicable_reason:
                     assert got == "not_applicable"
                     continue
-                recorded = cassettes.load(this.cassette_path(), catalog.DEFAULT_CASSETTE_DIR).verdict.status
+                recorded = cassettes.load(this.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION), catalog.DEFAULT_CASSETTE_DIR).verdict.status
                 assert got == recorded, (this.id, cell["tiers"][t.id])
     assert (out / "compatibility-matrix.html").exists() and (out / "summary.md").exists()
 
@@ -148,7 +149,7 @@ def test_regression_exits_3_and_corrupt_cassette_exits_2(cassette_copy, tmp_path
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert LOST in proc.stdout
 
-    corrupt = catalog.CellTier.parse(cell).cassette_path(cassette_copy)
+    corrupt = catalog.CellTier.parse(cell).cassette_path(cassette_copy, CLAUDE_CODE_VERSION)
     corrupt.write_text(corrupt.read_text()[:500])
     proc = subprocess.run([*CCMATRIX, "run", "-f", "basic_messaging_streaming", "-p", "vertex_ai",
                            "--cassettes", str(cassette_copy), "--out", str(tmp_path / "out2")],
@@ -214,7 +215,7 @@ def test_every_chunking_replays_each_provider_stream_as_recorded(litellm_env):
     tiers = [t for c in result.cells() for t in c.tiers]
     assert len(tiers) == len(cells)
     for cell, tier in zip(cells, tiers):
-        recorded = cassettes.load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR).verdict
+        recorded = cassettes.load(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION), catalog.DEFAULT_CASSETTE_DIR).verdict
         assert tier.chunkings == list(CHUNKINGS), tier
         assert (tier.status, tier.error) == (recorded.status, recorded.error), cell.id
 
@@ -262,7 +263,7 @@ def test_a_dropped_message_stays_red(cassette_copy, litellm_env):
     """Fewer messages than a recorded turn is a loss, not a turn the recording never reached."""
     cell = "tool_use/anthropic/sonnet"
 
-    path = catalog.CellTier.parse(cell).cassette_path(cassette_copy)
+    path = catalog.CellTier.parse(cell).cassette_path(cassette_copy, CLAUDE_CODE_VERSION)
     recorded = cassettes.load(path, cassette_copy)  # blobs resolved: the whole conversation
     messages = recorded.interactions[1].request.body.json_["messages"]
     messages.insert(1, {"role": "assistant", "content": [{"type": "text", "text": "Running it."}]})

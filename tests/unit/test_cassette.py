@@ -24,6 +24,7 @@ from ccmatrix.cassette import (
     Stream,
     store,
 )
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from tests.conftest import derive_cassette
 
 ROOT = catalog.DEFAULT_CASSETTE_DIR
@@ -76,7 +77,7 @@ def cell_copy(tmp_path: Path) -> Path:
 
     target = tmp_path / "cassettes"
     for cell_id in (CELL, OTHER_CELL, BLOB_CELL):
-        rel = catalog.CellTier.parse(cell_id).cassette_path(ROOT).relative_to(ROOT)
+        rel = catalog.CellTier.parse(cell_id).cassette_path(ROOT, CLAUDE_CODE_VERSION).relative_to(ROOT)
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target / rel)
     shutil.copytree(ROOT / cassettes.BLOB_DIR, target / cassettes.BLOB_DIR)
@@ -187,7 +188,7 @@ def test_referenced_and_pruned_blobs(cell_copy):
     assert sorted(p.name for p in removed) == ["0123456789abcdef01234567.json", "0123456789abcdef01234567.txt"]
 
     # a blob only one cassette uses goes when that cassette is replaced without it
-    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy, CLAUDE_CODE_VERSION)
     only_here = {"big": "only-in-this-cassette " * 100}
     cassette = cassettes.load(path, cell_copy)
     body = {**cassette.interactions[0].request.body.json_, "extra": only_here}
@@ -200,11 +201,11 @@ def test_referenced_and_pruned_blobs(cell_copy):
     assert [p.name for p in cassettes.prune_blobs(cell_copy)] == [name]
     # what is left still loads
     for cell_id in (CELL, OTHER_CELL):
-        cassettes.load(catalog.CellTier.parse(cell_id).cassette_path(cell_copy), cell_copy)
+        cassettes.load(catalog.CellTier.parse(cell_id).cassette_path(cell_copy, CLAUDE_CODE_VERSION), cell_copy)
 
 
 def test_atomic_write_keeps_the_old_file_when_serialization_fails(cell_copy):
-    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy, CLAUDE_CODE_VERSION)
     before = path.read_bytes()
     cassette = cassettes.load(path, cell_copy)
     # a lone surrogate serializes with ensure_ascii=False but cannot be encoded as UTF-8:
@@ -229,7 +230,7 @@ def test_atomic_write_into_a_new_directory_leaves_nothing_on_failure(tmp_path):
 
 
 def test_invalid_json_names_the_file(cell_copy):
-    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy, CLAUDE_CODE_VERSION)
     path.write_text(path.read_text()[:300])  # derived: the recorded file, cut short
     with pytest.raises(CassetteError, match="not valid JSON") as err:
         cassettes.load(path, cell_copy)
@@ -244,7 +245,7 @@ def test_missing_cassette_names_the_file(tmp_path):
 
 
 def test_missing_blob_names_the_cassette_and_the_blob(cell_copy):
-    path = catalog.CellTier.parse(BLOB_CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(BLOB_CELL).cassette_path(cell_copy, CLAUDE_CODE_VERSION)
     ref = json.loads(path.read_text())["interactions"][0]["request"]["body"]["json"]["tools"]["$blob"]
     (cell_copy / cassettes.BLOB_DIR / ref).unlink()
     with pytest.raises(CassetteError) as err:
@@ -254,7 +255,7 @@ def test_missing_blob_names_the_cassette_and_the_blob(cell_copy):
 
 
 def test_corrupt_json_blob_names_the_blob(cell_copy):
-    path = catalog.CellTier.parse(BLOB_CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(BLOB_CELL).cassette_path(cell_copy, CLAUDE_CODE_VERSION)
     ref = json.loads(path.read_text())["interactions"][0]["request"]["body"]["json"]["tools"]["$blob"]
     blob = cell_copy / cassettes.BLOB_DIR / ref
     blob.write_text(blob.read_text()[:100])
@@ -440,7 +441,7 @@ def test_schema_rejects_derived_broken_cassettes(cell_copy, schema):
         lambda d: d.pop("interactions"),
         lambda d: d["verdict"].update(status="green"),
     ]
-    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy)
+    path = catalog.CellTier.parse(CELL).cassette_path(cell_copy, CLAUDE_CODE_VERSION)
     recorded = path.read_text()
     assert not list(validator.iter_errors(json.loads(recorded)))
     for n, mutate in enumerate(broken):

@@ -1,22 +1,30 @@
-"""The bundled cassette tree as a whole: every implemented cell tier has its cassette,
-recorded with both legs by the right client, and the tree stays small enough to review."""
+"""The bundled cassette trees as a whole (one per bundled Claude Code release): every
+implemented cell tier has its cassette in each, recorded with both legs by that
+release's CLI, and all of it stays small enough to review."""
 
 from __future__ import annotations
 
+import pytest
+
 from ccmatrix import catalog
 from ccmatrix.cassette import load
-from ccmatrix.client.claude_cli import BUNDLED_VERSIONS, CLAUDE_CODE_VERSION
+from ccmatrix.catalog import layout
+from ccmatrix.client.claude_cli import BUNDLED_VERSIONS
+from ccmatrix.run.runner import too_old_tiers
 
-# Two legs per cassette now (what the CLI sent LiteLLM, what LiteLLM sent the providers),
-# and the long-context row's ~840,000-character prompt (one blob): about 7 MB in all.
-MAX_TREE_BYTES = 8 * 1024 * 1024
+# Two legs per cassette (what the CLI sent LiteLLM, what LiteLLM sent the providers),
+# two releases' trees, and the long-context row's ~840,000-character prompt (one blob
+# both share): about 9 MB in all.
+MAX_TREE_BYTES = 10 * 1000 * 1000
 
 
-def test_every_cell_has_a_loadable_cassette_or_is_not_applicable():
+@pytest.mark.parametrize("release", BUNDLED_VERSIONS)
+def test_every_cell_has_a_loadable_cassette_or_is_not_applicable(release):
     root = catalog.DEFAULT_CASSETTE_DIR
+    too_old = too_old_tiers(catalog.select(), release)
     for cell in catalog.select():
-        path = cell.cassette_path(root)
-        if cell.not_applicable_reason:
+        path = cell.cassette_path(root, release)
+        if cell.not_applicable_reason or cell.id in too_old:
             assert not path.exists(), f"stale cassette for a not-applicable cell: {path}"
             continue
         cassette = load(path, root)
@@ -25,38 +33,40 @@ def test_every_cell_has_a_loadable_cassette_or_is_not_applicable():
         assert cassette.cell.proxy_model == cell.proxy_model
 
 
-def test_every_cassette_holds_the_client_leg_its_row_sends():
+@pytest.mark.parametrize("release", BUNDLED_VERSIONS)
+def test_every_cassette_holds_the_client_leg_its_row_sends(release):
     root = catalog.DEFAULT_CASSETTE_DIR
     for cell in catalog.select():
         if cell.not_applicable_reason:
             continue
-        cassette = load(cell.cassette_path(root), root)
+        cassette = load(cell.cassette_path(root, release), root)
         assert cassette.client, f"{cell.id}: no client leg"
         if cell.feature.probe is not None:
             assert cassette.provenance.client == "probe", cell.id
             continue
-        # recorded by the pinned CLI, run as the live harness runs it
+        # recorded by the tree's CLI, run as the live harness runs it
         assert cassette.provenance.client == "cli", cell.id
-        assert cassette.provenance.claude_code_version == CLAUDE_CODE_VERSION, cell.id
+        assert cassette.provenance.claude_code_version == release, cell.id
         command = cassette.provenance.command or []
         assert command[:2] == ["claude", "--print"] and cell.proxy_model in command, (cell.id, command)
         assert any((r.body.value() or {}).get("model") == cell.proxy_model for r in cassette.client), cell.id
 
 
-def test_cassette_tree_is_under_8_mb():
+def test_cassette_trees_are_under_10_mb():
     total = sum(p.stat().st_size for p in catalog.DEFAULT_CASSETTE_DIR.rglob("*") if p.is_file())
     assert total < MAX_TREE_BYTES, f"cassettes/ is {total / 1e6:.2f} MB"
 
 
-def test_the_bundled_claude_code_releases_are_the_ones_that_recorded_the_cassettes():
+def test_the_bundled_claude_code_releases_are_the_trees_and_each_recorded_its_own():
     root = catalog.DEFAULT_CASSETTE_DIR
-    seen = set()
-    for cell in catalog.select(features=[f.id for f in catalog.FEATURES + catalog.FAULT_FEATURES]):
-        if cell.not_applicable_reason or cell.feature.cli is None:
-            continue
-        recorded = load(cell.cassette_path(root), root).provenance.claude_code_version
-        seen.add(recorded)
-        needs = cell.feature.cli.min_claude_code
-        expected = needs[0] if needs else CLAUDE_CODE_VERSION  # a row that needs a newer CLI is recorded with it
-        assert recorded == expected, (cell.id, recorded)
-    assert seen == set(BUNDLED_VERSIONS)  # `ccmatrix setup --claude-code` installs exactly these
+    assert layout.releases(root) == list(BUNDLED_VERSIONS)  # `ccmatrix setup --claude-code` installs exactly these
+    cells = [c for c in catalog.select(features=[f.id for f in catalog.FEATURES + catalog.FAULT_FEATURES])
+             if not c.not_applicable_reason and c.feature.cli is not None]
+    for release in BUNDLED_VERSIONS:
+        too_old = too_old_tiers(cells, release)
+        for cell in cells:
+            path = cell.cassette_path(root, release)
+            if cell.id in too_old:  # a row that needs a newer CLI has no cassette in an older one's tree
+                assert not path.exists(), path
+                continue
+            assert load(path, root).provenance.claude_code_version == release, (cell.id, release)

@@ -9,6 +9,7 @@ import pytest
 from ccmatrix import catalog
 from ccmatrix.catalog import CatalogError, CellTier, Feature, cells, layout
 from ccmatrix.catalog.features import CliRun
+from ccmatrix.client.claude_cli import BUNDLED_VERSIONS
 
 
 def ids(cells: list[CellTier]) -> list[str]:
@@ -102,8 +103,10 @@ def test_cell_parse_and_its_properties():
     assert cell.id == "basic_messaging_streaming/bedrock_converse/haiku"
     assert cell.proxy_model == "claude-haiku-4-5-bedrock-converse"
     assert cell.model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    assert cell.cassette_path(Path("/c")) == Path("/c/basic_messaging_streaming/bedrock_converse/haiku.json")
-    assert cell.cassette_path() == catalog.DEFAULT_CASSETTE_DIR / "basic_messaging_streaming/bedrock_converse/haiku.json"
+    # one tree per Claude Code release, named by it
+    assert cell.cassette_path(Path("/c"), "2.1.332") == Path(
+        "/c/claude-code-2.1.332/basic_messaging_streaming/bedrock_converse/haiku.json")
+    assert layout.releases(catalog.DEFAULT_CASSETTE_DIR) == list(BUNDLED_VERSIONS)
     # the tier may be given by alias; the id is canonical
     assert CellTier.parse("basic_messaging_streaming/vertex_ai/claude-sonnet-4-6").id == "basic_messaging_streaming/vertex_ai/sonnet"
     assert CellTier.parse("extended_thinking/azure/opus").feature.id == "thinking"

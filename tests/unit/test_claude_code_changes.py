@@ -8,7 +8,7 @@ from ccmatrix import catalog
 from ccmatrix.cassette import store as cassettes
 from ccmatrix.cassette.models import Body, RecordedRequest
 from ccmatrix.cli import app
-from ccmatrix.client.changes import changes, render, request_traits
+from ccmatrix.client.changes import changes, previous_release, render, request_traits
 
 ROW = "tool_use"
 
@@ -36,11 +36,16 @@ def test_a_request_s_traits_are_what_a_proxy_forwards():
     }
 
 
-def _newer_release(root, tmp_path):
-    """A copy of the row's cassettes as a newer CLI would have recorded them."""
-    new_root = tmp_path / "new"
+OLD = "2.1.126"  # a bundled release's tree: the one the "newer release" is derived from
+
+
+def _newer_release(tmp_path):
+    """A cassette root holding the row's cassettes of release OLD, and the same as a newer
+    CLI (9.9.9) would have recorded them, in a tree of its own."""
+    root, bundled = tmp_path / "cassettes", catalog.DEFAULT_CASSETTE_DIR
     for cell in catalog.select(features=[ROW]):
-        cassette = cassettes.load(cell.cassette_path(root), root)
+        cassette = cassettes.load(cell.cassette_path(bundled, OLD), bundled)
+        cassettes.save(cassette, cell.cassette_path(root, OLD), root)
         cassette.provenance.claude_code_version = "9.9.9"
         for request in cassette.client:
             request.headers["anthropic-beta"] += ",newer-beta-2027-01-01"
@@ -52,61 +57,74 @@ def _newer_release(root, tmp_path):
             body["messages"][-1]["content"] = [*body["messages"][-1]["content"], {"type": "container_upload"}] \
                 if isinstance(body["messages"][-1]["content"], list) else body["messages"][-1]["content"]
             request.body = Body(json_=body)
-        cassettes.save(cassette, cell.cassette_path(new_root), new_root)
-    return new_root
+        cassettes.save(cassette, cell.cassette_path(root, "9.9.9"), root)
+    return root
 
 
 def test_a_newer_release_s_changes_are_named_per_row(tmp_path):
-    old_root = catalog.DEFAULT_CASSETTE_DIR
-    new_root = _newer_release(old_root, tmp_path)
-    [row] = changes(old_root, new_root, [catalog.feature(ROW)])
-    assert row.row == ROW and row.versions[1] == "9.9.9"
+    root = _newer_release(tmp_path)
+    [row] = changes(root, OLD, "9.9.9", [catalog.feature(ROW)])
+    assert row.row == ROW and row.versions == (OLD, "9.9.9")
     assert set(row.added) == {"beta newer-beta-2027-01-01", "tool Bash (deferred)", "block container_upload"}
     assert "tool Bash" in row.removed and "field body.temperature=1" in row.removed
     assert row.requests[0] == row.requests[1]
     text = render([row])
     assert "-> 9.9.9" in text and "  + beta newer-beta-2027-01-01" in text and "  - tool Bash" in text
     # the same release on both sides is no version change
-    assert changes(old_root, old_root, [catalog.feature(ROW)]) == []
+    assert changes(root, OLD, OLD, [catalog.feature(ROW)]) == []
+    # the release a new one is compared with: the newest older tree
+    assert previous_release(root, "9.9.9") == OLD and previous_release(root, OLD) is None
+    assert previous_release(catalog.DEFAULT_CASSETTE_DIR, "2.1.332") == "2.1.126"
 
 
-def test_the_command_compares_two_trees_and_refuses_bad_input(tmp_path):
+def test_the_command_compares_two_releases_trees_and_refuses_bad_input(tmp_path):
     from typer.testing import CliRunner
 
-    new_root = _newer_release(catalog.DEFAULT_CASSETTE_DIR, tmp_path)
+    root = _newer_release(tmp_path)
     runner = CliRunner()
-    done = runner.invoke(app, ["claude-code-changes", str(catalog.DEFAULT_CASSETTE_DIR), str(new_root), "-f", ROW])
+    done = runner.invoke(app, ["claude-code-changes", OLD, "9.9.9", "--cassettes", str(root), "-f", ROW])
     assert done.exit_code == 0, done.output
     assert f"{ROW}:" in done.output and "+ beta newer-beta-2027-01-01" in done.output
-    missing = runner.invoke(app, ["claude-code-changes", str(tmp_path / "nothing"), str(new_root)])
-    assert missing.exit_code == 2 and "no such cassette tree" in missing.output
-    same = runner.invoke(app, ["claude-code-changes", str(new_root), str(new_root)])
-    assert same.exit_code == 2 and "no row recorded by different Claude Code releases" in same.output
+    missing = runner.invoke(app, ["claude-code-changes", "1.0.0", "9.9.9", "--cassettes", str(root)])
+    assert missing.exit_code == 2 and "no cassette tree for Claude Code 1.0.0" in missing.output
+    same = runner.invoke(app, ["claude-code-changes", "9.9.9", "9.9.9", "--cassettes", str(root)])
+    assert same.exit_code == 2 and "no row recorded by different releases" in same.output
 
 
-def test_a_release_replays_only_the_cassettes_it_recorded():
+def test_a_release_replays_only_its_own_tree(tmp_path):
+    import shutil
+
     import pytest
 
     from ccmatrix.run import runner
     from ccmatrix.run.runner import ConfigError
 
     cells = catalog.select(features=["thinking"], providers=["bedrock_invoke"])
-    with pytest.raises(ConfigError, match="recorded with Claude Code 2.1.126; replaying with the CLI of 9.9.9"):
-        runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", "cli", "9.9.9")
-    with pytest.raises(ConfigError, match="picks the CLI that --client cli runs"):
-        runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured", "9.9.9")
+    for client in ("cli", "captured"):
+        with pytest.raises(ConfigError, match="no cassettes recorded with Claude Code 9.9.9 "
+                                              r"\(this tree has: 2.1.126, 2.1.332\)"):
+            runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", client, "9.9.9")
+    # a cassette of another release put in a tree: its client leg is not this release's
+    root = tmp_path / "cassettes"
+    shutil.copytree(catalog.DEFAULT_CASSETTE_DIR / "blobs", root / "blobs")
+    for cell in cells:
+        target = cell.cassette_path(root, "9.9.9")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, OLD), target)
+    with pytest.raises(ConfigError, match="recorded with Claude Code 2.1.126, in the tree of 9.9.9"):
+        runner.plan(cells, root, "replay", "captured", "9.9.9")
 
 
-def test_a_row_that_needs_a_newer_release_is_not_run_by_an_older_cli():
+def test_a_row_that_needs_a_newer_release_is_not_run_for_an_older_one():
     from ccmatrix.run import runner
 
     stall = catalog.select(features=["fault_stream_stall"], providers=["anthropic"])
-    older = runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "cli", "2.1.126")
-    assert older.cli is None  # nothing to run, so nothing installed
-    assert set(older.too_old) == {c.id for c in stall}
-    assert "needs Claude Code 2.1.332 or newer" in older.too_old[stall[0].id]
-    assert runner._too_old(stall, "2.1.332") == {} and runner._too_old(stall, "2.1.400") == {}
-    # the captured client replays the newer release's client leg whatever CLI is pinned
+    for client in ("cli", "captured"):  # 2.1.126's tree has no cassette for it either
+        older = runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", client, OLD)
+        assert older.cli is None  # nothing to run, so nothing installed
+        assert set(older.too_old) == {c.id for c in stall}
+        assert "needs Claude Code 2.1.332 or newer" in older.too_old[stall[0].id]
+    assert runner.too_old_tiers(stall, "2.1.332") == {} and runner.too_old_tiers(stall, "2.1.400") == {}
     assert runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured").too_old == {}
 
 

@@ -28,6 +28,9 @@ from ccmatrix.providers import messages_api as api
 from ccmatrix.providers.contract import ProviderRequest
 
 ROOT = catalog.DEFAULT_CASSETTE_DIR
+# the breakers name recorded requests by cell and index, in this release's tree (any
+# release's requests would do: the rules are about what LiteLLM sends the provider)
+RELEASE = "2.1.126"
 Mutation = Callable[[dict, dict], None]  # (body, headers), changed in place
 
 
@@ -47,7 +50,7 @@ class Breaker:
 
 def recorded_request(cell: str, index: int) -> tuple[str, str, dict, dict]:
     """(host, path, headers, body) of a request LiteLLM sent, as recorded."""
-    cassette = load(catalog.CellTier.parse(cell).cassette_path(ROOT), ROOT)
+    cassette = load(catalog.CellTier.parse(cell).cassette_path(ROOT, RELEASE), ROOT)
     request = cassette.interactions[index].request
     parts = urlsplit(request.url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")

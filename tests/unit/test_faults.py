@@ -25,6 +25,7 @@ from ccmatrix.cassette import RecordedRequest, RecordedResponse
 from ccmatrix.cassette import store as cassettes
 from ccmatrix.cassette.models import Body, Interaction
 from ccmatrix.catalog.faults import IDLE_TIMEOUT_ENV, NATIVE, Fault, sdk_retries
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.client.driver import ClientExchange, captured_outcome, send_requests, stream_idle_timeout
 from ccmatrix.emulator import EmulatorServer
 from ccmatrix.providers.vertex_ai import vertex_array_form
@@ -162,7 +163,7 @@ def test_the_vertex_rate_limit_row_records_both_forms():
     forms = set()
     for tier in ("haiku", "sonnet", "opus"):
         cell = catalog.CellTier.parse(f"fault_rate_limited/vertex_ai/{tier}")
-        cassette = cassettes.load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR)
+        cassette = cassettes.load(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION), catalog.DEFAULT_CASSETTE_DIR)
         [limited] = [i.response for i in cassette.interactions if i.response.status == 429]
         forms.add(type(json.loads(limited.content())).__name__)
     assert forms == {"list", "dict"}
@@ -236,7 +237,7 @@ def test_the_captured_client_reads_a_retried_fault_as_claude_code_does():
 
 def _recorded(feature: str, provider: str = "anthropic"):
     cell = catalog.CellTier.parse(f"{feature}/{provider}/haiku")
-    return cell, cassettes.load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR)
+    return cell, cassettes.load(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION), catalog.DEFAULT_CASSETTE_DIR)
 
 
 def _client_leg(cell, cassette, answers: list[RecordedResponse]) -> list[ClientLegExchange]:

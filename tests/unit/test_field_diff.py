@@ -10,6 +10,7 @@ from ccmatrix import catalog
 from ccmatrix.cassette import load
 from ccmatrix.cassette.field_diff import FieldDiff, compare, matches, normalize_path, request_view, summarize
 from ccmatrix.cassette.redact import PER_CALL, REDACTED
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.recorder.match import view
 
 BEDROCK_URL = "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-haiku-4-5-20251001-v1{colon}0/invoke"
@@ -21,7 +22,7 @@ SIGV4 = (
 
 def recorded_request(cell_id: str):
     cell = catalog.CellTier.parse(cell_id)
-    return load(cell.cassette_path(), catalog.DEFAULT_CASSETTE_DIR).interactions[0].request
+    return load(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION), catalog.DEFAULT_CASSETTE_DIR).interactions[0].request
 
 
 def body_view(body) -> dict:
