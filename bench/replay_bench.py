@@ -156,11 +156,11 @@ class Timing(runner.RunObserver):
 
 
 def run_ccmatrix(cells: list[catalog.CellTier], env: LiteLLMEnv, root: Path,
-                 chunkings: list[str] | None = None, client: str = "captured") -> Measurement:
+                 chunkings: list[str] | None = None, client: str = "captured", jobs: int = 1) -> Measurement:
     m = Measurement("ccmatrix" if client == "captured" else f"ccmatrix --client {client}")
     t0 = time.perf_counter()
     runner.execute(cells, mode="replay", litellm=env, root=root, observer=Timing(m), chunkings=chunkings,
-                   client=client)  # type: ignore[arg-type]
+                   client=client, jobs=jobs)  # type: ignore[arg-type]
     m.total = time.perf_counter() - t0
     m.n_cells = len(m.cell_seconds)
     return m
@@ -425,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunkings", default="all",
                         help="also time one ccmatrix run under these stream chunkings (as `ccmatrix run --chunkings`); "
                              "default all; 'coalesced' (the default chunking) skips it")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="time the captured client on this many stacks side by side (ccmatrix run --jobs); "
+                             "per-step figures then add up both stacks")
     parser.add_argument("--no-cli", action="store_true",
                         help="skip timing `--client cli` (the pinned Claude Code CLI as the client)")
     args = parser.parse_args(argv)
@@ -455,9 +458,9 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr, flush=True)
             if floor_first:
                 floor = run_floor(the_plan, env, args.cassettes, args.verbose)
-                cc = run_ccmatrix(cells, env, args.cassettes)
+                cc = run_ccmatrix(cells, env, args.cassettes, jobs=args.jobs)
             else:
-                cc = run_ccmatrix(cells, env, args.cassettes)
+                cc = run_ccmatrix(cells, env, args.cassettes, jobs=args.jobs)
                 floor = run_floor(the_plan, env, args.cassettes, args.verbose)
             problems += [f"run {i + 1}: {p}" for p in compare_work(floor, cc)]
             pairs.append((floor, cc, "floor first" if floor_first else "ccmatrix first"))

@@ -115,7 +115,7 @@ RequestTimeoutOpt = typer.Option(
 
 
 def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None,
-             request_timeout=120.0, claude_code=None):
+             request_timeout=120.0, claude_code=None, jobs=1):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ccmatrix.proxy.stack import Timeouts
@@ -139,7 +139,7 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
     with bar:
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
                        chunkings=chunkings, client=client, config=config,
-                       timeouts=Timeouts(request=request_timeout), claude_code=claude_code)
+                       timeouts=Timeouts(request=request_timeout), claude_code=claude_code, jobs=jobs)
 
 
 def _claude_code(version: Optional[str]) -> Optional[str]:
@@ -203,6 +203,10 @@ def run(
                               "join the shards' --out folders with ccmatrix merge"),
     faults: bool = FaultsOpt,
     claude_code: Optional[str] = ClaudeCodeOpt,
+    jobs: int = typer.Option(
+        min(2, os.cpu_count() or 1), "--jobs", min=1,
+        help="with the captured client, replay on this many LiteLLM and mitmdump stacks side by side, each "
+             "its share of whole cells (default: 2 where there are 2 cores; the CLI client runs one)"),
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -226,7 +230,7 @@ def run(
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout,
-                      claude_code)
+                      claude_code, jobs)
     _publish(result, out, known_issues)
 
 

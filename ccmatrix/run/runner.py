@@ -9,8 +9,10 @@ the runner to watch it.
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -33,6 +35,7 @@ from ccmatrix.proxy.mitmdump import Mitmdump
 from ccmatrix.proxy.process import StackError
 from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
+from ccmatrix.run.shards import shard
 from ccmatrix.verdict.judge import judge
 from ccmatrix.verdict.results import CellResult, Finding, RunResult, TierResult, matrix_rows
 
@@ -154,11 +157,15 @@ def too_old_tiers(cell_tiers: list[catalog.CellTier], version: str) -> dict[str,
 
 
 def run_tiers(the_plan: Plan, stack: Stack, mode: Mode, strict: bool = False,
-              observer: RunObserver | None = None, chunkings: list[str] | None = None) -> list[TierResult]:
+              observer: RunObserver | None = None, chunkings: list[str] | None = None,
+              stop: threading.Event | None = None) -> list[TierResult]:
+    """`stop`: set, no further tier starts (the run was interrupted on another thread)."""
     observer = observer or RunObserver()
     results = []
     guard = Guard(stack, observer)
     for cell in the_plan.cell_tiers:
+        if stop is not None and stop.is_set():
+            break
         if cell.not_applicable_reason:
             if mode != "replay":  # a cell tier that stopped applying keeps no stale cassette
                 cell.cassette_path(stack.cassettes, the_plan.claude_code).unlink(missing_ok=True)
@@ -355,27 +362,54 @@ def execute(
     timeouts: Timeouts | None = None,
     claude_code: str | None = None,
     mitmdump: Mitmdump | None = None,
+    jobs: int = 1,
 ) -> RunResult:
-    """Run the cell tiers on a stack of their own (`mitmdump`: a shared one to put it behind)."""
+    """Run the cell tiers on a stack of their own (`mitmdump`: a shared one to put it behind).
+
+    `jobs`: a replay with the captured client runs on that many stacks side by side,
+    each its share of whole cells (shards.shard): a tier's time is mostly LiteLLM's, one
+    process, and a second stack puts the second core to work (bench/replay_bench.py)."""
     observer = observer or RunObserver()
     if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
         raise ConfigError("--chunkings: chunkings cut replayed streams; a recording takes the provider's own")
     proxy_config = litellm_config.load_user_config(config) if config is not None else None
     the_plan = plan(cell_tiers, root, mode, client, claude_code)
-    providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cell_tiers)]
-    t0 = time.perf_counter()
-    stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials, proxy_config=proxy_config,
-                        timeouts=timeouts, mitmdump=mitmdump)
-    try:
-        observer.stack_started(stack, time.perf_counter() - t0)
-        results = run_tiers(the_plan, stack, mode, strict, observer, chunkings)
-    finally:
-        observer.stack_stopping(stack)
+    parallel = mode == "replay" and the_plan.client == "captured" and mitmdump is None
+    shares = [s for k in range(1, jobs + 1) if (s := shard(cell_tiers, f"{k}/{jobs}"))] if parallel else [cell_tiers]
+    stop = threading.Event()
+
+    def on_a_stack(share: list[catalog.CellTier]) -> tuple[list[TierResult], str]:
+        providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in share)]
+        if stop.is_set():
+            return [], ""
         t0 = time.perf_counter()
-        stack.stop()
-        observer.stack_stopped(time.perf_counter() - t0)
+        stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials,
+                            proxy_config=proxy_config, timeouts=timeouts, mitmdump=mitmdump)
+        try:
+            observer.stack_started(stack, time.perf_counter() - t0)
+            return run_tiers(replace(the_plan, cell_tiers=share), stack, mode, strict, observer, chunkings,
+                             stop), stack.config_label
+        finally:
+            observer.stack_stopping(stack)
+            t0 = time.perf_counter()
+            stack.stop()
+            observer.stack_stopped(time.perf_counter() - t0)
+
+    if len(shares) == 1:
+        done = [on_a_stack(shares[0])]
+    else:
+        pool = ThreadPoolExecutor(len(shares), thread_name_prefix="ccmatrix-stack")
+        try:
+            done = [f.result() for f in [pool.submit(on_a_stack, share) for share in shares]]
+        finally:
+            # interrupted (Ctrl-C, SIGTERM reach this thread only): no stack starts another
+            # tier, and each stops its LiteLLM and mitmdump before this returns
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+    order = {c.id: n for n, c in enumerate(cell_tiers)}
+    results = sorted((r for share, _ in done for r in share), key=lambda r: order[f"{r.feature}/{r.provider}/{r.tier}"])
     if mode != "replay":
         cassettes.prune_blobs(root)
     return assemble(results, mode=mode, litellm_version=litellm.version,
                     claude_code_version=the_plan.claude_code, client=the_plan.client,
-                    proxy_config=stack.config_label)
+                    proxy_config=done[0][1])

@@ -316,3 +316,20 @@ def test_a_users_proxy_config_runs_the_cells_it_names(tmp_path, litellm_env):
         "not_tested", "no deployment named claude-sonnet-4-6 in mine.yaml")
     assert result.proxy_config == "mine.yaml"
     assert result.rows[1].cells["anthropic"].status == "not_tested"
+
+
+def test_stacks_side_by_side_judge_as_one_stack_does(litellm_env):
+    """`--jobs 2`: each stack replays its share of whole cells; the run is the same."""
+    cells = catalog.select(features=["thinking", "tool_use"], providers=["anthropic", "bedrock_invoke", "vertex_ai"])
+    started = []
+
+    class Counting(runner.RunObserver):
+        def stack_started(self, stack, seconds):  # type: ignore[no-untyped-def]
+            started.append(stack.litellm_url)
+
+    one = runner.execute(cells, mode="replay", litellm=litellm_env)
+    two = runner.execute(cells, mode="replay", litellm=litellm_env, jobs=2, observer=Counting())
+    assert len(set(started)) == 2  # two LiteLLMs
+    verdicts = [[(t.feature, t.provider, t.tier, t.status, t.error) for c in r.cells() for t in c.tiers] for r in (one, two)]
+    assert verdicts[0] == verdicts[1] and len(verdicts[0]) == len(cells)
+    assert all(status == "pass" for *_, status, _ in verdicts[1])
