@@ -297,6 +297,7 @@ def capture_native(
     """Capture what Claude Code sends Bedrock Invoke, Vertex AI and Foundry when it talks to
     them itself (no LiteLLM), against the emulator: the native reference requests that
     `run` compares LiteLLM's upstream requests with (docs/native-reference.md)."""
+    from ccmatrix.catalog import layout
     from ccmatrix.run.native import capture, native_cells
 
     claude_code = _claude_code(claude_code)
@@ -304,7 +305,8 @@ def capture_native(
     root = _cassettes(cassettes, writing=True)
     cells = native_cells(_select(feature, provider, tier, faults), release)
     if not cells:
-        raise _fail("the selection has no CLI row on a provider with a native mode (bedrock_invoke, vertex_ai, azure)")
+        native = ", ".join(p.id for p in catalog.PROVIDERS if p.native_reference == "capture")
+        raise _fail(f"the selection has no CLI row on a provider with a native mode ({native})")
     err.print(f"capturing {len(cells)} native reference(s) with Claude Code {release}", highlight=False)
     failed = []
 
@@ -314,14 +316,9 @@ def capture_native(
             err.print(f"  FAIL {done.cell.id}: {done.outcome.failure[:200]}", highlight=False, markup=False)
 
     captured = capture(cells, root, release, progress=progress)
-    console.print(f"captured {len(captured)} native reference(s) into {layout_release(root, release)}/native "
-                  f"({len(failed)} where the CLI itself failed)", highlight=False)
-
-
-def layout_release(root: Path, release: str) -> Path:
-    from ccmatrix.catalog import layout
-
-    return layout.release_dir(root, release)
+    console.print(f"captured {len(captured)} native reference(s) into "
+                  f"{layout.release_dir(root, release) / layout.NATIVE_DIR} ({len(failed)} where the CLI itself failed)",
+                  highlight=False)
 
 
 @command()

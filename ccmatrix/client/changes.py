@@ -28,6 +28,8 @@ from ccmatrix.cassette import store as cassettes
 from ccmatrix.cassette.field_diff import request_view
 from ccmatrix.cassette.models import RecordedRequest
 from ccmatrix.cassette.redact import normalize_body
+from ccmatrix.catalog import layout
+from ccmatrix.client.claude_cli import release_key
 
 __all__ = ["RowChanges", "RowTraits", "changes", "compare", "render", "request_traits", "snapshot"]
 
@@ -147,9 +149,6 @@ def changes(root: Path, old: str, new: str, features: Iterable[catalog.Feature] 
 
 def previous_release(root: Path, release: str) -> str | None:
     """The newest release older than `release` that `root` holds a tree for."""
-    from ccmatrix.catalog import layout
-    from ccmatrix.client.claude_cli import release_key
-
     older = [r for r in layout.releases(root) if release_key(r) < release_key(release)]
     return older[-1] if older else None
 
