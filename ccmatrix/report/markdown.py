@@ -12,7 +12,7 @@ import re
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.report.matrix_json import GLYPH, LABEL
 from ccmatrix.report.table import provider_name
-from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
+from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult, tiers_shown
 
 # GitHub caps a job summary at 1 MiB; one value never needs more than this to be read.
 _VALUE_LIMIT = 200
@@ -146,12 +146,13 @@ def render_markdown(run: RunResult) -> str:
             lines.append(_fence(t.error or "failed"))
             lines.append("")
 
-    noted = [t for c in run.cells() for t in c.tiers if t.findings]
-    if noted:
-        lines += ["", f"### Findings ({sum(len(t.findings) for t in noted)}): on the wire, beside the verdicts", ""]
-        for t in noted:
-            for finding in t.findings:
-                lines.append(f"- `{t.feature}` / `{t.provider}` / `{t.tier}` ({finding.severity}): {_code(finding.describe())}")
+    grouped = run.findings_by_message()
+    if grouped:
+        lines += ["", f"### Findings ({sum(len(tiers) for _, tiers in grouped)} on the tiers, {len(grouped)} distinct): "
+                      "on the wire, beside the verdicts", ""]
+        for finding, tiers in grouped:
+            lines.append(f"- ({finding.severity}) {_code(finding.describe())}: {len(tiers)} tier(s), "
+                         f"{tiers_shown([f'`{t}`' for t in tiers])}")
 
     changed = run.changed
     if changed:

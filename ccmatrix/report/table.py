@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ccmatrix import catalog
 from ccmatrix.report.matrix_json import GLYPH, LABEL
-from ccmatrix.verdict.results import CellResult, RunResult
+from ccmatrix.verdict.results import CellResult, RunResult, tiers_shown
 
 _STYLE = {"pass": "green", "changed": "cyan", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow",
           "error": "bold yellow"}
@@ -105,14 +105,13 @@ def render_table(run: RunResult, console: Console) -> None:
         for change in t.changes:
             console.print(Text(f"    {change.describe()}", style="cyan"))
 
-    noted = [t for c in run.cells() for t in c.tiers if t.findings]
-    if noted:
-        console.print(Text(f"Findings ({sum(len(t.findings) for t in noted)}): on the wire, beside the verdicts",
-                           style="bold"))
-    for t in noted:
-        console.print(Text(f"  {t.feature}/{t.provider}/{t.tier}", style="magenta"))
-        for finding in t.findings:
-            console.print(Text(f"    [{finding.severity}] {finding.describe()}", style="magenta"))
+    grouped = run.findings_by_message()
+    if grouped:
+        console.print(Text(f"Findings ({sum(len(tiers) for _, tiers in grouped)} on the tiers, {len(grouped)} "
+                           "distinct): on the wire, beside the verdicts", style="bold"))
+    for finding, tiers in grouped:
+        console.print(Text(f"  [{finding.severity}] {finding.describe()}", style="magenta"))
+        console.print(Text(f"    {len(tiers)} tier(s): {tiers_shown(tiers)}", style="magenta"))
 
     regressed = [t for c in run.cells() for t in c.tiers if t.regressed]
     if regressed:

@@ -201,3 +201,21 @@ class RunResult(BaseModel):
     def run_errors(self) -> list[TierResult]:
         """Tiers the run could not judge: a process ccmatrix started died or hung."""
         return [t for c in self.cells() for t in c.tiers if t.status == "error"]
+
+    def findings_by_message(self) -> list[tuple[Finding, list[str]]]:
+        """Each distinct finding once, with the tiers (feature/provider/tier) it was seen on:
+        high first, then warnings, then info, each in matrix order. The same divergence on
+        forty tiers is one line to read, not forty."""
+        seen: dict[tuple[str, str, str], tuple[Finding, list[str]]] = {}
+        for cell in self.cells():
+            for tier in cell.tiers:
+                for finding in tier.findings:
+                    entry = seen.setdefault((finding.severity, finding.kind, finding.message), (finding, []))
+                    entry[1].append(f"{tier.feature}/{tier.provider}/{tier.tier}")
+        rank = {"high": 0, "warning": 1, "info": 2}
+        return sorted(seen.values(), key=lambda e: rank[e[0].severity])
+
+
+def tiers_shown(tiers: list[str], limit: int = 3) -> str:
+    """`a, b, c and 35 more`."""
+    return ", ".join(tiers[:limit]) + (f" and {len(tiers) - limit} more" if len(tiers) > limit else "")

@@ -545,3 +545,27 @@ def test_merge_keeps_fault_rows(tmp_path):
     merged = merge([("a", run)])
     assert [r.id for r in merged.fault_rows] == [f.id for f in catalog.FAULT_FEATURES]
     assert merged.fault_rows[2].cells["azure"].status == "fail"
+
+
+def test_a_finding_seen_on_many_tiers_is_listed_once_with_its_tiers():
+    from rich.console import Console
+
+    from ccmatrix.verdict.results import Finding
+
+    same = Finding(kind="native-divergence", severity="warning", message="LiteLLM sent none")
+    high = Finding(kind="provider-refused", severity="high", message="refused")
+    run = make_run({("thinking", "vertex_ai"): [tier("thinking", "vertex_ai", t, findings=[same]) for t in
+                                               ("haiku", "sonnet", "opus")],
+                    ("tool_use", "vertex_ai"): [tier("tool_use", "vertex_ai", "haiku", findings=[same, high]),
+                                               tier("tool_use", "vertex_ai", "sonnet"),
+                                               tier("tool_use", "vertex_ai", "opus")]})
+    grouped = run.findings_by_message()
+    assert [(f.kind, len(tiers)) for f, tiers in grouped] == [("provider-refused", 1), ("native-divergence", 4)]
+    console = Console(record=True, width=200)
+    render_table(run, console)
+    text = console.export_text()
+    assert "Findings (5 on the tiers, 2 distinct)" in text
+    assert text.count("native-divergence: LiteLLM sent none") == 1
+    assert "4 tier(s): tool_use/vertex_ai/haiku, thinking/vertex_ai/haiku, thinking/vertex_ai/sonnet and 1 more" in text
+    markdown = render_markdown(run)
+    assert markdown.count("native-divergence: LiteLLM sent none") == 1 and "4 tier(s)" in markdown
