@@ -31,13 +31,13 @@ class FieldDiff(BaseModel):
 
     def describe(self) -> str:
         if self.kind == "missing":
-            return f"{self.path} missing (recorded {_short(self.recorded)})"
+            return f"{self.path} missing (recorded {short(self.recorded)})"
         if self.kind == "added":
-            return f"{self.path} added ({_short(self.observed)})"
-        return f"{self.path} changed: {_short(self.recorded)} -> {_short(self.observed)}"
+            return f"{self.path} added ({short(self.observed)})"
+        return f"{self.path} changed: {short(self.recorded)} -> {short(self.observed)}"
 
 
-def _short(value: object, limit: int = 60) -> str:
+def short(value: object, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -138,7 +138,7 @@ def compare(recorded: Mapping[str, Any], observed: Mapping[str, Any], load_beari
     for path in sorted(set(recorded) | set(observed)):
         in_rec, in_obs = path in recorded, path in observed
         # typed equality: JSON false is not 0, 32000 is not 32000.0 for a provider
-        if in_rec and in_obs and _same(recorded[path], observed[path]):
+        if in_rec and in_obs and same_value(recorded[path], observed[path]):
             continue
         kind = "changed" if in_rec and in_obs else ("missing" if in_rec else "added")
         diffs.append(
@@ -154,7 +154,7 @@ def compare(recorded: Mapping[str, Any], observed: Mapping[str, Any], load_beari
     return diffs
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 

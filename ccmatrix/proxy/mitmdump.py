@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from ccmatrix.bundled import RECORDER_SCRIPT
+from ccmatrix.cassette import RecordedVerdict
 from ccmatrix.fsutil import cache_dir
 from ccmatrix.proxy.process import Process, StackError, free_port, spawn, tail
-from ccmatrix.recorder.protocol import CONTROL_HOST, Health, Upstream
+from ccmatrix.recorder.protocol import CONTROL_HOST, BeginCell, CellEnd, Health, Upstream, WriteCell, Written
 
 
 def mitm_confdir() -> Path:
@@ -138,6 +140,39 @@ class Mitmdump:
             self._client = httpx.Client(trust_env=False, proxy=self.proxy_url)
         return self._client.request(method, f"http://{CONTROL_HOST}{path}", json=json,
                                     timeout=self.control_timeout if timeout is None else timeout)
+
+    # ------------------------------------------------------------ the recorder's cells
+    def _cell_control(self, path: str, json: Any) -> httpx.Response:
+        try:
+            return self.control("POST", path, json=json)
+        except httpx.HTTPError as exc:
+            raise StackError(f"the recorder did not answer {path}: {type(exc).__name__}: {exc}") from None
+
+    def begin_cell(self, cell_id: str, claude_code: str, provenance: dict[str, Any], chunking: str = "coalesced",
+                   native: bool = False) -> None:
+        """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s
+        tree (`native`: what is recorded is its native reference)."""
+        begin = BeginCell(cell=cell_id, claude_code=claude_code, provenance=provenance, chunking=chunking,  # type: ignore[arg-type]
+                          native=native)
+        r = self._cell_control("/cell/begin", begin.model_dump(mode="json"))
+        if r.status_code != 200:
+            raise StackError(f"recorder refused cell {cell_id}: {r.text}")
+
+    def end_cell(self) -> CellEnd:
+        r = self._cell_control("/cell/end", {})
+        if r.status_code != 200:
+            raise StackError(f"recorder failed to end the cell: {r.text}")
+        try:
+            return CellEnd.model_validate_json(r.content)
+        except ValidationError as exc:
+            raise StackError(f"the recorder's /cell/end answer does not fit the protocol: {exc}") from None
+
+    def write_cell(self, verdict: RecordedVerdict, provenance: dict[str, Any] | None = None) -> Path:
+        write = WriteCell(verdict=verdict, provenance=provenance or {})
+        r = self._cell_control("/cell/write", write.model_dump(mode="json"))
+        if r.status_code != 200:
+            raise StackError(f"recorder failed to write the cassette: {r.text}")
+        return Path(Written.model_validate_json(r.content).cassette)
 
     def close_control(self) -> None:
         if self._client is not None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from ccmatrix import catalog
 from ccmatrix.cassette import RecordedVerdict
@@ -29,8 +28,8 @@ from ccmatrix.proxy.credentials import fake_credentials, live_credentials
 from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump, ca_bundle, ensure_mitm_ca
-from ccmatrix.proxy.process import Process, StackError, free_port, stop_all, tail
-from ccmatrix.recorder.protocol import BeginCell, CellEnd, Upstream, WriteCell, Written
+from ccmatrix.proxy.process import Process, free_port, stop_all, tail
+from ccmatrix.recorder.protocol import CellEnd, Upstream
 
 
 def proxied_environment(workdir: Path, mitmdump: Mitmdump, credentials: dict[str, str]) -> dict[str, str]:
@@ -223,40 +222,20 @@ class Stack:
                                       headers={"authorization": f"Bearer {litellm_config.MASTER_KEY}"})
         return self._http
 
-    def _control(self, method: str, path: str, json: Any) -> httpx.Response:
-        try:
-            return self.mitmdump.control(method, path, json=json)
-        except httpx.HTTPError as exc:
-            raise StackError(f"the recorder did not answer {path}: {type(exc).__name__}: {exc}") from None
-
     def begin_cell(self, cell: catalog.CellTier, claude_code: str, provenance: dict[str, Any],
                    chunking: str = "coalesced") -> None:
         """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s tree."""
-        begin = BeginCell(cell=cell.id, claude_code=claude_code, provenance=provenance,
-                          chunking=chunking)  # type: ignore[arg-type]
-        r = self._control("POST", "/cell/begin", begin.model_dump(mode="json"))
-        if r.status_code != 200:
-            raise StackError(f"recorder refused cell {cell.id}: {r.text}")
+        self.mitmdump.begin_cell(cell.id, claude_code, provenance, chunking)
 
     def end_cell(self) -> CellEnd:
-        r = self._control("POST", "/cell/end", {})
-        if r.status_code != 200:
-            raise StackError(f"recorder failed to end the cell: {r.text}")
-        try:
-            return CellEnd.model_validate_json(r.content)
-        except ValidationError as exc:
-            raise StackError(f"the recorder's /cell/end answer does not fit the protocol: {exc}") from None
+        return self.mitmdump.end_cell()
 
     @property
     def config_label(self) -> str:
         return self.proxy_config.label if self.proxy_config else litellm_config.DEFAULT_LABEL
 
     def write_cell(self, verdict: RecordedVerdict, provenance: dict[str, Any] | None = None) -> Path:
-        write = WriteCell(verdict=verdict, provenance=provenance or {})
-        r = self._control("POST", "/cell/write", write.model_dump(mode="json"))
-        if r.status_code != 200:
-            raise StackError(f"recorder failed to write the cassette: {r.text}")
-        return Path(Written.model_validate_json(r.content).cassette)
+        return self.mitmdump.write_cell(verdict, provenance)
 
 
 class SharedMitmdumps:

@@ -23,8 +23,6 @@ from ccmatrix.client.claude_cli import install
 from ccmatrix.client.cli_driver import NativeEndpoint, run_cli
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.proxy.mitmdump import Mitmdump, ensure_mitm_ca
-from ccmatrix.proxy.process import StackError
-from ccmatrix.recorder.protocol import BeginCell, WriteCell, Written
 from ccmatrix.run.runner import too_old_tiers
 
 __all__ = ["NativeCapture", "capture", "native_cells"]
@@ -66,22 +64,12 @@ def capture(cell_tiers: list[catalog.CellTier], root: Path, release: str, upstre
 def _capture_one(cell: catalog.CellTier, release: str, cli: Path, mitmdump: Mitmdump,
                  workdir: Path) -> NativeCapture:
     assert cell.feature.cli is not None
-    begin = BeginCell(cell=cell.id, claude_code=release, native=True, provenance={"client": "cli"})
-    _control(mitmdump, "/cell/begin", begin.model_dump(mode="json"))
+    mitmdump.begin_cell(cell.id, release, {"client": "cli"}, native=True)
     endpoint = NativeEndpoint(cell.provider.native_environment(workdir), mitmdump.proxy_url, ensure_mitm_ca())
     try:
         outcome = run_cli(cli, cell.feature.cli, cell.provider.id, cell.model_id, "", "", native=endpoint)
     finally:
-        _control(mitmdump, "/cell/end", {})
+        mitmdump.end_cell()
     verdict = RecordedVerdict(status="fail" if outcome.failure else "pass", error=outcome.failure)
-    write = WriteCell(verdict=verdict, provenance={"claude_code_version": release,
-                                                   "command": outcome.detail.get("argv")})
-    written = Written.model_validate_json(_control(mitmdump, "/cell/write", write.model_dump(mode="json")))
-    return NativeCapture(cell, outcome, Path(written.cassette))
-
-
-def _control(mitmdump: Mitmdump, path: str, body: dict) -> bytes:
-    r = mitmdump.control("POST", path, json=body)
-    if r.status_code != 200:
-        raise StackError(f"the recorder refused {path}: {r.text}")
-    return r.content
+    path = mitmdump.write_cell(verdict, {"claude_code_version": release, "command": outcome.detail.get("argv")})
+    return NativeCapture(cell, outcome, path)

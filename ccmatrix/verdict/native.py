@@ -37,7 +37,7 @@ from typing import Any, Iterable
 from urllib.parse import unquote
 
 from ccmatrix import catalog
-from ccmatrix.cassette.field_diff import FieldDiff, compare, matches, request_view
+from ccmatrix.cassette.field_diff import compare, matches, request_view, same_value, short
 from ccmatrix.cassette.models import RecordedRequest
 from ccmatrix.providers import CONVERSE
 
@@ -64,7 +64,14 @@ CONVERSE_FIELDS = {
 class NativeJudgement:
     failures: list[str]
     findings: list[tuple[str, str, str]]  # (kind, severity, message)
-    diffs: list[FieldDiff]  # native -> LiteLLM, expected fields only
+
+
+def _messages_name(path: str) -> str:
+    """A Converse field path under its Messages name (CONVERSE_FIELDS); others unchanged."""
+    for converse_path, messages_path in CONVERSE_FIELDS.items():
+        if path == converse_path or path.startswith(converse_path + "."):
+            return messages_path + path[len(converse_path):]
+    return path
 
 
 def main_request(requests: Iterable[RecordedRequest], model: str) -> RecordedRequest | None:
@@ -104,10 +111,7 @@ def view(request: RecordedRequest, converse: bool = False) -> dict[str, Any]:
         if (beta := _BETA.match(path)) is not None:
             out[f"beta.{beta[1]}"] = True
             continue
-        for converse_path, messages_path in CONVERSE_FIELDS.items():
-            if path == converse_path or path.startswith(converse_path + "."):
-                path = messages_path + path[len(converse_path):]
-                break
+        path = _messages_name(path)
         if converse and path.startswith("body.tools."):
             path, value = ".".join(path.split(".")[:3]), True  # a tool's presence, by name
         out[path] = value
@@ -132,10 +136,7 @@ def load_bearing(cell: catalog.CellTier) -> list[str]:
         if (beta := _BETA.match(path)) is not None:
             patterns.append(f"beta.{beta[1]}")
             continue
-        for converse_path, messages_path in CONVERSE_FIELDS.items():
-            if path == converse_path or path.startswith(converse_path + "."):
-                path = messages_path + path[len(converse_path):]
-        patterns.append(path.replace("body.tools[*]", "body.tools.*"))
+        patterns.append(_messages_name(path).replace("body.tools[*]", "body.tools.*"))
     return patterns
 
 
@@ -168,7 +169,7 @@ def judge_native(cell: catalog.CellTier, native: list[RecordedRequest] | None, c
         return None
     native_view, client_view, sent_view = view(reference, converse), view(asked, converse), view(upstream, converse)
     # expected: what Claude Code sends both ways, with one value
-    expected = {p: v for p, v in native_view.items() if p in client_view and _same(client_view[p], v)}
+    expected = {p: v for p, v in native_view.items() if p in client_view and same_value(client_view[p], v)}
     harmless = [h.pattern for h in cell.provider.native_harmless if h.when(expected)]
     patterns = load_bearing(cell)
     diffs = [d for d in compare(expected, sent_view, patterns) if d.kind != "added"]
@@ -176,22 +177,13 @@ def judge_native(cell: catalog.CellTier, native: list[RecordedRequest] | None, c
     for d in diffs:
         if any(matches(d.path, [p]) for p in harmless):
             continue
-        told = (f"Claude Code sends {d.path}={_shown(d.recorded)} natively to {cell.provider.name}; "
-                f"LiteLLM sent {_shown(d.observed) if d.kind == 'changed' else 'none'}")
+        told = (f"Claude Code sends {d.path}={short(d.recorded)} natively to {cell.provider.name}; "
+                f"LiteLLM sent {short(d.observed) if d.kind == 'changed' else 'none'}")
         if d.load_bearing:
             failures.append(f"native reference: {told}")
         elif matches(d.path, TRAITS):
             findings.append(("native-divergence", "warning", told))
     for path in sorted(p for p in sent_view if p not in native_view and matches(p, TRAITS) and p in client_view):
-        findings.append(("native-extra", "info", f"LiteLLM sent {path}={_shown(sent_view[path])}, which Claude Code "
+        findings.append(("native-extra", "info", f"LiteLLM sent {path}={short(sent_view[path])}, which Claude Code "
                                                  f"does not send {cell.provider.name} natively"))
-    return NativeJudgement(failures, findings, diffs)
-
-
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, bool) else str(value).lower()
-    return text if len(text) <= 60 else text[:57] + "..."
+    return NativeJudgement(failures, findings)
