@@ -93,7 +93,42 @@ def redact_authorization(value: str) -> str:
     return f"{scheme} {REDACTED}" if scheme else REDACTED
 
 
+# Header values that name the machine a request was made on, not what was asked: the
+# library and interpreter versions of the client that sent it, its OS and processor.
+# They differ between two machines (and between two installs of one machine a month
+# apart: httpx 0.28.1 recorded, 0.29.0 served since), so they are replaced when a
+# cassette is written and when two requests are compared, as per-call values are.
+# Each row: a header, the part of its value that names the machine, and what stands
+# in for it. What a header says about the software under test stays: LiteLLM's own
+# `litellm/<release>` user agent, Claude Code's `claude-cli/<release>` and the SDK
+# release it embeds (x-stainless-package-version), both fixed by the release.
+MACHINE = "<machine>"
+VERSION = "<version>"
+_LIBRARY_VERSION = re.compile(
+    r"\b(python-httpx|python-requests|Python-urllib|aiohttp|urllib3|Python|CPython|gl-python|auth|gccl|gapic|grpc|"
+    r"google-api-python-client|Boto3|Botocore|botocore|boto3|Linux|Darwin)/[0-9][A-Za-z0-9.+_-]*")
+MACHINE_HEADERS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    # httpx (ccmatrix's own clients), requests and google-auth (LiteLLM's Vertex token exchange)
+    ("user-agent", _LIBRARY_VERSION, rf"\1/{VERSION}"),
+    # google-auth: "gl-python/3.11.7 auth/2.63.0 auth-request-type/at cred-type/sa"
+    ("x-goog-api-client", _LIBRARY_VERSION, rf"\1/{VERSION}"),
+    # the Stainless SDKs' platform headers (Claude Code's TypeScript SDK, the Python SDK)
+    ("x-stainless-runtime-version", re.compile(r"^.+$", re.S), VERSION),
+    ("x-stainless-os", re.compile(r"^.+$", re.S), MACHINE),
+    ("x-stainless-arch", re.compile(r"^.+$", re.S), MACHINE),
+)
+_MACHINE_BY_HEADER = {name: (pattern, replacement) for name, pattern, replacement in MACHINE_HEADERS}
+
+
+def normalize_machine_value(name: str, value: str) -> str:
+    """A header's value with what names the sending machine replaced (MACHINE_HEADERS)."""
+    rule = _MACHINE_BY_HEADER.get(name.lower())
+    return rule[0].sub(rule[1], value) if rule else value
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as a cassette keeps them and a comparison sees them: secrets redacted,
+    per-call values and the sending machine's versions replaced."""
     out: dict[str, str] = {}
     for name, value in headers.items():
         key = name.lower()
@@ -104,7 +139,7 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
         elif key in PER_CALL_HEADERS:
             out[key] = PER_CALL
         else:
-            out[key] = redact_text(value)
+            out[key] = redact_text(normalize_machine_value(key, value))
     return dict(sorted(out.items()))
 
 

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
 from ccmatrix.cassette import RecordedVerdict
 from ccmatrix.client.claude_cli import install
@@ -58,6 +59,8 @@ def capture(cell_tiers: list[catalog.CellTier], root: Path, release: str, upstre
                     progress(done[-1])
         finally:
             mitmdump.stop()
+    # as a recording run does: a re-capture leaves no blob that nothing refers to any more
+    cassettes.prune_blobs(root)
     return done
 
 

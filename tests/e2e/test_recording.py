@@ -24,16 +24,49 @@ pytestmark = pytest.mark.proxy
 SCAN_SECRETS = CHECKOUT_DIR.parent / "shared" / "tools" / "scan-secrets"
 
 
+# Another machine, as far as the traffic can tell: LiteLLM's process reports another
+# Python, requests and google-auth release (the Vertex token exchange's user agent and
+# x-goog-api-client), ccmatrix's probe client another httpx. Loaded before LiteLLM's own
+# sitecustomize (which it then runs), it writes down what it made the process report.
+OTHER_MACHINE_SITE = """
+import platform, runpy, sys
+platform.python_version = lambda: "3.13.99"
+import requests.utils
+requests.utils.__version__ = "9.8.7"
+try:
+    import google.auth.version
+    google.auth.version.__version__ = "9.8.7"
+except ImportError:
+    pass
+runpy.run_path({litellm_site!r})
+with open({marker!r}, "a") as marker:
+    marker.write(platform.python_version() + " " + requests.utils.default_user_agent() + "\\n")
+"""
+OTHER_HTTPX_AGENT = "python-httpx/9.8.7"
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, litellm_env):
     import shutil
+
+    import httpx
+
+    from ccmatrix.proxy.litellm import SITE_DIR
 
     root = tmp_path_factory.mktemp("rec") / "cassettes"
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
     secrets_dir = tmp_path_factory.mktemp("secrets")
     credentials = fake_credentials(secrets_dir)
-    result = runner.execute(catalog.select(), mode="emulate", litellm=litellm_env, root=root, credentials=credentials)
+    site = tmp_path_factory.mktemp("other-machine")
+    marker = site / "reported.txt"
+    (site / "sitecustomize.py").write_text(OTHER_MACHINE_SITE.format(
+        litellm_site=str(SITE_DIR / "sitecustomize.py"), marker=str(marker)))
+    environ = {**credentials, "PYTHONPATH": f"{site}:{SITE_DIR}"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx._client, "USER_AGENT", OTHER_HTTPX_AGENT)
+        result = runner.execute(catalog.select(), mode="emulate", litellm=litellm_env, root=root, credentials=environ)
     service_account = json.loads(Path(credentials["VERTEXAI_CREDENTIALS"]).read_text())
+    assert marker.read_text().startswith("3.13.99 python-requests/9.8.7"), "LiteLLM did not load the other machine"
     return root, credentials, service_account, result
 
 
@@ -44,6 +77,8 @@ def _without_timestamp(path: Path):
 
 
 def test_rerecording_against_emulator_reproduces_committed_cassettes(recorded):
+    """On another machine (other httpx, requests, google-auth and Python versions in the
+    client leg and the token exchange), re-recording gives the committed cassettes back."""
     root, _, _, _ = recorded
     committed = {p.relative_to(catalog.DEFAULT_CASSETTE_DIR) for p in catalog.DEFAULT_CASSETTE_DIR.rglob("*") if p.is_file()}
     rerecorded = {p.relative_to(root) for p in root.rglob("*") if p.is_file()}

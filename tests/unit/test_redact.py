@@ -396,3 +396,38 @@ def test_text_layer_covers_what_the_scanner_flags(kind, tmp_path, pem):
     redacted.write_text(redact_text(text))
     proc = _scan(redacted)
     assert proc.returncode == 0, proc.stdout
+
+
+# ---------------------------------------------------------------- the recording machine
+
+
+def test_headers_naming_the_recording_machine_are_replaced():
+    """Two machines' requests, alike but for their library, interpreter and platform
+    versions, give the same headers; what names the software under test stays."""
+    here = {
+        "User-Agent": "python-httpx/0.28.1",
+        "x-goog-api-client": "gl-python/3.11.7 auth/2.63.0 auth-request-type/at cred-type/sa",
+        "x-stainless-os": "Linux", "x-stainless-arch": "x64", "x-stainless-runtime-version": "v24.3.0",
+    }
+    there = {
+        "User-Agent": "python-httpx/0.29.0",
+        "x-goog-api-client": "gl-python/3.12.4 auth/2.70.1 auth-request-type/at cred-type/sa",
+        "x-stainless-os": "MacOS", "x-stainless-arch": "arm64", "x-stainless-runtime-version": "v26.12.1",
+    }
+    assert redact_headers(here) == redact_headers(there)
+    assert redact_headers(here)["x-goog-api-client"] == (
+        "gl-python/<version> auth/<version> auth-request-type/at cred-type/sa")
+    assert redact_headers({"user-agent": "python-requests/2.34.2"}) == {"user-agent": "python-requests/<version>"}
+    for kept in ({"user-agent": "litellm/1.108.7"}, {"user-agent": "claude-cli/2.1.332 (external, sdk-cli)"},
+                 {"x-stainless-package-version": "0.128.0"}, {"x-stainless-lang": "js"}):
+        assert redact_headers(kept) == kept
+
+
+def test_every_machine_header_rule_changes_a_value():
+    from ccmatrix.cassette.redact import MACHINE_HEADERS, normalize_machine_value
+
+    samples = {"user-agent": "python-httpx/0.29.0", "x-goog-api-client": "gl-python/3.11.7",
+               "x-stainless-runtime-version": "v26.12.1", "x-stainless-os": "Linux", "x-stainless-arch": "x64"}
+    assert {name for name, _, _ in MACHINE_HEADERS} == set(samples)
+    for name, value in samples.items():
+        assert normalize_machine_value(name, value) != value, name
