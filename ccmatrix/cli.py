@@ -24,9 +24,27 @@ from ccmatrix.client.claude_cli import BUNDLED_VERSIONS, CLAUDE_CODE_VERSION
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+HELP = """Offline replay tests for the Claude Code x LiteLLM compatibility matrix.
+
+Exit codes: 0 ok; 3 a cell regressed (pass -> fail); 2 bad input or a run that could
+not judge some tiers; 130 interrupted."""
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
 console = Console()
 err = Console(stderr=True)
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ccmatrix {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print ccmatrix's version and exit"),
+) -> None:
+    """Offline replay tests for the Claude Code x LiteLLM compatibility matrix."""
+
 
 EXIT_REGRESSION = 3
 EXIT_USAGE = 2
@@ -36,9 +54,11 @@ EXIT_CHECK_ABORT = 128  # `ccmatrix check` on bad input: `git bisect run` aborts
 FeatureOpt = typer.Option(None, "--feature", "-f", help="feature (row) id; repeatable; default all")
 ProviderOpt = typer.Option(None, "--provider", "-p", help="provider id; repeatable; default all")
 TierOpt = typer.Option(None, "--tier", "-t", help="tier id (haiku, sonnet, opus) or model alias; repeatable")
-LiteLLMOpt = typer.Option(
-    None, "--litellm", help=f"a LiteLLM release (default {DEFAULT_LITELLM_VERSION}) or a Python environment path"
-)
+LITELLM_FORMS = (f"RELEASE (like 1.83.14; default {DEFAULT_LITELLM_VERSION}), CHECKOUT (a LiteLLM git checkout's "
+                 "working tree), CHECKOUT@REF (one of its commits, branches or tags) or ENV (a Python environment "
+                 "with litellm installed)")
+LiteLLMOpt = typer.Option(None, "--litellm", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
+                          help=f"the LiteLLM under test: {LITELLM_FORMS}")
 CassettesOpt = typer.Option(None, "--cassettes", help="cassette directory (default: the cassettes bundled with ccmatrix)")
 
 
@@ -65,7 +85,10 @@ def command(name: str | None = None) -> Callable:
                 err.print("[yellow]interrupted; LiteLLM and mitmdump stopped[/]")
                 raise typer.Exit(EXIT_INTERRUPTED)
 
-        return app.command(name)(guarded)
+        # the command list shows one line per command: the docstring's first sentence
+        doc = " ".join((fn.__doc__ or "").split("\n\n")[0].split())
+        short = doc.split(". ")[0].rstrip(".") + "." if doc else None
+        return app.command(name, short_help=short)(guarded)
 
     return wrap
 
@@ -81,6 +104,26 @@ def _select(features, providers, tiers, faults: bool = False) -> list[catalog.Ce
     if not cells:
         raise _fail("the selection has no implemented cell (rows without a client are not run)")
     return cells
+
+
+def _writable(out: Path) -> Path:
+    """--out can take the reports: checked before anything runs, so a whole run is not
+    lost to a folder under a file or without write permission at the end."""
+    from ccmatrix.fsutil import writable_dir
+
+    problem = writable_dir(out)
+    if problem:
+        raise _fail(f"--out {out}: {problem}")
+    return out
+
+
+def _user_config(config: Optional[Path], cells) -> None:  # type: ignore[no-untyped-def]
+    """A --config whose deployments are not named by published aliases fails here, not
+    as a green run of untested cells."""
+    if config is not None:
+        from ccmatrix.proxy.litellm_config import check_aliases, load_user_config
+
+        check_aliases(load_user_config(config), config, cells)
 
 
 def _env(spec: Optional[str]):
@@ -226,12 +269,74 @@ def run(
         if not cells:
             raise _fail(f"--shard {shard}: this shard has no cell (the selection has fewer cells than shards)")
     root = _cassettes(cassettes)
+    _writable(out)
+    _user_config(config, cells)
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout,
                       claude_code, jobs)
     _publish(result, out, known_issues)
+
+
+@command()
+def gate(
+    base: str = typer.Option(..., "--base", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
+                             help=f"the LiteLLM the change starts from (a pull request's base): {LITELLM_FORMS}"),
+    head: str = typer.Option(..., "--head", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
+                             help="the LiteLLM with the change (a pull request's head), in the same forms"),
+    feature: Optional[List[str]] = FeatureOpt,
+    provider: Optional[List[str]] = ProviderOpt,
+    tier: Optional[List[str]] = TierOpt,
+    out: Path = typer.Option(Path("out"), "--out", help="folder for summary.md, gate.html, ccmatrix-gate.json and "
+                                                         "each run's reports (base/, head/)"),
+    cassettes: Optional[Path] = CassettesOpt,
+    client: str = ClientOpt,
+    config: Optional[Path] = ConfigOpt,
+    request_timeout: float = RequestTimeoutOpt,
+    claude_code: Optional[str] = ClaudeCodeOpt,
+    jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", min=1,
+                             help="LiteLLM stacks side by side for each replay (see run)"),
+) -> None:
+    """Judge a head LiteLLM against its base: exit 3 only for what the head breaks.
+
+    Both are replayed (a base whose tree is unchanged is taken from the last gate that
+    ran it; a head that is the base is replayed once). A cell tier that passes on the
+    base and fails on the head, or a load-bearing field the head loses, is a
+    regression; what fails on both is listed as pre-existing. docs/ci.md."""
+    from ccmatrix.report.gate import render_text, write_gate_reports
+    from ccmatrix.report.known_issues import load_known_issues
+    from ccmatrix.run.gate import run_gate
+
+    known_issues = load_known_issues()
+    claude_code = _claude_code(claude_code)
+    cells = _select(feature, provider, tier)
+    root = _cassettes(cassettes)
+    _writable(out)
+    _user_config(config, cells)
+    base_env, head_env = _env(base), _env(head)
+
+    def replay(env, which):  # type: ignore[no-untyped-def]
+        err.print(f"replaying {len(cells)} cell tier(s) on the {which}: {env.label}", highlight=False,
+                  markup=False, soft_wrap=True)
+        return _execute(cells, "replay", env, root, False, None, client, config, request_timeout, claude_code, jobs)
+
+    options = {"client": client, "claude_code": claude_code, "request_timeout": request_timeout,
+               "config": config.read_text() if config is not None else None}
+    verdict = run_gate(cells, base_env, head_env, root, replay, options,
+                       base_label=base_env.source or f"litellm {base_env.version}",
+                       head_label=head_env.source or f"litellm {head_env.version}")
+    for line in render_text(verdict):
+        console.print(line, highlight=False, markup=False)
+    write_gate_reports(verdict, out, known_issues)
+    console.print(f"wrote {out}/summary.md, {out}/gate.html, {out}/ccmatrix-gate.json, {out}/base/, {out}/head/",
+                  highlight=False, soft_wrap=True)
+    if verdict.regressions:
+        raise typer.Exit(EXIT_REGRESSION)
+    if verdict.of("not judged"):
+        err.print("[red]error:[/] some cell tiers could not be judged (a process died or hung); run again",
+                  highlight=False)
+        raise typer.Exit(EXIT_USAGE)
 
 
 @command()
@@ -250,8 +355,9 @@ def record(
     faults: bool = FaultsOpt,
     claude_code: Optional[str] = ClaudeCodeOpt,
 ) -> None:
-    """Re-record cassettes (all, or a selection) through the recorder addon: both legs,
-    what the client sent LiteLLM and what LiteLLM sent the providers. Recorded with
+    """Re-record cassettes (all, or a selection) through the recorder addon.
+
+    Both legs: what the client sent LiteLLM and what LiteLLM sent the providers. Recorded with
     another Claude Code release than the cassettes held, it prints per row what that
     release sends differently (betas, fields, tools)."""
     from ccmatrix.client import changes
@@ -294,9 +400,11 @@ def capture_native(
     faults: bool = FaultsOpt,
     claude_code: Optional[str] = ClaudeCodeOpt,
 ) -> None:
-    """Capture what Claude Code sends Bedrock Invoke, Vertex AI and Foundry when it talks to
-    them itself (no LiteLLM), against the emulator: the native reference requests that
-    `run` compares LiteLLM's upstream requests with (docs/native-reference.md)."""
+    """Capture Claude Code's own requests to Bedrock Invoke, Vertex AI and Foundry (the native reference).
+
+    What Claude Code sends those providers when it talks to them itself (no LiteLLM),
+    against the emulator: `run` compares LiteLLM's upstream requests with them
+    (docs/native-reference.md)."""
     from ccmatrix.catalog import layout
     from ccmatrix.run.native import capture, native_cells
 
@@ -326,8 +434,9 @@ def agreement(
     ours: Path = typer.Argument(..., help="a compatibility-matrix.json from ccmatrix"),
     published: Path = typer.Argument(..., help="the published matrix of the same LiteLLM release (schema v1)"),
 ) -> None:
-    """How often ccmatrix's verdicts agree with a published live matrix, cell by cell
-    (cells whose live error is a fault of the live environment are left out)."""
+    """How often ccmatrix's verdicts agree with a published live matrix, cell by cell.
+
+    Cells whose live error is a fault of the live environment are left out."""
     from ccmatrix.report.agreement import compare, render
     from ccmatrix.report.matrix_json import load_matrix
 
@@ -477,9 +586,11 @@ def check(
                               "default: any failure"),
     cassettes: Optional[Path] = CassettesOpt,
 ) -> None:
-    """One selection against one LiteLLM, for `git bisect run`: exit 0 good, 1 bad,
-    125 when it cannot be judged (LiteLLM does not build or start, or the run broke),
-    128 on bad input (git bisect run stops there instead of reading it as bad)."""
+    """Judge one selection against one LiteLLM, for `git bisect run`.
+
+    Exit 0 good, 1 bad, 125 when it cannot be judged (LiteLLM does not build or start,
+    or the run broke), 128 on bad input (git bisect run stops there instead of reading
+    it as bad)."""
     try:
         cells = _select(feature, provider, tier)
         from ccmatrix.run.bisect import judge_replay
@@ -549,8 +660,9 @@ def setup(
     wheelhouse: bool = typer.Option(False, "--wheelhouse",
                                     help="also download ccmatrix's own dependencies as wheels (to install it offline)"),
 ) -> None:
-    """Prepare ccmatrix's cached environments (LiteLLM releases with uv, the pinned
-    Claude Code CLI with npm, the mitmproxy CA), so later runs and the tests need no network."""
+    """Prepare ccmatrix's cached environments, so later runs and the tests need no network.
+
+    LiteLLM releases with uv, the pinned Claude Code CLI with npm, the mitmproxy CA."""
     from ccmatrix import wheelhouse as wheels
     from ccmatrix.client.claude_cli import install
     from ccmatrix.proxy.litellm_env import resolve

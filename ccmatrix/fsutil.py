@@ -57,3 +57,18 @@ def build_once(target: Path, complete: Callable[[], bool], build: Callable[[Path
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def writable_dir(path: Path) -> str | None:
+    """Why `path` cannot be (made into) a folder to write into, or None when it can: the
+    check a command makes before a long run, so the run is not lost at its end."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None

@@ -53,6 +53,7 @@ class Anthropic(Provider):
     id = "anthropic"
     name = "Anthropic"
     label = "Anthropic"
+    litellm_modules = ("litellm/llms/anthropic/experimental_pass_through/messages/transformation.py",)
     hosts = ("api.anthropic.com",)
     model_ids = {"haiku": "claude-haiku-4-5-20251001", "sonnet": "claude-sonnet-4-6", "opus": "claude-opus-4-7"}
     litellm_prefix = "anthropic/"

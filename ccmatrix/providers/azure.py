@@ -16,6 +16,7 @@ class Azure(Provider):
     id = "azure"
     name = "Azure AI Foundry"
     label = "Azure"
+    litellm_modules = ("litellm/llms/azure_ai/anthropic/messages_transformation.py",)
     hosts = ("*.services.ai.azure.com",)
     model_ids = {"haiku": "claude-haiku-4-5", "sonnet": "claude-sonnet-4-6", "opus": "claude-opus-4-7"}
     litellm_prefix = "azure_ai/"

@@ -78,6 +78,9 @@ class Provider:
     id: ClassVar[str]
     name: ClassVar[str]
     label: ClassVar[str]  # a short column header for narrow terminals
+    # where LiteLLM turns Claude Code's /v1/messages request into this provider's (paths in
+    # LiteLLM's source tree, read in 1.98.0 and 1.110.2): what a red cell's reader opens first
+    litellm_modules: ClassVar[tuple[str, ...]] = ()
     dialect: ClassVar[Dialect] = MESSAGES
     # host patterns (fnmatch) the provider's upstream traffic goes to
     hosts: ClassVar[tuple[str, ...]]

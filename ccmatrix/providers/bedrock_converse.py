@@ -175,6 +175,10 @@ class BedrockConverse(Bedrock):
     id = "bedrock_converse"
     name = "Bedrock Converse"
     label = "Converse"
+    litellm_modules = (
+        "litellm/llms/anthropic/experimental_pass_through/adapters/transformation.py",
+        "litellm/llms/bedrock/chat/converse_transformation.py",
+    )
     dialect = CONVERSE
     litellm_prefix = "bedrock/converse/"
     alias_suffix = "-bedrock-converse"

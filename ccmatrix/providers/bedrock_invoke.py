@@ -116,6 +116,7 @@ class BedrockInvoke(Bedrock):
     id = "bedrock_invoke"
     name = "Bedrock Invoke"
     label = "Invoke"
+    litellm_modules = ("litellm/llms/bedrock/messages/invoke_transformations/",)
     litellm_prefix = "bedrock/invoke/"
     alias_suffix = "-bedrock-invoke"
     extra_base_fields = ("body.anthropic_version",)

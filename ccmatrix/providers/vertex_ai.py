@@ -70,6 +70,7 @@ class VertexAI(Provider):
     id = "vertex_ai"
     name = "Vertex AI"
     label = "Vertex"
+    litellm_modules = ("litellm/llms/vertex_ai/vertex_ai_partner_models/anthropic/",)
     hosts = API_HOSTS + TOKEN_HOSTS  # the token endpoint belongs to vertex_ai
     auth_hosts = {"oauth2.googleapis.com": "google_oauth2_token"}
     model_ids = {"haiku": "claude-haiku-4-5@20251001", "sonnet": "claude-sonnet-4-6", "opus": "claude-opus-4-7"}

@@ -73,7 +73,11 @@ class LiteLLMProxy:
 
     def launch(self) -> None:
         """Spawn it without waiting (mitmdump can start beside it)."""
-        self.process = spawn("litellm", self.command(), self.environ, self.log, cwd=self.workdir)
+        environ = dict(self.environ)
+        if self.env.overlay is not None:
+            # a source tree: its packages before the release environment's (litellm_source.overlay)
+            environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.env.overlay), environ.get("PYTHONPATH")) if p)
+        self.process = spawn("litellm", self.command(), environ, self.log, cwd=self.workdir)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         assert self.process is not None, "launch() first"

@@ -125,6 +125,23 @@ def load_user_config(path: Path) -> ProxyConfig:
     return ProxyConfig(document, path.name, frozenset(names))
 
 
+def check_aliases(config: ProxyConfig, path: Path, cells: list[catalog.CellTier]) -> None:
+    """A config must name its deployments by the published aliases: a name that is none
+    (a typo) would leave its cells untested and the run green. One line, exit 2, before
+    anything starts; a config serving none of the selected cells is refused the same way."""
+    import difflib
+
+    aliases = {catalog.proxy_model_name(p, t) for p in catalog.PROVIDERS for t in catalog.TIERS}
+    for name in sorted(config.model_names - aliases):
+        near = difflib.get_close_matches(name, sorted(aliases), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ProxyConfigError(f"{path}: model_list: {name!r} is not a published alias{hint}; ccmatrix serves a "
+                               "cell only from a deployment named by its alias")
+    if not any(config.serves(c) for c in cells):
+        raise ProxyConfigError(f"{path}: no deployment serves the selected cells (their aliases, e.g. "
+                               f"{cells[0].proxy_model!r}, are not in its model_list)")
+
+
 def write_config(path: Path, config: ProxyConfig) -> Path:
     path.write_text(yaml.safe_dump(config.document, sort_keys=False))
     return path

@@ -43,12 +43,30 @@ class LiteLLMEnv:
     python: Path
     version: str
     source: str | None = None  # built from a source tree: which (litellm_source.SourceTree.label)
+    # a source tree's Python packages, put before the environment's on LiteLLM's PYTHONPATH
+    overlay: Path | None = None
+    base_release: str | None = None  # the release whose environment a source tree runs in
+    added_requirements: tuple[str, ...] = ()  # what the tree declares beyond that release
+    tree: litellm_source.SourceTree | None = None  # the source tree itself (repository, commit, tree hash)
+
+    @property
+    def identity(self) -> str:
+        """What makes two environments run the same LiteLLM: the interpreter environment
+        and, for a source tree, the tree's content."""
+        parts = [self.version, str(self.python)]
+        if self.tree is not None:
+            parts += [f"tree {self.tree.tree}", *self.added_requirements]
+        return " | ".join(parts)
 
     @property
     def label(self) -> str:
         built = provenance(self)
         changed = [*built.get("pins", []), *(f"{o} (override)" for o in built.get("overrides", []))]
         where = f"{self.source}; {self.python}" if self.source else str(self.python)
+        if self.overlay is not None:
+            where += f"; over litellm {self.base_release}'s environment"
+            if self.added_requirements:
+                where += f" with {', '.join(self.added_requirements)}"
         return f"litellm {self.version} ({where}" + (f"; pinned {', '.join(changed)})" if changed else ")")
 
 
@@ -118,47 +136,96 @@ def _build(version: str, staging: Path) -> None:
 
 
 def _source_env(source: litellm_source.SourceTree, *, install: bool) -> LiteLLMEnv:
-    """An editable install of the tree's snapshot, its dependencies resolved as of a day
-    after the commit (as a release's are as of a day after its upload), cached by tree."""
+    """A LiteLLM source tree, as LiteLLM's repository holds it (a maturin build with a
+    Rust crate, a uv workspace whose members a checkout may lack, `exclude-newer`), run
+    without building it: the tree's Python packages laid over the environment of the
+    release it derives from (`litellm_source.overlay`), whose wheel gives the compiled
+    Rust extension and whose resolution gives the dependencies. When the tree declares
+    other dependencies than that release, they are installed into an environment of
+    their own (keyed by the declarations, resolved as of a day after the commit), so a
+    pull request that changes no requirement reuses the release's environment as is."""
     src = litellm_source.snapshot(source)
     version = litellm_source.tree_version(src)
-    target = cache_dir() / "envs" / f"litellm-src-{source.tree[:16]}"
-    python = target / "bin" / "python"
-    key = f"{version} tree {source.tree}"
-    if not _complete(target, key):
-        if not install:
-            raise LiteLLMEnvError(f"litellm {source.label} is not installed in {target}")
-        stamp = datetime.fromisoformat(source.date).astimezone(timezone.utc) + timedelta(days=1)
-        build_once(target, lambda: _complete(target, key), lambda staging: _build_env(
-            staging, version, f"{src}[proxy]", stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), key,
-            build_requires=litellm_source.build_requires(src)))
-    return LiteLLMEnv(python=python, version=version, source=source.label)
+    base_version = litellm_source.base_release(version, _index_releases())
+    base = _release_env(base_version, install=install)
+    declared = litellm_source.declared_requirements(src)
+    added = litellm_source.requirements_added(declared, release_requirements(base))
+    env_python = base.python
+    if added:
+        key = f"{base_version} deps {litellm_source.requirements_key(added)}"
+        target = cache_dir() / "envs" / f"litellm-{base_version}-deps-{litellm_source.requirements_key(added)}"
+        env_python = target / "bin" / "python"
+        if not _complete(target, key):
+            if not install:
+                raise LiteLLMEnvError(f"litellm {source.label}: its dependencies are not installed in {target}")
+            stamp = datetime.fromisoformat(source.date).astimezone(timezone.utc) + timedelta(days=1)
+            build_once(target, lambda: _complete(target, key), lambda staging: _build_env(
+                staging, base_version, f"litellm[proxy]=={base_version}", published_at(base_version), key,
+                also=(added, stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))))
+    overlay = litellm_source.overlay(source, src, _site_packages(env_python))
+    imports = overlay / ".ccmatrix-imports"  # checked once per tree and environment
+    if not imports.exists():
+        failure = _import_failure(env_python, overlay)
+        if failure is not None:
+            raise LiteLLMEnvError(f"litellm {source.label}: its proxy does not import over litellm {base_version}'s "
+                                  f"environment ({failure.strip().splitlines()[-1]})")
+        imports.write_text("litellm.proxy.proxy_server\n")
+    return LiteLLMEnv(python=env_python, version=version, source=source.label, overlay=overlay,
+                      base_release=base_version, added_requirements=tuple(added), tree=source)
+
+
+def _site_packages(python: Path) -> Path:
+    found = sorted((python.parent.parent / "lib").glob("python3*/site-packages"))
+    if not found:
+        raise LiteLLMEnvError(f"{python}: no site-packages beside it")
+    return found[0]
+
+
+def release_requirements(env: LiteLLMEnv) -> list[str]:
+    """What the release installed in `env` declares: its dependencies and its [proxy] extra's."""
+    from importlib.metadata import PathDistribution
+
+    infos = list(_site_packages(env.python).glob("litellm-*.dist-info"))
+    if not infos:
+        raise LiteLLMEnvError(f"{env.python}: no litellm installed")
+    return list(PathDistribution(infos[0]).requires or [])
+
+
+def _index_releases() -> list[str] | None:
+    """The litellm releases the package index has, or None when it cannot be asked
+    (offline: the tree's own version is taken as its release)."""
+    if os.environ.get("UV_OFFLINE"):
+        return None
+    try:
+        page = package_index.project("litellm", timeout=10)
+    except package_index.PackageIndexError:
+        return None
+    versions = page.get("versions")
+    return [v for v in versions if isinstance(v, str)] if isinstance(versions, list) else None
 
 
 def _build_env(staging: Path, version: str, requirement: str, as_of: str | None, key: str,
-               build_requires: list[str] | None = None) -> None:
+               also: tuple[list[str], str] | None = None) -> None:
     """`requirement` installed as of `as_of` with the known constraints' pins for
     `version`; then its proxy imported once, and repaired by the fallbacks when it does
     not import. What was done is kept in the environment (PROVENANCE).
 
-    `build_requires`: `requirement` is a source tree, installed editable; its build
-    backend goes in first and undated (the as-of date is about what the proxy runs
-    with, and an old backend may be neither needed nor cached)."""
+    `also`: requirements a source tree declares beyond its release's, installed after it
+    as of the given date (a day after the tree's commit)."""
     uv = _uv()
     python = staging / "bin" / "python"
     pins = litellm_constraints.known_pins(version)
     _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], version)
-    source = []
-    if build_requires is not None:
-        _run([uv, "pip", "install", "--quiet", "--python", str(python), *build_requires], version)
-        source = ["--no-build-isolation-package", "litellm", "-e"]
     resolution = ["--exclude-newer", as_of] if as_of else []
     overrides = litellm_constraints.known_overrides(version)
     if overrides:
         (staging / "overrides.txt").write_text("\n".join(overrides) + "\n")
         resolution += ["--override", str(staging / "overrides.txt")]
     _run([uv, "pip", "install", "--quiet", "--python", str(python), *resolution,
-          *source, requirement, *_EXTRA_PACKAGES, *pins], version)
+          requirement, *_EXTRA_PACKAGES, *pins], version)
+    if also is not None:
+        _run([uv, "pip", "install", "--quiet", "--python", str(python), "--exclude-newer", also[1], *also[0]],
+             version)
     repaired: list[str] = []
     failure = _import_failure(python)
     while failure is not None:
@@ -173,17 +240,21 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
             repaired += fix.pins
         failure = _import_failure(python)
     provenance = {"litellm": version, "requirement": requirement, "resolved_as_of": as_of, "pins": list(pins),
-                  "overrides": list(overrides), "repaired_with": repaired}
+                  "overrides": list(overrides), "repaired_with": repaired,
+                  "tree_requirements": list(also[0]) if also else []}
     (staging / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     (staging / _COMPLETE_MARK).write_text(_mark(key))
 
 
-def _import_failure(python: Path) -> str | None:
-    """The output of importing LiteLLM's proxy when that fails, else None."""
+def _import_failure(python: Path, overlay: Path | None = None) -> str | None:
+    """The output of importing LiteLLM's proxy when that fails, else None (`overlay`: a
+    source tree's packages, laid over the environment)."""
+    environ = {"PATH": os.environ.get("PATH", ""), "HOME": "/tmp", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    if overlay is not None:
+        environ["PYTHONPATH"] = str(overlay)
     try:
         proc = subprocess.run([str(python), "-c", "import litellm.proxy.proxy_server"], capture_output=True,
-                              text=True, timeout=300, env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp",
-                                                           "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+                              text=True, timeout=300, env=environ)
     except subprocess.TimeoutExpired:
         return "importing litellm.proxy.proxy_server took over 300 s"
     return None if proc.returncode == 0 else (proc.stderr or proc.stdout)

@@ -9,17 +9,26 @@ an editable install of the snapshot) stays true to what was asked for.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import shutil
 import subprocess
 import tarfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
 
-__all__ = ["SourceError", "SourceTree", "build_requires", "commits_between", "is_checkout", "snapshot",
-           "source_of", "source_tree", "tree_version"]
+__all__ = ["SourceError", "SourceTree", "base_release", "commits_between", "declared_requirements", "is_checkout",
+           "overlay", "requirements_added", "requirements_key", "snapshot", "source_of", "source_tree",
+           "tree_packages", "tree_version"]
 
 
 class SourceError(CcmatrixError):
@@ -125,10 +134,140 @@ def _pyproject(path: Path) -> dict:
         raise SourceError(f"{path / 'pyproject.toml'}: {exc}") from None
 
 
-def build_requires(path: Path) -> list[str]:
-    """What building the tree needs (its build backend: poetry-core for LiteLLM)."""
-    requires = (_pyproject(path).get("build-system") or {}).get("requires") or ["setuptools>=40.8.0"]
-    return [r for r in requires if isinstance(r, str)]
+def declared_requirements(path: Path) -> list[str]:
+    """What the tree declares the proxy needs: its dependencies and its [proxy] extra
+    (PEP 621, or Poetry's table for trees before LiteLLM moved to PEP 621)."""
+    data = _pyproject(path)
+    project = data.get("project") or {}
+    if project.get("dependencies") is not None or project.get("optional-dependencies"):
+        found = [*(project.get("dependencies") or []), *((project.get("optional-dependencies") or {}).get("proxy") or [])]
+        return [r for r in found if isinstance(r, str)]
+    poetry = (data.get("tool") or {}).get("poetry") or {}
+    proxy_extra = set((poetry.get("extras") or {}).get("proxy") or [])
+    found = []
+    for name, spec in (poetry.get("dependencies") or {}).items():
+        if name.lower() == "python":
+            continue
+        optional = isinstance(spec, dict) and spec.get("optional")
+        if optional and name not in proxy_extra:
+            continue
+        found.append(name)  # Poetry's version syntax is its own: the name is what is compared
+    return found
+
+
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _canonical(requirement: Requirement) -> str:
+    """A requirement as compared: name, extras, specifier, marker (no `extra ==` part)."""
+    marker = str(requirement.marker) if requirement.marker else ""
+    marker = re.sub(r'\s*(and\s+)?extra\s*==\s*["\'][^"\']*["\']', "", marker).strip()
+    marker = re.sub(r"^and\s+|\s+and$", "", marker)
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    return f"{canonicalize_name(requirement.name)}{extras}{requirement.specifier}" + (f"; {marker}" if marker else "")
+
+
+def requirements_added(declared: list[str], release: list[str]) -> list[str]:
+    """The tree's requirements its release does not declare in the same words (a new
+    package, another range): what its environment needs beyond the release's. `release`
+    is the wheel's Requires-Dist; only its core and [proxy] requirements count."""
+    ours = set()
+    for text in release:
+        req = _requirement(text)
+        if req is None:
+            continue
+        extra = re.search(r'extra\s*==\s*["\']([^"\']+)["\']', str(req.marker or ""))
+        if extra and extra[1] != "proxy":
+            continue
+        ours.add(_canonical(req))
+    added = []
+    for text in declared:
+        req = _requirement(text)
+        if req is not None and _canonical(req) not in ours and canonicalize_name(req.name) != "litellm":
+            added.append(str(req))
+    return added
+
+
+def requirements_key(requirements: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
+
+
+def base_release(version: str, releases: list[str] | None) -> str:
+    """The release a tree derives from: its own version when the index has it, else the
+    newest final release before it (a tree between releases, or a release the index
+    lacks); its own version when the index cannot be asked."""
+    if releases is None or version in releases:
+        return version
+    try:
+        target = Version(version)
+    except InvalidVersion:
+        raise SourceError(f"the tree's version {version!r} is not a version") from None
+    earlier = sorted((Version(v) for v in releases if _final(v) and Version(v) <= target))
+    if not earlier:
+        raise SourceError(f"no litellm release on the package index is at or before the tree's {version}")
+    return str(earlier[-1])
+
+
+def _final(text: str) -> bool:
+    try:
+        v = Version(text)
+    except InvalidVersion:
+        return False
+    return not (v.is_prerelease or v.is_devrelease)
+
+
+# what the overlay never takes from a tree: compiled files are the release wheel's
+_COMPILED = (".so", ".pyd", ".dylib")
+
+
+def overlay(source: SourceTree, src: Path, site_packages: Path) -> Path:
+    """A folder to put before `site_packages` on LiteLLM's PYTHONPATH: the tree's Python
+    packages (the top-level ones that `site_packages` also has, from the tree's root and
+    its uv workspace members), hard links to the snapshot's files, plus the compiled
+    files the release wheel put in them (the Rust bridge, `litellm/rust_bridge/_native`),
+    which a source tree does not hold. Made once per tree and environment."""
+    key = hashlib.sha256(f"{source.tree} {site_packages}".encode()).hexdigest()[:16]
+    target = cache_dir() / "overlays" / f"litellm-{source.tree[:16]}-{key}"
+
+    def complete() -> bool:
+        return (target / ".ccmatrix-complete").exists()
+
+    def make(staging: Path) -> None:
+        staging.mkdir(parents=True, exist_ok=True)
+        for package in tree_packages(src, site_packages):
+            shutil.copytree(package, staging / package.name, copy_function=os.link,
+                            ignore=shutil.ignore_patterns("__pycache__", *(f"*{s}" for s in _COMPILED)))
+            installed = site_packages / package.name
+            for compiled in installed.rglob("*"):
+                if compiled.suffix in _COMPILED and compiled.is_file():
+                    placed = staging / package.name / compiled.relative_to(installed)
+                    if placed.parent.is_dir() and not placed.exists():
+                        placed.symlink_to(compiled)
+        (staging / ".ccmatrix-complete").write_text(source.tree + "\n")
+
+    if not complete():
+        build_once(target, complete, make)
+    return target
+
+
+def tree_packages(src: Path, site_packages: Path) -> list[Path]:
+    """The tree's top-level Python packages that the release installed: in its root and
+    in the uv workspace members the tree holds (a checkout may lack them: an sdist does)."""
+    roots = [src]
+    members = (((_pyproject(src).get("tool") or {}).get("uv") or {}).get("workspace") or {}).get("members") or []
+    roots += [src / m for m in members if isinstance(m, str) and (src / m).is_dir()]
+    found = []
+    for root in roots:
+        for child in sorted(root.iterdir()):
+            if (child / "__init__.py").is_file() and (site_packages / child.name).is_dir():
+                found.append(child)
+    if not any(p.name == "litellm" for p in found):
+        raise SourceError(f"{src}: no litellm package to lay over the release's")
+    return found
 
 
 def tree_version(path: Path) -> str:

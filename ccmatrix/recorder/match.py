@@ -123,19 +123,26 @@ def match(
     recorded = {i: conversation_of(_body(interactions[i].request)) for i in same_route}
     same = [i for i, c in recorded.items() if this is not None and c is not None and c.same_as(this)]
     new_conversation = this is not None and bool(same_route) and not same
-    turns = [len(_messages(_body(interactions[i].request)) or []) for i in same]
-    new_turn = bool(turns) and len(_messages(_body(request)) or []) > max(turns)
+    turn_of = {i: len(_messages(_body(interactions[i].request)) or []) for i in same}
+    this_turn = len(_messages(_body(request)) or [])
+    new_turn = bool(turn_of) and this_turn > max(turn_of.values())
+    # the recordings of this very turn of this conversation (its number of messages): the
+    # request's counterpart, answered and diffed against before any other turn, so that
+    # LiteLLM's second request is compared with the recorded second request, not with the
+    # first one that happens to lose fewer fields (a 2,700-line diff of a whole new turn)
+    counterpart = {i for i, turn in turn_of.items() if turn == this_turn}
     scored: list[tuple] = []
     for index, recorded_view in enumerate(views):
         diffs = compare(recorded_view, observed, load_bearing)
         route_differs = any(d.path in ("method", "path") for d in diffs)
+        other_turn = bool(counterpart) and index not in counterpart
         lost = sum(d.load_bearing and d.kind == "missing" for d in diffs)
         bearing = sum(d.load_bearing for d in diffs)
-        scored.append((route_differs, lost, bearing, len(diffs), index in used, index, diffs))
+        scored.append((route_differs, other_turn, lost, bearing, len(diffs), index in used, index, diffs))
     if not scored:
         return Match(None, None, [], f"ccmatrix replay: {source} has no recorded request for {request.method} {request.url}")
-    scored.sort(key=lambda s: s[:6])
-    route_differs, lost, _, _, _, index, diffs = scored[0]
+    scored.sort(key=lambda s: s[:7])
+    route_differs, _, lost, _, _, _, index, diffs = scored[0]
     if not route_differs and not lost and not new_conversation and not new_turn:
         # nothing load-bearing was lost: the recording answers; a load-bearing value that
         # changed (max_tokens lowered, a block reshaped) is a finding, not a mismatch

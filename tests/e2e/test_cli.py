@@ -90,6 +90,40 @@ def test_a_broken_proxy_config_is_a_usage_error(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_misspelt_alias_in_a_proxy_config_stops_before_anything_runs(tmp_path):
+    """A typo would leave its cells untested and the gate green: one line, exit 2, at once."""
+    import time
+
+    config = tmp_path / "litellm.yaml"
+    config.write_text(ccmatrix("litellm-config").stdout.replace("claude-sonnet-4-6-bedrock-invoke",
+                                                                "claude-sonnet-4-6-bedrock-invok"))
+    started = time.monotonic()
+    proc = ccmatrix("run", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and time.monotonic() - started < 5
+    assert "'claude-sonnet-4-6-bedrock-invok' is not a published alias (did you mean " \
+           "'claude-sonnet-4-6-bedrock-invoke'?)" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_an_out_folder_that_cannot_be_written_stops_before_anything_runs(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    for command in (["run"], ["gate", "--base", "1.108.7", "--head", "1.108.7"]):
+        proc = ccmatrix(*command, "--out", str(tmp_path / "a-file" / "out"))
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == f"error: --out {tmp_path / 'a-file' / 'out'}: {tmp_path / 'a-file'} is a " \
+                                      "file, not a folder"
+
+
+def test_version_and_every_litellm_form_in_help():
+    assert ccmatrix("--version").stdout.strip().startswith("ccmatrix ")
+    for command in ("run", "gate", "check"):
+        text = " ".join(ccmatrix(command, "--help").stdout.split())
+        for form in ("RELEASE", "CHECKOUT", "CHECKOUT@REF", "ENV"):
+            assert form in text, (command, form)
+    listing = ccmatrix("--help").stdout
+    assert "The `ccmatrix` command" not in listing and "Offline replay tests" in listing
+
+
 def test_unknown_client_is_a_usage_error(tmp_path):
     proc = ccmatrix("run", "-f", "thinking", "--client", "browser", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "--client must be one of captured, cli" in proc.stderr
