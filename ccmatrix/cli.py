@@ -12,6 +12,8 @@ import functools
 import os
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -39,7 +41,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(
+def options(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="print ccmatrix's version and exit"),
 ) -> None:
@@ -54,7 +56,8 @@ EXIT_CHECK_ABORT = 128  # `ccmatrix check` on bad input: `git bisect run` aborts
 FeatureOpt = typer.Option(None, "--feature", "-f", help="feature (row) id; repeatable; default all")
 ProviderOpt = typer.Option(None, "--provider", "-p", help="provider id; repeatable; default all")
 TierOpt = typer.Option(None, "--tier", "-t", help="tier id (haiku, sonnet, opus) or model alias; repeatable")
-LITELLM_FORMS = (f"RELEASE (like 1.83.14; default {DEFAULT_LITELLM_VERSION}), CHECKOUT (a LiteLLM git checkout's "
+LITELLM_FORMS = (f"RELEASE (like 1.83.14; default {DEFAULT_LITELLM_VERSION}; 'latest': the newest final release on "
+                 "the package index), CHECKOUT (a LiteLLM git checkout's "
                  "working tree), CHECKOUT@REF (one of its commits, branches or tags) or ENV (a Python environment "
                  "with litellm installed)")
 LiteLLMOpt = typer.Option(None, "--litellm", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
@@ -168,9 +171,18 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
                    console=err, transient=True, disable=not err.is_terminal)
     task = bar.add_task("starting LiteLLM", total=len(cells))
 
+    started, done, reported, counting = time.monotonic(), [0], [0], threading.Lock()  # stacks report from threads
+
     class Progressing(RunObserver):
         def tier_done(self, result) -> None:  # type: ignore[no-untyped-def]
             bar.update(task, advance=1, description=f"{result.feature}/{result.provider}")
+            with counting:
+                done[0] += 1
+                tenth = done[0] * 10 // len(cells)
+                if not err.is_terminal and tenth > reported[0]:  # a CI log: a line every 10%, not a bar
+                    reported[0] = tenth
+                    err.print(f"  {done[0]}/{len(cells)} tiers ({tenth * 10}%), {time.monotonic() - started:.0f} s",
+                              highlight=False, markup=False)
             if result.status == "fail":  # only what needs attention goes to the log
                 err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
             elif result.status == "error":
@@ -198,13 +210,13 @@ def _claude_code(version: Optional[str]) -> Optional[str]:
     return version
 
 
-def _publish(result, out: Path, known_issues) -> None:  # type: ignore[no-untyped-def]
+def _publish(result, out: Path, known_issues, verbose: bool = False) -> None:  # type: ignore[no-untyped-def]
     """A replayed (or merged) run's ending: the table, the reports, then the exit code
     (3 on a regression, 2 when some tiers could not be judged)."""
     from ccmatrix.report import write_reports
     from ccmatrix.report.table import render_table
 
-    render_table(result, console)
+    render_table(result, console, verbose)
     written = write_reports(result, out, known_issues)
     console.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
     if result.changed:
@@ -250,6 +262,8 @@ def run(
         min(2, os.cpu_count() or 1), "--jobs", min=1,
         help="with the captured client, replay on this many LiteLLM and mitmdump stacks side by side, each "
              "its share of whole cells (default: 2 where there are 2 cores; the CLI client runs one)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="list every finding, those on passing tiers too (they are counted otherwise)"),
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -276,7 +290,7 @@ def run(
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout,
                       claude_code, jobs)
-    _publish(result, out, known_issues)
+    _publish(result, out, known_issues, verbose)
 
 
 @command()
@@ -638,6 +652,8 @@ def html(
     matrix: Path = typer.Argument(..., help="a compatibility-matrix.json (schema v1, from ccmatrix or the docs site)"),
     output: Path = typer.Option(Path("compatibility-matrix.html"), "--output", "-o"),
     known_issues: Optional[Path] = typer.Option(None, "--known-issues", help="known-issues.yaml (default: the bundled one)"),
+    review: bool = typer.Option(False, "--review", help="for ccmatrix's maintainers: list every known issue, with "
+                                                        "'ready to remove' where all of its cells pass"),
 ) -> None:
     """Render the HTML matrix page from any schema v1 JSON file."""
     from ccmatrix.report.html import render_html
@@ -645,7 +661,7 @@ def html(
     from ccmatrix.report.matrix_json import load_matrix
 
     issues = load_known_issues(known_issues) if known_issues else load_known_issues()
-    page = render_html(load_matrix(matrix), issues)
+    page = render_html(load_matrix(matrix), issues, review=review)
     output.write_text(page, encoding="utf-8")
     console.print(f"wrote {output}", highlight=False)
 

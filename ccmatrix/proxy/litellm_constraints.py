@@ -10,17 +10,19 @@ pinned is written into the environment's provenance (`.ccmatrix-env.json`).
 
 Add a constraint when `ccmatrix run --litellm X` stops with an ImportError: pin the
 newest dependency release that still has what LiteLLM imports, and say how you know.
-A release that cannot install as published (it pins a version the index does not
-have) gets an override instead: uv replaces the release's own requirement with it.
+A release that cannot install as published (it pins a package or version the index
+does not have) needs no row: `relaxation` below stands in for the requirement
+generically; an override row is for the rare case it cannot.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 
 @dataclass(frozen=True)
@@ -51,26 +53,6 @@ CONSTRAINTS: tuple[Constraint, ...] = (
               "fastapi 0.140.0 still has the function, 0.140.13 and 0.141.1 do not; resolving as of the "
               "publication date still picks 0.141.1. Pinning 0.140.0 makes the proxy import (ccmatrix issue 12).",
     ),
-    Constraint(
-        releases="==1.104.9",
-        pins=(),
-        overrides=("litellm-proxy-extras==0.4.102.post1",),
-        avoids=r"litellm-proxy-extras==0\.4\.102\.post2",
-        found="bench/release_sweep.py, 2026-12-01: `litellm[proxy]==1.104.9` does not install, it pins "
-              "litellm-proxy-extras==0.4.102.post2, which the index does not have (it has 0.4.102 and "
-              "0.4.102.post1). Overridden by the post1 of the same release (the package carries the proxy's "
-              "database migrations; the proxy runs without a database here).",
-    ),
-    Constraint(
-        releases="==1.109.3",
-        pins=(),
-        overrides=("litellm-proxy-extras==0.4.110", "litellm-enterprise==0.1.82"),
-        avoids=r"litellm-proxy-extras==0\.4\.113|litellm-enterprise==0\.1\.82\.post1",
-        found="bench/release_sweep.py, 2026-12-01: `litellm[proxy]==1.109.3` does not install, it pins "
-              "litellm-proxy-extras==0.4.113 and litellm-enterprise==0.1.82.post1, neither of which the index "
-              "has (its newest litellm-proxy-extras is 0.4.110; litellm-enterprise has 0.1.82, no post1). "
-              "Overridden by those (the database migrations package, and the release the post1 repackages).",
-    ),
 )
 
 
@@ -87,3 +69,57 @@ def known_pins(version: str) -> tuple[str, ...]:
 def fallbacks(import_output: str, tried: tuple[str, ...] = ()) -> list[Constraint]:
     """Constraints whose error the failed import shows, not yet tried, in table order."""
     return [c for c in CONSTRAINTS if c.avoids_error(import_output) and not set(c.pins) <= set(tried)]
+
+
+# ---------------------------------------------------------------- relaxing what the index lacks
+# A release can pin what the package index does not serve (1.104.9: litellm-proxy-extras
+# ==0.4.102.post2; 1.109.3: litellm-enterprise==0.1.82.post1; 1.110.x: a `litellm-proxy`
+# package the index does not know at all). Read from uv's resolver error, each such
+# requirement is relaxed generically: a package the index does not have is left out (its
+# proxy import, checked after, says whether the release needed it: 1.110.2's wheel carries
+# litellm/proxy/ itself), a version it does not have becomes the nearest one it has at or
+# below (a .postN's release, an older build). What was relaxed is kept in the environment's
+# provenance and named on the run's first line.
+
+NEVER = "sys_platform == 'ccmatrix-never'"  # an override with this marker drops the requirement
+_NOT_FOUND = re.compile(r"Because (?P<name>[A-Za-z0-9_.\-]+) was not found in the package registry")
+_NO_VERSION = re.compile(r"there (?:is|are) no versions? of (?P<name>[A-Za-z0-9_.\-]+)==(?P<version>[A-Za-z0-9_.+\-]+)")
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    package: str
+    wanted: str | None  # the version the release pins; None: the package is not on the index
+    override: str  # the uv override that stands in for the requirement
+
+    def describe(self) -> str:
+        if self.wanted is None:
+            return f"{self.package} left out (not on the package index)"
+        return f"{self.override} (for =={self.wanted}, which the index lacks)"
+
+
+def relaxation(resolver_error: str, available: Callable[[str], list[str]]) -> Relaxation | None:
+    """What stands in for the first requirement the resolver says the index cannot meet;
+    `available(package)` lists the versions the index has."""
+    found = _NOT_FOUND.search(resolver_error)
+    if found:
+        name = found["name"]
+        return Relaxation(name, None, f"{name} ; {NEVER}")
+    missing = _NO_VERSION.search(resolver_error)
+    if missing:
+        name, wanted = missing["name"], missing["version"]
+        try:
+            target = Version(wanted)
+        except InvalidVersion:
+            return None
+        candidates = []
+        for text in available(name):
+            try:
+                candidates.append(Version(text))
+            except InvalidVersion:
+                continue
+        at_or_below = sorted(v for v in candidates if v <= target and not v.is_prerelease)
+        if not at_or_below:
+            return None
+        return Relaxation(name, wanted, f"{name}=={at_or_below[-1]}")
+    return None

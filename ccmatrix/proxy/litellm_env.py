@@ -61,8 +61,13 @@ class LiteLLMEnv:
     @property
     def label(self) -> str:
         built = provenance(self)
-        changed = [*built.get("pins", []), *(f"{o} (override)" for o in built.get("overrides", []))]
+        relaxed = built.get("relaxed", [])
+        overrides = [o for o in built.get("overrides", []) if not any(o.split(" ;")[0].split("==")[0] in r
+                                                                       for r in relaxed)]
+        changed = [*built.get("pins", []), *(f"{o} (override)" for o in overrides)]
         where = f"{self.source}; {self.python}" if self.source else str(self.python)
+        if relaxed:
+            where += f"; relaxed: {', '.join(relaxed)}"
         if self.overlay is not None:
             where += f"; over litellm {self.base_release}'s environment"
             if self.added_requirements:
@@ -75,6 +80,8 @@ def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
     (its working tree), `CHECKOUT@REF` (one of its commits), or a path to a Python
     environment (its directory or its python executable)."""
     spec = spec or DEFAULT_LITELLM_VERSION
+    if spec == "latest":
+        spec = latest_release()
     if _VERSION.match(spec):
         return _release_env(spec, install=install)
     source = litellm_source.source_of(spec)
@@ -88,6 +95,29 @@ def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
             f"PATH@REF) nor a Python environment (no {python})"
         )
     return LiteLLMEnv(python=python, version=installed_version(python))
+
+
+def latest_release() -> str:
+    """The newest final LiteLLM release the package index serves (the live run's choice)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        versions = package_index.project("litellm").get("versions")
+    except package_index.PackageIndexError as exc:
+        raise LiteLLMEnvError(f"--litellm latest: the package index cannot say which release is newest ({exc})") \
+            from None
+    finals = []
+    for text in versions if isinstance(versions, list) else []:
+        try:
+            v = Version(text)
+        except (InvalidVersion, TypeError):
+            continue
+        if not (v.is_prerelease or v.is_devrelease):
+            finals.append(v)
+    if not finals:
+        raise LiteLLMEnvError(f"--litellm latest: the package index ({package_index.index_url()}) lists no final "
+                              "litellm release")
+    return str(max(finals))
 
 
 def installed_version(python: Path) -> str:
@@ -216,13 +246,24 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
     python = staging / "bin" / "python"
     pins = litellm_constraints.known_pins(version)
     _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], version)
-    resolution = ["--exclude-newer", as_of] if as_of else []
-    overrides = litellm_constraints.known_overrides(version)
-    if overrides:
-        (staging / "overrides.txt").write_text("\n".join(overrides) + "\n")
-        resolution += ["--override", str(staging / "overrides.txt")]
-    _run([uv, "pip", "install", "--quiet", "--python", str(python), *resolution,
-          requirement, *_EXTRA_PACKAGES, *pins], version)
+    overrides = list(litellm_constraints.known_overrides(version))
+    relaxed: list[str] = []
+    while True:  # relax, one at a time, what the release pins and the index does not serve
+        resolution = ["--exclude-newer", as_of] if as_of else []
+        if overrides:
+            (staging / "overrides.txt").write_text("\n".join(overrides) + "\n")
+            resolution += ["--override", str(staging / "overrides.txt")]
+        proc = subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *resolution,
+                               requirement, *_EXTRA_PACKAGES, *pins], capture_output=True, text=True)
+        if proc.returncode == 0:
+            break
+        output = proc.stderr or proc.stdout
+        fix = litellm_constraints.relaxation(output, _index_versions)
+        if fix is None or fix.override in overrides or len(relaxed) >= _MAX_RELAXATIONS:
+            tail = "\n".join(output.strip().splitlines()[-8:])
+            raise LiteLLMEnvError(f"installing litellm {version} failed:\n{tail}")
+        overrides.append(fix.override)
+        relaxed.append(fix.describe())
     if also is not None:
         _run([uv, "pip", "install", "--quiet", "--python", str(python), "--exclude-newer", also[1], *also[0]],
              version)
@@ -240,10 +281,22 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
             repaired += fix.pins
         failure = _import_failure(python)
     provenance = {"litellm": version, "requirement": requirement, "resolved_as_of": as_of, "pins": list(pins),
-                  "overrides": list(overrides), "repaired_with": repaired,
+                  "overrides": list(overrides), "relaxed": relaxed, "repaired_with": repaired,
                   "tree_requirements": list(also[0]) if also else []}
     (staging / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     (staging / _COMPLETE_MARK).write_text(_mark(key))
+
+
+_MAX_RELAXATIONS = 8
+
+
+def _index_versions(package: str) -> list[str]:
+    """The versions the package index has of `package` (none when it cannot be asked)."""
+    try:
+        versions = package_index.project(package, timeout=15).get("versions")
+    except package_index.PackageIndexError:
+        return []
+    return [v for v in versions if isinstance(v, str)] if isinstance(versions, list) else []
 
 
 def _import_failure(python: Path, overlay: Path | None = None) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -163,31 +162,28 @@ def _requirement(text: str) -> Requirement | None:
 
 
 def _canonical(requirement: Requirement) -> str:
-    """A requirement as compared: name, extras, specifier, marker (no `extra ==` part)."""
-    marker = str(requirement.marker) if requirement.marker else ""
-    marker = re.sub(r'\s*(and\s+)?extra\s*==\s*["\'][^"\']*["\']', "", marker).strip()
-    marker = re.sub(r"^and\s+|\s+and$", "", marker)
+    """A requirement as compared: name, extras, specifier (its marker is evaluated, not compared:
+    a build backend rewrites `python_version < "3.15"` as `python_full_version < '3.15'`)."""
     extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-    return f"{canonicalize_name(requirement.name)}{extras}{requirement.specifier}" + (f"; {marker}" if marker else "")
+    return f"{canonicalize_name(requirement.name)}{extras}{requirement.specifier}"
+
+
+def _applies(requirement: Requirement) -> bool:
+    """Installed with litellm[proxy] on this interpreter (the one LiteLLM's environment
+    gets): no marker, or one true here with the `proxy` extra asked for."""
+    return requirement.marker is None or requirement.marker.evaluate({"extra": "proxy"})
 
 
 def requirements_added(declared: list[str], release: list[str]) -> list[str]:
-    """The tree's requirements its release does not declare in the same words (a new
-    package, another range): what its environment needs beyond the release's. `release`
-    is the wheel's Requires-Dist; only its core and [proxy] requirements count."""
-    ours = set()
-    for text in release:
-        req = _requirement(text)
-        if req is None:
-            continue
-        extra = re.search(r'extra\s*==\s*["\']([^"\']+)["\']', str(req.marker or ""))
-        if extra and extra[1] != "proxy":
-            continue
-        ours.add(_canonical(req))
+    """The tree's requirements its release does not declare alike (a new package, another
+    range): what its environment needs beyond the release's. `release` is the wheel's
+    Requires-Dist; only what litellm[proxy] installs here counts on either side."""
+    ours = {_canonical(req) for req in map(_requirement, release) if req is not None and _applies(req)}
     added = []
     for text in declared:
         req = _requirement(text)
-        if req is not None and _canonical(req) not in ours and canonicalize_name(req.name) != "litellm":
+        if req is not None and _applies(req) and _canonical(req) not in ours \
+                and canonicalize_name(req.name) != "litellm":
             added.append(str(req))
     return added
 

@@ -66,6 +66,10 @@ table.matrix { border-collapse: separate; border-spacing: 3px; }
 .badge.ready { background: #ceead6; color: #0d652d; }
 .issue ul.cells { display: flex; flex-wrap: wrap; gap: .2rem .9rem; list-style: none; padding: 0; margin: .3rem 0; font-size: .85rem; }
 .issue ul.cells a { color: inherit; }
+.failures li, .findings li { margin: .35rem 0; max-width: 70rem; overflow-wrap: anywhere; }
+.failures .why { font: .85em/1.35 ui-monospace, "DejaVu Sans Mono", monospace; }
+.failures li.regressed > a { color: #a50e0e; font-weight: 600; }
+.findings .tiers { color: var(--muted); font-size: .85rem; }
 footer { margin-top: 2rem; color: var(--muted); font-size: .8rem; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 """
@@ -215,33 +219,90 @@ def _table(m: MatrixV1, features: list, by_cell: dict[tuple[str, str], list[Know
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _known_issues(m: MatrixV1, issues: list[KnownIssue] | None) -> str:
+_REASON_CHARS = 600  # per tier on the page; the whole error is in the JSON and the tooltip
+
+
+def _failures(m: MatrixV1) -> str:
+    """Every failing cell tier's reason, in plain sight (no hovering needed): what a
+    maintainer reads first on a red run."""
+    names = {catalog.FEATURE_ALIASES.get(f.id, f.id): f.name for f in m.features}
+    items = []
+    for (f, p), cell in m.cells().items():
+        if cell.status != "fail":
+            continue
+        tiers = [(t, v) for t, v in (cell.tiers or {}).items() if v.status == "fail"] or [("", None)]
+        for tier_id, tier in tiers:
+            why = (tier.error if tier is not None else None) or cell.error or "failed"
+            why = why if len(why) <= _REASON_CHARS else why[: _REASON_CHARS - 3] + "..."
+            lost = "".join(f"<li><code>{_e(d)}</code></li>" for d in (tier.diff if tier is not None else [])[:6])
+            label = f"{names.get(f, f)} / {provider_name(p)}" + (f" / {_tier_name(tier_id)}" if tier_id else "")
+            regressed = " regressed" if tier is not None and tier.regressed else ""
+            items.append(f'<li class="failure{regressed}" data-cell="{_e(f)}/{_e(p)}" data-tier="{_e(tier_id)}">'
+                         f'<a href="#cell-{_slug(f, p)}">{_e(label)}</a>'
+                         f'{" <b>(regression)</b>" if regressed else ""}: <span class="why">{_e(why)}</span>'
+                         + (f'<ul class="diff">{lost}</ul>' if lost else "") + "</li>")
+    body = f'<ul class="failures">{"".join(items)}</ul>' if items else "<p>Nothing failed.</p>"
+    return (f'<section id="what-failed" aria-labelledby="what-failed-h"><h2 id="what-failed-h">What failed and why'
+            f"</h2>{body}</section>")
+
+
+def _findings(m: MatrixV1) -> str:
+    """Each distinct finding once, with its severity and how many tiers showed it."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    for (f, p), cell in m.cells().items():
+        for tier_id, tier in (cell.tiers or {}).items():
+            for finding in tier.findings:
+                key = (str(finding.get("severity", "")), str(finding.get("kind", "")), str(finding.get("message", "")))
+                seen.setdefault(key, []).append(f"{f}/{p}/{tier_id}")
+    if not seen:
+        return ""
+    rank = {"high": 0, "warning": 1, "info": 2}
+    items = "".join(f'<li class="finding sev-{_e(sev)}"><b>[{_e(sev)}]</b> {_e(kind)}: {_e(message)} '
+                    f'<span class="tiers">({len(tiers)} tier(s): {_e(", ".join(tiers[:3]))}'
+                    f'{" and more" if len(tiers) > 3 else ""})</span></li>'
+                    for (sev, kind, message), tiers in sorted(seen.items(), key=lambda e: rank.get(e[0][0], 3)))
+    return (f'<section id="findings" aria-labelledby="findings-h"><h2 id="findings-h">Findings</h2>'
+            f'<p class="hint">On the wire, beside the verdicts: Claude Code got past them (docs/rows.md says what '
+            f'each severity means).</p><ul class="findings">{items}</ul></section>')
+
+
+def _known_issues(m: MatrixV1, issues: list[KnownIssue] | None,
+                  by_cell: dict[tuple[str, str], list[KnownIssue]], review: bool) -> str:
+    """The entries that explain something in this matrix (their symptom shows on a cell,
+    in their release range), each with the cells where it shows. `review`: every entry,
+    with "ready to remove" where all of its cells pass (for ccmatrix's own maintainers)."""
     out = ['<section id="known-issues" aria-labelledby="known-issues-h"><h2 id="known-issues-h">Known issues</h2>']
+    shown_at: dict[str, list[tuple[str, str]]] = {}
+    for key, found in by_cell.items():
+        for issue in found:
+            shown_at.setdefault(issue.id, []).append(key)
+    listed = [i for i in issues or [] if review or i.id in shown_at]
     if issues is None:
         out.append("<p>No known-issues file was given.</p>")
-    elif not issues:
-        out.append("<p>None.</p>")
+    elif not listed:
+        out.append("<p>None that this matrix shows.</p>")
     names = {catalog.FEATURE_ALIASES.get(f.id, f.id): f.name for f in m.features}
     cells = m.cells()
-    for issue in issues or []:
-        ready = issue.ready_to_remove(m)
+    for issue in listed:
+        ready = review and issue.ready_to_remove(m)
         badges = f'<span class="badge status">{_e(issue.status)}</span>'
         if ready:
             badges += ('<span class="badge ready" title="every cell of this entry passes: '
                        'remove it from known-issues.yaml">\u2713 ready to remove</span>')
         items = []
-        for f, p in issue.cell_keys():
+        for f, p in (issue.cell_keys() if review else shown_at[issue.id]):
             c = cells.get((f, p))
             glyph = GLYPH[c.state] if c else "?"
             label = f"{names.get(f, f)} / {provider_name(p)}"
             target = f'<a href="#cell-{_slug(f, p)}">{_e(label)}</a>' if c else _e(label) + " (not in this matrix)"
             items.append(f'<li data-cell="{_e(f)}/{_e(p)}">{glyph} {target}</li>')
         fixed_in = f" (LiteLLM {_e(issue.fixed_in)})" if issue.fixed_in else ""
+        releases = f'<p class="releases"><b>Releases:</b> LiteLLM {_e(issue.releases)}</p>' if issue.releases else ""
         out.append(
             f'<article class="issue" id="issue-{_e(issue.id)}" data-issue-id="{_e(issue.id)}" '
             f'data-ready="{"true" if ready else "false"}">'
             f"<h3>{_e(issue.title)}{badges}</h3>"
-            f'<p class="symptom"><b>Symptom:</b> {_e(issue.symptom)}</p>'
+            f'<p class="symptom"><b>Symptom:</b> {_e(issue.symptom)}</p>{releases}'
             f'<ul class="cells" aria-label="Cells">{"".join(items)}</ul>'
             f'<p class="fix"><b>Fix:</b> {_linkify(issue.fix)}{fixed_in}</p></article>'
         )
@@ -254,11 +315,12 @@ def render_html(
     known_issues: list[KnownIssue] | None = None,
     *,
     title: str = "Claude Code \u00d7 LiteLLM compatibility matrix",
+    review: bool = False,
 ) -> str:
     # one rendering path: a run is first turned into the same v1 document a
     # published file holds, so the page cannot show what the JSON does not say
     matrix = load_matrix(to_schema_v1(source)) if isinstance(source, RunResult) else load_matrix(source)
-    by_cell = issues_by_cell(known_issues or [])
+    by_cell = issues_by_cell(known_issues or [], matrix)
     return (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -266,7 +328,8 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)} \u2014 LiteLLM {_e(matrix.litellm_version)}</title>"
         f"<style>{_CSS}</style></head><body>"
-        f"{_header(matrix, title)}<main>{_matrix_table(matrix, by_cell)}{_known_issues(matrix, known_issues)}</main>"
+        f"{_header(matrix, title)}<main>{_matrix_table(matrix, by_cell)}{_failures(matrix)}{_findings(matrix)}"
+        f"{_known_issues(matrix, known_issues, by_cell, review)}</main>"
         f"<footer>schema v{_e(matrix.schema_version)}</footer>"
         f"<script>{_JS}</script></body></html>\n"
     )

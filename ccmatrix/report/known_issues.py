@@ -2,8 +2,12 @@
 
 The file is reviewed data, so it is validated strictly: unknown keys, duplicate
 ids and cells naming an unknown feature or provider are errors that name the
-file and the entry. An entry whose cells all pass in a matrix is "ready to
-remove" - the page says so, so the list cannot silently rot.
+file and the entry. An entry explains a cell only where the cell shows its symptom
+(`matches`, a regular expression over the cell's errors, lost fields and findings)
+in a LiteLLM release it occurs in (`releases`): a new break on a cell with an old
+entry is not tagged with the old fix. An entry whose cells all pass is "ready to
+remove" - shown to ccmatrix's maintainers (`ccmatrix html --review`), not on the
+default page.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ccmatrix import catalog
 from ccmatrix.bundled import DEFAULT_KNOWN_ISSUES
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.report.matrix_json import MatrixV1
+from ccmatrix.report.matrix_json import CellV1, MatrixV1
 
 IssueStatus = Literal["open", "fixed-upstream", "workaround", "environment", "wontfix"]
 
@@ -38,6 +44,48 @@ class KnownIssue(BaseModel):
     status: IssueStatus
     fix: str = Field(min_length=1)  # the change that will close it: a link or a sentence
     fixed_in: str | None = None  # LiteLLM release carrying the fix, when known
+    # the symptom as a regular expression: the issue is shown on a cell only when the
+    # cell's errors, lost fields or findings show it (a cell red for another reason is
+    # not explained by this entry)
+    matches: str = Field(min_length=1)
+    # the LiteLLM releases it occurs in (PEP 440, e.g. "<1.84.0"); absent: any release
+    releases: str | None = None
+
+    @field_validator("matches")
+    @classmethod
+    def _a_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("releases")
+    @classmethod
+    def _a_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                SpecifierSet(value)
+            except InvalidSpecifier:
+                raise ValueError(f"{value!r} is not a PEP 440 release range (like '<1.84.0')") from None
+        return value
+
+    def in_release(self, version: str) -> bool:
+        if self.releases is None:
+            return True
+        try:
+            return Version(version) in SpecifierSet(self.releases)
+        except InvalidVersion:
+            return True  # a version ccmatrix cannot read (a source tree's own): not ruled out
+
+    def shows_in(self, cell: CellV1) -> bool:
+        """The cell's own words show the symptom: its error, a tier's error, lost field or
+        finding."""
+        texts = [cell.error or ""]
+        for tier in (cell.tiers or {}).values():
+            texts += [tier.error or "", *tier.diff, *(str(f.get("message", "")) for f in tier.findings)]
+        pattern = re.compile(self.matches)
+        return any(pattern.search(t) for t in texts if t)
 
     @field_validator("cells", mode="before")
     @classmethod
@@ -109,12 +157,18 @@ def load_known_issues(path: "str | os.PathLike[str]" = DEFAULT_KNOWN_ISSUES) -> 
     return _parse_entries(data, str(path))
 
 
-def issues_by_cell(issues: list[KnownIssue]) -> dict[tuple[str, str], list[KnownIssue]]:
-    """(feature, provider) -> the issues that explain it, for annotating cells."""
+def issues_by_cell(issues: list[KnownIssue], matrix: MatrixV1) -> dict[tuple[str, str], list[KnownIssue]]:
+    """(feature, provider) -> the issues that explain what the matrix shows there: listed
+    for the cell, in the matrix's LiteLLM release range, and the cell shows the symptom."""
+    cells = matrix.cells()
     out: dict[tuple[str, str], list[KnownIssue]] = {}
     for issue in issues:
+        if not issue.in_release(matrix.litellm_version):
+            continue
         for key in issue.cell_keys():
-            out.setdefault(key, []).append(issue)
+            cell = cells.get(key)
+            if cell is not None and issue.shows_in(cell):
+                out.setdefault(key, []).append(issue)
     return out
 
 

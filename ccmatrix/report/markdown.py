@@ -16,6 +16,8 @@ from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResu
 
 # GitHub caps a job summary at 1 MiB; one value never needs more than this to be read.
 _VALUE_LIMIT = 200
+# load-bearing differences shown per failing tier (the rest are counted; all in the JSON)
+_DIFFS_SHOWN = 12
 
 
 def _cell(text: str) -> str:
@@ -65,7 +67,9 @@ def _tier_block(t: TierResult) -> list[str]:
     bearing = [d for d in t.diffs if d.load_bearing]
     if bearing:
         out.append("")
-        out.extend("  " + line for line in _fence("\n".join(diff_lines(bearing)), "diff").splitlines())
+        out.extend("  " + line for line in _fence("\n".join(diff_lines(bearing[:_DIFFS_SHOWN])), "diff").splitlines())
+        if len(bearing) > _DIFFS_SHOWN:
+            out.append(f"  - and {len(bearing) - _DIFFS_SHOWN} more load-bearing difference(s): ccmatrix-run.json")
         out.append("")
     if t.drift:
         out.append(f"  - {len(t.drift)} drift diff(s), not load-bearing")

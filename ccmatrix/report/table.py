@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ccmatrix import catalog
 from ccmatrix.report.matrix_json import GLYPH, LABEL
-from ccmatrix.verdict.results import CellResult, RunResult, tiers_shown
+from ccmatrix.verdict.results import NOT_SELECTED, CellResult, RunResult, tiers_shown
 
 _STYLE = {"pass": "green", "changed": "cyan", "fail": "bold red", "not_applicable": "dim", "not_tested": "yellow",
           "error": "bold yellow"}
@@ -26,13 +26,21 @@ def provider_name(provider_id: str, short: bool = False) -> str:
 def _cell_text(cell: CellResult | None, words: bool) -> Text:
     if cell is None:
         return Text("")
-    # Without color, the emoji alone can be ambiguous (and some terminals lack the
-    # font), so spell the status out; a regression is flagged either way.
+    # Without color, a legend under the table spells each glyph out (some terminals lack
+    # the emoji font); a regression is flagged either way. One line per row at 80 columns.
     state = _state(cell)
-    label = GLYPH[state] + (f" {LABEL[state]}" if words else "")
-    if cell.regressed:
-        label += " REGRESSED" if words else " !"
+    label = GLYPH[state] + (" !" if cell.regressed else "")
     return Text(label, style=_STYLE[state])
+
+
+LEGEND = "  ".join(f"{GLYPH[s]} {LABEL[s]}" for s in LABEL) + "  ! regressed"
+# failing-cell detail kept to a few lines a tier: the whole of it is in summary.md and the JSON
+_PART_CHARS = 240
+_DIFFS_SHOWN = 4
+
+
+def _selected(row) -> bool:  # type: ignore[no-untyped-def]
+    return any(c.reason != NOT_SELECTED for c in row.cells.values())
 
 
 def _state(cell: CellResult) -> str:
@@ -46,19 +54,23 @@ def _summary(run: RunResult) -> str:
     return ", ".join(f"{n} {LABEL[s]}" for s, n in counts.items() if n)
 
 
-def render_table(run: RunResult, console: Console) -> None:
+def render_table(run: RunResult, console: Console, verbose: bool = False) -> None:
     words = console.no_color or console.color_system is None
+    rows = [r for r in run.rows if _selected(r)]
+    hidden = len(run.rows) - len(rows)
     table = Table(
         title=f"Claude Code {run.claude_code_version} x LiteLLM {run.litellm_version}",
-        caption=f"{run.mode}, generated {run.generated_at}: {_summary(run)}",
-        box=box.SIMPLE_HEAVY,
+        caption=f"{run.mode}, generated {run.generated_at}: {_summary(run)}"
+                + (f"; {hidden} row(s) not selected" if hidden else ""),
+        box=box.SIMPLE_HEAVY, padding=(0, 1), pad_edge=False,
     )
-    table.add_column("Feature", no_wrap=True)
+    # a long feature name gives way first (ellipsis), never a provider header
+    table.add_column("Feature", no_wrap=True, overflow="ellipsis", max_width=36 if console.width >= 100 else 28)
     for p in run.providers:
         # short headers on a narrow terminal (CI logs are 80 columns)
         header = provider_name(p, short=console.width < 120)
-        table.add_column(header, justify="center")
-    for row in run.rows:
+        table.add_column(header, justify="center", no_wrap=True, min_width=len(header))
+    for row in rows:
         table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))
     if run.fault_rows:
         # ccmatrix's own rows, apart from the published ones (docs/faults.md)
@@ -67,6 +79,8 @@ def render_table(run: RunResult, console: Console) -> None:
         for row in run.fault_rows:
             table.add_row(row.name, *(_cell_text(row.cells.get(p), words) for p in run.providers))
     console.print(table)
+    if words:
+        console.print(Text(LEGEND), soft_wrap=False)
 
     failing = [c for c in run.cells() if c.status == "fail"]
     if failing:
@@ -83,15 +97,22 @@ def render_table(run: RunResult, console: Console) -> None:
                 line.append("  (failing differently than recorded: ", style="yellow")
                 line.append(f"{(t.recorded_error or '')[:120]})", style="yellow")
             console.print(line)
-            # the error already carries the failed checks and replay mismatches, one per " | "
+            # the error already carries the failed checks and replay mismatches, one per " | ";
+            # each is cut to a few lines, the load-bearing differences below say the rest
+            shown = []
             for part in (t.error or "failed").split(" | "):
-                console.print(Text(f"    {part}", style="red"))
+                part = " ".join(part.split())
+                shown.append(part[:_PART_CHARS])
+                console.print(Text(f"    {shown[-1]}" + ("..." if len(part) > _PART_CHARS else ""), style="red"))
             for check in t.failed_checks:
                 if check not in (t.error or ""):
                     console.print(Text(f"    check failed: {check}", style="red"))
-            for d in t.diffs:
-                if d.load_bearing and d.describe() not in (t.error or ""):
-                    console.print(Text(f"    {d.describe()}", style="red"))
+            bearing = [d for d in t.diffs if d.load_bearing and not any(d.describe() in p for p in shown)]
+            for d in bearing[:_DIFFS_SHOWN]:
+                console.print(Text(f"    {d.describe()}", style="red"))
+            if len(bearing) > _DIFFS_SHOWN:
+                console.print(Text(f"    and {len(bearing) - _DIFFS_SHOWN} more load-bearing difference(s) "
+                                   "(summary.md, ccmatrix-run.json)", style="red"))
             if t.drift:
                 console.print(Text(f"    + {len(t.drift)} drift diff(s), not load-bearing", style="dim"))
         if not cell.tiers and cell.error:
@@ -105,20 +126,38 @@ def render_table(run: RunResult, console: Console) -> None:
         for change in t.changes:
             console.print(Text(f"    {change.describe()}", style="cyan"))
 
-    grouped = run.findings_by_message()
-    if grouped:
-        console.print(Text(f"Findings ({sum(len(tiers) for _, tiers in grouped)} on the tiers, {len(grouped)} "
-                           "distinct): on the wire, beside the verdicts", style="bold"))
-    for finding, tiers in grouped:
-        console.print(Text(f"  [{finding.severity}] {finding.describe()}", style="magenta"))
-        console.print(Text(f"    {len(tiers)} tier(s): {tiers_shown(tiers)}", style="magenta"))
+    _render_findings(run, console, verbose)
 
     regressed = [t for c in run.cells() for t in c.tiers if t.regressed]
     if regressed:
         console.print(Text(f"{len(regressed)} regression(s) (recorded pass -> now fail)", style="bold red"))
     for t in regressed:
-        console.print(Text(f"REGRESSION {t.feature}/{t.provider}/{t.tier}: {t.error or 'failed'}", style="bold red"))
+        first = " ".join((t.error or "failed").split())
+        console.print(Text(f"REGRESSION {t.feature}/{t.provider}/{t.tier}: {first[:_PART_CHARS]}", style="bold red"))
 
     for t in run.run_errors:  # not verdicts: say so apart, with the first line of what broke
         console.print(Text(f"run error {t.feature} / {t.provider} / {t.tier}: {(t.error or 'failed').splitlines()[0][:200]}",
                            style="bold yellow"))
+
+
+def shown_findings(run: RunResult, verbose: bool = False) -> tuple[list, int, int]:
+    """(the findings to list, how many more there are, on how many tiers): those on a
+    failing tier and every [high] one are listed; the rest, on passing tiers, are only
+    counted unless `verbose` (docs/findings.md says what each severity means)."""
+    failing = {f"{t.feature}/{t.provider}/{t.tier}" for c in run.cells() for t in c.tiers if t.status == "fail"}
+    grouped = run.findings_by_message()
+    listed = [(f, tiers) for f, tiers in grouped if verbose or f.severity == "high" or failing & set(tiers)]
+    rest = [tiers for f, tiers in grouped if (f, tiers) not in listed]
+    return listed, len(rest), sum(len(t) for t in rest)
+
+
+def _render_findings(run: RunResult, console: Console, verbose: bool) -> None:
+    listed, more, on_tiers = shown_findings(run, verbose)
+    if listed:
+        console.print(Text(f"Findings ({len(listed)} distinct): on the wire, beside the verdicts", style="bold"))
+    for finding, tiers in listed:
+        console.print(Text(f"  [{finding.severity}] {finding.describe()}", style="magenta"))
+        console.print(Text(f"      {len(tiers)} tier(s): {tiers_shown(tiers)}", style="magenta"))
+    if more:
+        console.print(Text(f"{more} more distinct finding(s) on {on_tiers} passing tier(s): listed in summary.md and "
+                           "with --verbose", style="dim"))

@@ -64,3 +64,48 @@ def test_wheel_installs_and_runs_a_cell_offline_from_another_folder(tmp_path):
     assert row["providers"]["anthropic"]["status"] == "pass", row
     assert [t["status"] for t in row["providers"]["anthropic"]["tiers"].values()] == ["pass"] * 3
     assert (elsewhere / "X" / "compatibility-matrix.html").exists() and (elsewhere / "X" / "summary.md").exists()
+
+
+def test_the_github_action_installs_from_its_checkout_and_gates_offline(tmp_path):
+    """action.yml's own commands, run as GitHub runs a composite action's steps (the
+    action's folder in GITHUB_ACTION_PATH, inputs through each step's env), in a brand-new
+    virtual environment standing in for setup-python, with no network: ccmatrix installs
+    from the checkout, the gate judges, the job summary is written."""
+    import re
+
+    import yaml
+
+    wheels = wheelhouse_dir()
+    if not any(wheels.glob("mitmproxy-*.whl")):
+        _need(f"the wheelhouse {wheels}", "run `ccmatrix setup --wheelhouse` (scripts/test does)")
+    if not shutil.which("unshare"):
+        _need("unshare (util-linux)", "it keeps the install and the run off the network")
+    action = yaml.safe_load((CHECKOUT_DIR / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    assert [s["uses"].split("@")[0] for s in steps if "uses" in s] == ["actions/setup-python", "actions/upload-artifact"]
+    inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
+    inputs.update(base="1.83.14", head="1.83.14", args="-f thinking -p bedrock_invoke", out=str(tmp_path / "reports"))
+    venv, summary, output = tmp_path / "venv", tmp_path / "step-summary.md", tmp_path / "step-output"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    base_env.update(PATH=f"{venv}/bin:{os.environ['PATH']}", GITHUB_ACTION_PATH=str(CHECKOUT_DIR),
+                    GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(output), PIP_NO_INDEX="1",
+                    PIP_FIND_LINKS=str(wheels), PIP_DISABLE_PIP_VERSION_CHECK="1", COLUMNS="80")
+    ran = []
+    for step in (s for s in steps if "run" in s):
+        env = dict(base_env)
+        for name, value in (step.get("env") or {}).items():
+            env[name] = re.sub(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", lambda m: inputs[m[1]], str(value))
+        assert "${{" not in step["run"], f"{step.get('name')}: a run command reads inputs only through env"
+        proc = subprocess.run(["unshare", "-rn", "bash", "-eo", "pipefail", "-c", "ip link set lo up; " + step["run"]],
+                              env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        ran.append((step.get("name"), proc.returncode))
+        assert proc.returncode == 0, (step.get("name"), proc.stdout[-3000:], proc.stderr[-3000:])
+    assert [name for name, _ in ran] == ["Install ccmatrix from the action's own checkout", "Judge", "Job summary"]
+    site = next(venv.glob("lib/python*/site-packages"))
+    assert (site / "ccmatrix" / "_bundled" / "known-issues.yaml").exists()  # a real install, not the checkout
+    assert "ccmatrix gate: ✅ no regression" in summary.read_text()
+    assert "Pre-existing" in summary.read_text()  # 1.83.14's own red thinking cell on Invoke
+    assert output.read_text().strip() == f"summary={tmp_path / 'reports'}/summary.md"
+    assert (tmp_path / "reports" / "gate.html").exists()

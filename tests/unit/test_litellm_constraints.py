@@ -34,13 +34,24 @@ def test_the_table_pins_what_1_97_0_needs_and_nothing_for_others():
     assert known_pins("1.108.7") == () and known_pins("1.83.14") == ()
 
 
-def test_releases_pinning_what_the_index_lacks_get_overrides():
-    assert known_overrides("1.104.9") == ("litellm-proxy-extras==0.4.102.post1",)
-    assert known_overrides("1.109.3") == ("litellm-proxy-extras==0.4.110", "litellm-enterprise==0.1.82")
-    assert known_overrides("1.108.7") == () and known_pins("1.104.9") == ()
-    missing = ("Because there is no version of litellm-enterprise==0.1.82.post1 and litellm[proxy]==1.109.3 "
-               "depends on litellm-enterprise==0.1.82.post1, ...")
-    assert [c.releases for c in CONSTRAINTS if c.avoids_error(missing)] == ["==1.109.3"]
+def test_what_the_index_lacks_is_relaxed_from_the_resolver_error_with_no_table():
+    """uv's own words (1.109.3, 1.110.2, measured 2026-12-07): a version the index lacks
+    becomes the nearest one at or below it; a package it lacks is left out."""
+    from ccmatrix.proxy.litellm_constraints import NEVER, relaxation
+
+    assert known_overrides("1.104.9") == () and known_overrides("1.109.3") == ()  # no rows to keep
+    lacks_version = ("  cause: Because there is no version of litellm-enterprise==0.1.82.post1 and "
+                     "litellm[proxy]==1.109.3 depends on litellm-enterprise==0.1.82.post1, we can conclude ...")
+    index = {"litellm-enterprise": ["0.1.80", "0.1.82", "0.1.83", "0.1.84rc1"]}
+    fix = relaxation(lacks_version, lambda name: index.get(name, []))
+    assert fix is not None and fix.override == "litellm-enterprise==0.1.82"
+    assert fix.describe() == "litellm-enterprise==0.1.82 (for ==0.1.82.post1, which the index lacks)"
+    lacks_package = ("  cause: Because litellm-proxy was not found in the package registry and "
+                     "litellm[proxy]>=1.110.2 depends on litellm-proxy==1.110.2, we can conclude ...")
+    fix = relaxation(lacks_package, lambda name: [])
+    assert fix is not None and fix.override == f"litellm-proxy ; {NEVER}" and "left out" in fix.describe()
+    assert relaxation(lacks_version, lambda name: ["0.2.0"]) is None  # nothing at or below: no guess
+    assert relaxation("error: Failed to download `boto3==1.44.18`", lambda name: []) is None
 
 
 def test_a_failed_import_is_repaired_by_the_constraint_whose_error_it_shows():
@@ -63,7 +74,9 @@ def index(monkeypatch):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             seen.append((self.path, self.headers.get("accept")))
-            body = json.dumps({"files": files}).encode() if self.path == "/simple/litellm/" else b"{}"
+            versions = ["1.9.0", "1.97.0", "1.97.1", "1.98.0rc1"]
+            body = json.dumps({"files": files, "versions": versions}).encode() if self.path == "/simple/litellm/" \
+                else b"{}"
             self.send_response(200 if self.path == "/simple/litellm/" else 404)
             self.send_header("content-type", "application/vnd.pypi.simple.v1+json")
             self.end_headers()
@@ -84,6 +97,13 @@ def test_a_release_is_resolved_as_of_a_day_after_its_last_file(index):
     assert index[0] == ("/simple/litellm/", "application/vnd.pypi.simple.v1+json")
     assert litellm_env.published_at("1.9.0") == "2023-01-02T00:00:00Z"  # 1.9.0 is not 1.97.0's prefix
     assert litellm_env.published_at("1.2.3") is None  # not on the index: resolved as of now
+
+
+def test_latest_is_the_newest_final_release_the_index_serves(index, monkeypatch):
+    assert litellm_env.latest_release() == "1.97.1"  # not the release candidate
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple")
+    with pytest.raises(litellm_env.LiteLLMEnvError, match="--litellm latest: the package index cannot say"):
+        litellm_env.resolve("latest", install=False)
 
 
 def test_an_index_that_does_not_answer_means_now(monkeypatch):

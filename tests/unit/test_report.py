@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import jsonschema
 import pytest
@@ -31,7 +32,7 @@ from ccmatrix.report import (
     to_schema_v1,
     write_matrix,
 )
-from ccmatrix.verdict.results import CellResult, FeatureRow, RunResult, TierResult
+from ccmatrix.verdict.results import NOT_SELECTED, CellResult, FeatureRow, RunResult, TierResult
 
 REPO = CHECKOUT_DIR
 REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
@@ -53,18 +54,24 @@ def tier(f: str, p: str, t: str, status: str = "pass", **kw) -> TierResult:
                       status=status, **kw)
 
 
-def make_run(overrides: dict[tuple[str, str], list[TierResult]] | None = None, **kw) -> RunResult:
-    """All 75 cells pass (3 tiers each) unless overridden."""
+def make_run(overrides: dict[tuple[str, str], list[TierResult]] | None = None, selected_only: bool = False,
+             **kw) -> RunResult:
+    """All 75 cells pass (3 tiers each) unless overridden (`selected_only`: only the
+    overridden cells ran, the rest were not selected)."""
     overrides = overrides or {}
     rows = []
     for f in catalog.FEATURES:
         cells = {}
         for p in catalog.PROVIDERS:
+            if selected_only and (f.id, p.id) not in overrides:
+                cells[p.id] = CellResult(feature=f.id, provider=p.id, status="not_tested", reason=NOT_SELECTED)
+                continue
             tiers = overrides.get((f.id, p.id)) or [tier(f.id, p.id, t.id) for t in catalog.TIERS]
             cells[p.id] = CellResult.aggregate(f.id, p.id, tiers)
         rows.append(FeatureRow(id=f.id, name=f.name, cells=cells))
     kw.setdefault("generated_at", "2026-07-28T00:00:00Z")
-    return RunResult(litellm_version="1.83.14", claude_code_version="2.1.126", ccmatrix_version="0.1.0",
+    kw.setdefault("litellm_version", "1.83.14")
+    return RunResult(claude_code_version="2.1.126", ccmatrix_version="0.1.0",
                      providers=[p.id for p in catalog.PROVIDERS], rows=rows, **kw)
 
 
@@ -236,9 +243,9 @@ def test_render_table_without_color_spells_statuses(run):
     render_table(run, console)
     out = console.export_text()
     assert "Anthropic" in out and "Bedrock Invoke" in out and "Azure AI Foundry" in out
-    assert "Thinking" in out and "❌ fail" in out and "✅ pass" in out
-    assert "➖ n/a" in out and "⬜ not tested" in out
-    assert "REGRESSED" in out
+    assert "Thinking" in out and "❌ !" in out  # a regressed cell
+    # the legend spells each glyph out where there is no color
+    assert "✅ pass" in out and "❌ fail" in out and "➖ n/a" in out and "⬜ not tested" in out and "! regressed" in out
     # per-tier detail of the red cells
     assert "thinking / bedrock_invoke" in out
     assert "sonnet [claude-sonnet-4-6-bedrock-invoke]" in out and "    upstream request lost output_config.effort" in out
@@ -251,6 +258,45 @@ def test_render_table_without_color_spells_statuses(run):
     assert "REGRESSION thinking/bedrock_invoke/sonnet" in out
     assert "REGRESSION thinking/bedrock_invoke/opus" in out
     assert "REGRESSION tool_search" not in out
+
+
+def test_render_table_at_80_columns_is_one_line_a_row(run):
+    """A CI log: short provider labels, one line per selected row, the rest counted."""
+    console = Console(record=True, width=80, no_color=True, color_system=None)
+    render_table(run, console)
+    out = console.export_text()
+    header = next(line for line in out.splitlines() if "Feature" in line)
+    for label in ("Anthropic", "Invoke", "Converse", "Vertex", "Azure"):
+        assert label in header, header
+    assert "…" not in header
+    rows = [line for line in out.splitlines() if line.strip().startswith(("Thinking", "Vision", "Web search"))]
+    assert len(rows) == 3 and all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_rows_not_selected_are_not_drawn():
+    run = make_run({("vision", "azure"): [tier("vision", "azure", t) for t in ("haiku", "sonnet", "opus")]},
+                   selected_only=True)
+    console = Console(record=True, width=80, no_color=True, color_system=None)
+    render_table(run, console)
+    out = console.export_text()
+    assert "Vision" in out and "Thinking" not in out and "14 row(s) not selected" in " ".join(out.split())
+
+
+def test_findings_on_passing_tiers_are_counted_unless_verbose(run):
+    from ccmatrix.verdict.results import Finding
+
+    quiet = Finding(kind="native-extra", severity="info", message="something LiteLLM adds")
+    loud = Finding(kind="provider-refused", severity="high", message="the provider refused a request")
+    passing = next(t for c in run.cells() for t in c.tiers if t.status == "pass")
+    passing.findings = [quiet, loud]
+    console = Console(record=True, width=80, no_color=True, color_system=None)
+    render_table(run, console)
+    out = console.export_text()
+    assert "[high] provider-refused" in out and "native-extra" not in out
+    assert "1 more distinct finding(s) on 1 passing tier(s)" in out
+    console = Console(record=True, width=80, no_color=True, color_system=None)
+    render_table(run, console, verbose=True)
+    assert "[info] native-extra" in console.export_text()
 
 
 def test_render_table_with_color_uses_glyphs_only(run):
@@ -345,9 +391,15 @@ def test_known_issue_errors_name_file_and_entry(tmp_path, entry, message):
 def test_known_issues_duplicates_aliases_and_shape(tmp_path):
     path = tmp_path / "ki.yaml"
     entry = {"id": "x", "title": "t", "cells": ["extended_thinking/vertex_ai"], "symptom": "s",
-             "status": "open", "fix": "f"}
+             "status": "open", "fix": "f", "matches": "output_config"}
     path.write_text(json.dumps({"issues": [entry]}))
     assert load_known_issues(path)[0].cells == ("thinking/vertex_ai",)  # old row id accepted, canonicalised
+    for bad, says in (({"matches": "("}, "matches: not a regular expression"),
+                      ({"releases": "before 1.84"}, "releases: 'before 1.84' is not a PEP 440 release range"),
+                      ({"matches": None}, "matches")):
+        path.write_text(json.dumps({"issues": [{**entry, **bad}]}))
+        with pytest.raises(KnownIssuesError, match=re.escape(says)):
+            load_known_issues(path)
     path.write_text(json.dumps({"issues": [entry, entry]}))
     with pytest.raises(KnownIssuesError, match="entry 1 .*duplicate id 'x'"):
         load_known_issues(path)
@@ -366,9 +418,32 @@ def test_html_from_reference_dict_is_self_contained():
     assert 'id="litellm-version">v1.93.0<' in page and 'id="claude-code-version">2.1.126<' in page
     assert page.count('class="cell s-fail') == 27
     assert "DeploymentNotFound" in page  # the plain v1 error shows in the tooltip
-    assert 'data-issue-id="effort-dropped-invoke-vertex" data-ready="true"' in page
+    # the default page: the entries whose symptom shows here, in their release range
     assert 'data-issue-id="azure-deployment-not-found" data-ready="false"' in page
-    assert '<a href="https://github.com/BerriAI/litellm/issues/29441">' in page
+    assert 'data-issue-id="effort-dropped-invoke-vertex"' not in page  # < 1.84.0 only, and its cells pass
+    assert "ready to remove" not in page
+    review = render_html(json.loads(REFERENCE.read_text()), load_known_issues(KNOWN_ISSUES), review=True)
+    assert 'data-issue-id="effort-dropped-invoke-vertex" data-ready="true"' in review
+    assert 'data-issue-id="azure-deployment-not-found" data-ready="false"' in review
+    assert '<a href="https://github.com/BerriAI/litellm/issues/29441">' in review
+
+
+def test_known_issues_match_by_symptom_and_release_not_by_cell():
+    """A new output_config break on 1.98.0 is not the 1.83.14 issue "fixed in 1.84.0";
+    an Azure cell red for a replay mismatch is not the live project's missing deployment."""
+    issues = load_known_issues(KNOWN_ISSUES)
+    lost = FieldDiff(path="body.output_config.effort", kind="missing", recorded="max", load_bearing=True)
+    broken = {("thinking", "bedrock_invoke"): [tier("thinking", "bedrock_invoke", t, "fail", error="lost effort",
+                                                    diffs=[lost]) for t in ("haiku", "sonnet", "opus")],
+              ("vision", "azure"): [tier("vision", "azure", t, "fail", error="ccmatrix replay: no recorded request")
+                                    for t in ("haiku", "sonnet", "opus")]}
+
+    def tagged(version: str) -> set[str]:
+        page = render_html(make_run(broken, litellm_version=version), issues)
+        return set(re.findall(r'data-issue-id="([^"]+)"', page))
+
+    assert tagged("1.98.0") == set()
+    assert tagged("1.83.14") == {"effort-dropped-invoke-vertex"}
 
 
 def test_html_from_run_shows_tiers_and_escapes(run):
@@ -562,9 +637,9 @@ def test_a_finding_seen_on_many_tiers_is_listed_once_with_its_tiers():
     grouped = run.findings_by_message()
     assert [(f.kind, len(tiers)) for f, tiers in grouped] == [("provider-refused", 1), ("native-divergence", 4)]
     console = Console(record=True, width=200)
-    render_table(run, console)
+    render_table(run, console, verbose=True)
     text = console.export_text()
-    assert "Findings (5 on the tiers, 2 distinct)" in text
+    assert "Findings (2 distinct)" in text
     assert text.count("native-divergence: LiteLLM sent none") == 1
     assert "4 tier(s): tool_use/vertex_ai/haiku, thinking/vertex_ai/haiku, thinking/vertex_ai/sonnet and 1 more" in text
     markdown = render_markdown(run)
