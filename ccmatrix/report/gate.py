@@ -27,6 +27,10 @@ def reason(t: TierComparison) -> str:
     if t.lost:
         shown = "; ".join(d.describe() for d in t.lost[:_LOST_SHOWN])
         return shown + (f"; and {len(t.lost) - _LOST_SHOWN} more" if len(t.lost) > _LOST_SHOWN else "")
+    if t.head_lost:  # lost on the base too: the fields, by path (values differ per tier)
+        shown = ", ".join(t.head_lost[:_LOST_SHOWN])
+        more = f" and {len(t.head_lost) - _LOST_SHOWN} more" if len(t.head_lost) > _LOST_SHOWN else ""
+        return f"loses {shown}{more}"
     error = " ".join((t.head_error or "failed").split())
     return error if len(error) <= _ERROR_CHARS else error[: _ERROR_CHARS - 3] + "..."
 

@@ -33,6 +33,8 @@ class TierComparison(BaseModel):
     outcome: Outcome
     # load-bearing fields the head lost that the base did not: the differences that decide
     lost: list[FieldDiff] = Field(default_factory=list)
+    # every load-bearing field the head lost (the base may have lost them too: pre-existing)
+    head_lost: list[str] = Field(default_factory=list)
     head_error: str | None = None
     base_error: str | None = None
 
@@ -92,7 +94,8 @@ def compare(base: RunResult, head: RunResult, base_label: str, head_label: str, 
         compared.append(TierComparison(
             feature=head_tier.feature, provider=head_tier.provider, tier=head_tier.tier,
             model_alias=head_tier.model_alias, base_status=base_tier.status, head_status=head_tier.status,
-            outcome=outcome(base_tier, head_tier, lost), lost=lost, head_error=head_tier.error,
+            outcome=outcome(base_tier, head_tier, lost), lost=lost, head_lost=list(_lost(head_tier)),
+            head_error=head_tier.error,
             base_error=base_tier.error))
     return GateVerdict(base=base, head=head, base_label=base_label, head_label=head_label, base_reused=base_reused,
                        tiers=compared, not_covered=not_covered or [])
