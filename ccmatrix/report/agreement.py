@@ -45,6 +45,8 @@ class Disagreement:
 class Agreement:
     ours_version: str
     published_version: str
+    ours_claude_code: str = ""
+    published_claude_code: str = ""
     agreed: int = 0
     judged: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
@@ -53,6 +55,21 @@ class Agreement:
     @property
     def ratio(self) -> float:
         return self.agreed / self.judged if self.judged else 0.0
+
+    @property
+    def unlike(self) -> list[str]:
+        """What differs between the two setups: a verdict can depend on either release
+        (docs/red-cells.md keeps, per Claude Code release, the cells that do)."""
+        out = []
+        if _release(self.ours_version) != _release(self.published_version):
+            out.append(f"LiteLLM {self.ours_version} here, {self.published_version} published")
+        if self.ours_claude_code and self.published_claude_code and self.ours_claude_code != self.published_claude_code:
+            out.append(f"Claude Code {self.ours_claude_code} here, {self.published_claude_code} published")
+        return out
+
+
+def _release(version: str) -> str:
+    return version.strip().removeprefix("v")
 
 
 def environment_fault(error: str | None) -> str | None:
@@ -63,7 +80,8 @@ def environment_fault(error: str | None) -> str | None:
 
 
 def compare(ours: MatrixV1, published: MatrixV1) -> Agreement:
-    result = Agreement(ours.litellm_version, published.litellm_version)
+    result = Agreement(ours.litellm_version, published.litellm_version, ours.claude_code_version,
+                       published.claude_code_version)
     mine = ours.cells()
     for key, theirs in published.cells().items():
         cell = f"{key[0]}/{key[1]}"
@@ -88,7 +106,11 @@ def compare(ours: MatrixV1, published: MatrixV1) -> Agreement:
 
 def render(a: Agreement) -> str:
     lines = [f"agreement: {a.agreed}/{a.judged} cells ({a.ratio:.0%}); ccmatrix LiteLLM {a.ours_version} "
-             f"vs published {a.published_version}"]
+             f"vs published {a.published_version}; Claude Code {a.ours_claude_code or '?'} vs "
+             f"{a.published_claude_code or '?'}"]
+    if a.unlike:
+        lines.append(f"warning: not like with like ({'; '.join(a.unlike)}): a cell can differ for that alone "
+                     "(docs/red-cells.md)")
     if a.left_out:
         reasons: dict[str, int] = {}
         for why in a.left_out.values():

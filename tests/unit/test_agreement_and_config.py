@@ -46,6 +46,17 @@ def test_disagreements_are_listed_with_both_errors(published):
     assert "basic_messaging_non_streaming/anthropic: ccmatrix fail, published pass" in text and "broken" in text
 
 
+def test_agreement_says_when_the_two_setups_differ(published):
+    """Like with like: the same LiteLLM and Claude Code releases on both sides, or a warning
+    naming what differs (a verdict can depend on the Claude Code release alone)."""
+    same = compare(MatrixV1.model_validate(published), MatrixV1.model_validate(published))
+    assert same.unlike == [] and "warning" not in render(same)
+    ours = {**copy.deepcopy(published), "litellm_version": "1.93.0", "claude_code_version": "2.1.332"}
+    other = compare(MatrixV1.model_validate(ours), MatrixV1.model_validate(published))
+    assert other.unlike == ["Claude Code 2.1.332 here, 2.1.126 published"]  # "v1.93.0" is 1.93.0
+    assert "warning: not like with like (Claude Code 2.1.332 here, 2.1.126 published)" in render(other)
+
+
 @pytest.mark.parametrize("error, fault", [
     ("[m] claude CLI failed: exit=1; api_status=404; text=There's an issue with the selected model (m).", True),
     ("[m] claude CLI timed out after 120.0s", True),
