@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -37,6 +38,12 @@ LEGEND = "  ".join(f"{GLYPH[s]} {LABEL[s]}" for s in LABEL) + "  ! regressed"
 # failing-cell detail kept to a few lines a tier: the whole of it is in summary.md and the JSON
 _PART_CHARS = 240
 _DIFFS_SHOWN = 4
+
+
+def _say(console: Console, indent: int, text: str, style: str) -> None:
+    """A detail line, indented; a line too long for the terminal wraps under itself, not
+    at the left margin (a CI log is 80 columns)."""
+    console.print(Padding(Text(text, style=style), (0, 0, 0, indent), expand=False))
 
 
 def _selected(row) -> bool:  # type: ignore[no-untyped-def]
@@ -103,28 +110,28 @@ def render_table(run: RunResult, console: Console, verbose: bool = False) -> Non
             for part in (t.error or "failed").split(" | "):
                 part = " ".join(part.split())
                 shown.append(part[:_PART_CHARS])
-                console.print(Text(f"    {shown[-1]}" + ("..." if len(part) > _PART_CHARS else ""), style="red"))
+                _say(console, 4, shown[-1] + ("..." if len(part) > _PART_CHARS else ""), "red")
             for check in t.failed_checks:
                 if check not in (t.error or ""):
-                    console.print(Text(f"    check failed: {check}", style="red"))
+                    _say(console, 4, f"check failed: {check}", "red")
             bearing = [d for d in t.diffs if d.load_bearing and not any(d.describe() in p for p in shown)]
             for d in bearing[:_DIFFS_SHOWN]:
-                console.print(Text(f"    {d.describe()}", style="red"))
+                _say(console, 4, d.describe(), "red")
             if len(bearing) > _DIFFS_SHOWN:
-                console.print(Text(f"    and {len(bearing) - _DIFFS_SHOWN} more load-bearing difference(s) "
-                                   "(summary.md, ccmatrix-run.json)", style="red"))
+                _say(console, 4, f"and {len(bearing) - _DIFFS_SHOWN} more load-bearing difference(s) "
+                                 "(summary.md, ccmatrix-run.json)", "red")
             if t.drift:
-                console.print(Text(f"    + {len(t.drift)} drift diff(s), not load-bearing", style="dim"))
+                _say(console, 4, f"+ {len(t.drift)} drift diff(s), not load-bearing", "dim")
         if not cell.tiers and cell.error:
-            console.print(Text(f"  {cell.error}", style="red"))
+            _say(console, 2, cell.error, "red")
 
     changed = run.changed
     if changed:
         console.print(Text(f"Changed tiers ({len(changed)}): they work, their cassettes need re-recording", style="bold cyan"))
     for t in changed:
-        console.print(Text(f"  {t.feature}/{t.provider}/{t.tier}", style="cyan"))
+        _say(console, 2, f"{t.feature}/{t.provider}/{t.tier}", "cyan")
         for change in t.changes:
-            console.print(Text(f"    {change.describe()}", style="cyan"))
+            _say(console, 4, change.describe(), "cyan")
 
     _render_findings(run, console, verbose)
 
@@ -156,8 +163,8 @@ def _render_findings(run: RunResult, console: Console, verbose: bool) -> None:
     if listed:
         console.print(Text(f"Findings ({len(listed)} distinct): on the wire, beside the verdicts", style="bold"))
     for finding, tiers in listed:
-        console.print(Text(f"  [{finding.severity}] {finding.describe()}", style="magenta"))
-        console.print(Text(f"      {len(tiers)} tier(s): {tiers_shown(tiers)}", style="magenta"))
+        _say(console, 2, f"[{finding.severity}] {finding.describe()}", "magenta")
+        _say(console, 6, f"{len(tiers)} tier(s): {tiers_shown(tiers)}", "magenta")
     if more:
         console.print(Text(f"{more} more distinct finding(s) on {on_tiers} passing tier(s): listed in summary.md and "
                            "with --verbose", style="dim"))

@@ -286,7 +286,7 @@ def test_findings_on_passing_tiers_are_counted_unless_verbose(run):
     from ccmatrix.verdict.results import Finding
 
     quiet = Finding(kind="native-extra", severity="info", message="something LiteLLM adds")
-    loud = Finding(kind="provider-refused", severity="high", message="the provider refused a request")
+    loud = Finding(kind="provider-refused", severity="high", message="the provider refused a request: " + "x " * 60)
     passing = next(t for c in run.cells() for t in c.tiers if t.status == "pass")
     passing.findings = [quiet, loud]
     console = Console(record=True, width=80, no_color=True, color_system=None)
@@ -294,6 +294,8 @@ def test_findings_on_passing_tiers_are_counted_unless_verbose(run):
     out = console.export_text()
     assert "[high] provider-refused" in out and "native-extra" not in out
     assert "1 more distinct finding(s) on 1 passing tier(s)" in out
+    listed = out.split("Findings (")[1].split("1 more distinct")[0].splitlines()[1:]
+    assert len(listed) >= 3 and all(line.startswith("  ") for line in listed), listed  # wrapped, still indented
     console = Console(record=True, width=80, no_color=True, color_system=None)
     render_table(run, console, verbose=True)
     assert "[info] native-extra" in console.export_text()
