@@ -45,7 +45,8 @@ def options(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="print ccmatrix's version and exit"),
 ) -> None:
-    """Offline replay tests for the Claude Code x LiteLLM compatibility matrix."""
+    # the options before any command; the command's help is HELP
+    pass
 
 
 EXIT_REGRESSION = 3
@@ -60,7 +61,8 @@ LITELLM_FORMS = (f"RELEASE (like 1.83.14; default {DEFAULT_LITELLM_VERSION}; 'la
                  "the package index), CHECKOUT (a LiteLLM git checkout's "
                  "working tree), CHECKOUT@REF (one of its commits, branches or tags) or ENV (a Python environment "
                  "with litellm installed)")
-LiteLLMOpt = typer.Option(None, "--litellm", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
+LITELLM_METAVAR = "RELEASE|CHECKOUT|CHECKOUT@REF|ENV"
+LiteLLMOpt = typer.Option(None, "--litellm", metavar=LITELLM_METAVAR,
                           help=f"the LiteLLM under test: {LITELLM_FORMS}")
 CassettesOpt = typer.Option(None, "--cassettes", help="cassette directory (default: the cassettes bundled with ccmatrix)")
 
@@ -171,17 +173,19 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
                    console=err, transient=True, disable=not err.is_terminal)
     task = bar.add_task("starting LiteLLM", total=len(cells))
 
-    started, done, reported, counting = time.monotonic(), [0], [0], threading.Lock()  # stacks report from threads
+    started, counting = time.monotonic(), threading.Lock()  # the stacks report from threads
 
     class Progressing(RunObserver):
+        done = 0
+
         def tier_done(self, result) -> None:  # type: ignore[no-untyped-def]
             bar.update(task, advance=1, description=f"{result.feature}/{result.provider}")
             with counting:
-                done[0] += 1
-                tenth = done[0] * 10 // len(cells)
-                if not err.is_terminal and tenth > reported[0]:  # a CI log: a line every 10%, not a bar
-                    reported[0] = tenth
-                    err.print(f"  {done[0]}/{len(cells)} tiers ({tenth * 10}%), {time.monotonic() - started:.0f} s",
+                self.done += 1
+                tenth = self.done * 10 // len(cells)
+                # a CI log: a line each time another tenth is done, instead of the bar
+                if not err.is_terminal and tenth > (self.done - 1) * 10 // len(cells):
+                    err.print(f"  {self.done}/{len(cells)} tiers ({self.done * 100 // len(cells)}%), {time.monotonic() - started:.0f} s",
                               highlight=False, markup=False)
             if result.status == "fail":  # only what needs attention goes to the log
                 err.print(f"  FAIL {result.feature}/{result.provider}/{result.tier}", highlight=False, markup=False)
@@ -295,9 +299,9 @@ def run(
 
 @command()
 def gate(
-    base: str = typer.Option(..., "--base", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
+    base: str = typer.Option(..., "--base", metavar=LITELLM_METAVAR,
                              help=f"the LiteLLM the change starts from (a pull request's base): {LITELLM_FORMS}"),
-    head: str = typer.Option(..., "--head", metavar="RELEASE|CHECKOUT|CHECKOUT@REF|ENV",
+    head: str = typer.Option(..., "--head", metavar=LITELLM_METAVAR,
                              help="the LiteLLM with the change (a pull request's head), in the same forms"),
     feature: Optional[List[str]] = FeatureOpt,
     provider: Optional[List[str]] = ProviderOpt,

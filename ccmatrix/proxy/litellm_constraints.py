@@ -24,6 +24,8 @@ from typing import Callable
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ccmatrix.proxy import package_index
+
 
 @dataclass(frozen=True)
 class Constraint:
@@ -112,13 +114,7 @@ def relaxation(resolver_error: str, available: Callable[[str], list[str]]) -> Re
             target = Version(wanted)
         except InvalidVersion:
             return None
-        candidates = []
-        for text in available(name):
-            try:
-                candidates.append(Version(text))
-            except InvalidVersion:
-                continue
-        at_or_below = sorted(v for v in candidates if v <= target and not v.is_prerelease)
+        at_or_below = [v for v in package_index.final_versions(available(name)) if v <= target]
         if not at_or_below:
             return None
         return Relaxation(name, wanted, f"{name}=={at_or_below[-1]}")

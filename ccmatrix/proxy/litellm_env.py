@@ -62,9 +62,7 @@ class LiteLLMEnv:
     def label(self) -> str:
         built = provenance(self)
         relaxed = built.get("relaxed", [])
-        overrides = [o for o in built.get("overrides", []) if not any(o.split(" ;")[0].split("==")[0] in r
-                                                                       for r in relaxed)]
-        changed = [*built.get("pins", []), *(f"{o} (override)" for o in overrides)]
+        changed = [*built.get("pins", []), *(f"{o} (override)" for o in built.get("overrides", []))]
         where = f"{self.source}; {self.python}" if self.source else str(self.python)
         if relaxed:
             where += f"; relaxed: {', '.join(relaxed)}"
@@ -99,25 +97,15 @@ def resolve(spec: str | None = None, *, install: bool = True) -> LiteLLMEnv:
 
 def latest_release() -> str:
     """The newest final LiteLLM release the package index serves (the live run's choice)."""
-    from packaging.version import InvalidVersion, Version
-
     try:
-        versions = package_index.project("litellm").get("versions")
+        finals = package_index.final_versions(package_index.versions("litellm"))
     except package_index.PackageIndexError as exc:
         raise LiteLLMEnvError(f"--litellm latest: the package index cannot say which release is newest ({exc})") \
             from None
-    finals = []
-    for text in versions if isinstance(versions, list) else []:
-        try:
-            v = Version(text)
-        except (InvalidVersion, TypeError):
-            continue
-        if not (v.is_prerelease or v.is_devrelease):
-            finals.append(v)
     if not finals:
         raise LiteLLMEnvError(f"--litellm latest: the package index ({package_index.index_url()}) lists no final "
                               "litellm release")
-    return str(max(finals))
+    return str(finals[-1])
 
 
 def installed_version(python: Path) -> str:
@@ -182,8 +170,9 @@ def _source_env(source: litellm_source.SourceTree, *, install: bool) -> LiteLLME
     added = litellm_source.requirements_added(declared, release_requirements(base))
     env_python = base.python
     if added:
-        key = f"{base_version} deps {litellm_source.requirements_key(added)}"
-        target = cache_dir() / "envs" / f"litellm-{base_version}-deps-{litellm_source.requirements_key(added)}"
+        deps = litellm_source.requirements_key(added)
+        key = f"{base_version} deps {deps}"
+        target = cache_dir() / "envs" / f"litellm-{base_version}-deps-{deps}"
         env_python = target / "bin" / "python"
         if not _complete(target, key):
             if not install:
@@ -227,11 +216,9 @@ def _index_releases() -> list[str] | None:
     if os.environ.get("UV_OFFLINE"):
         return None
     try:
-        page = package_index.project("litellm", timeout=10)
+        return package_index.versions("litellm", timeout=10) or None
     except package_index.PackageIndexError:
         return None
-    versions = page.get("versions")
-    return [v for v in versions if isinstance(v, str)] if isinstance(versions, list) else None
 
 
 def _build_env(staging: Path, version: str, requirement: str, as_of: str | None, key: str,
@@ -246,12 +233,13 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
     python = staging / "bin" / "python"
     pins = litellm_constraints.known_pins(version)
     _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], version)
-    overrides = list(litellm_constraints.known_overrides(version))
-    relaxed: list[str] = []
+    overrides = litellm_constraints.known_overrides(version)
+    relaxed: list[litellm_constraints.Relaxation] = []
     while True:  # relax, one at a time, what the release pins and the index does not serve
+        replaced = [*overrides, *(r.override for r in relaxed)]
         resolution = ["--exclude-newer", as_of] if as_of else []
-        if overrides:
-            (staging / "overrides.txt").write_text("\n".join(overrides) + "\n")
+        if replaced:
+            (staging / "overrides.txt").write_text("\n".join(replaced) + "\n")
             resolution += ["--override", str(staging / "overrides.txt")]
         proc = subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *resolution,
                                requirement, *_EXTRA_PACKAGES, *pins], capture_output=True, text=True)
@@ -259,11 +247,10 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
             break
         output = proc.stderr or proc.stdout
         fix = litellm_constraints.relaxation(output, _index_versions)
-        if fix is None or fix.override in overrides or len(relaxed) >= _MAX_RELAXATIONS:
+        if fix is None or fix.override in replaced or len(relaxed) >= _MAX_RELAXATIONS:
             tail = "\n".join(output.strip().splitlines()[-8:])
             raise LiteLLMEnvError(f"installing litellm {version} failed:\n{tail}")
-        overrides.append(fix.override)
-        relaxed.append(fix.describe())
+        relaxed.append(fix)
     if also is not None:
         _run([uv, "pip", "install", "--quiet", "--python", str(python), "--exclude-newer", also[1], *also[0]],
              version)
@@ -281,7 +268,7 @@ def _build_env(staging: Path, version: str, requirement: str, as_of: str | None,
             repaired += fix.pins
         failure = _import_failure(python)
     provenance = {"litellm": version, "requirement": requirement, "resolved_as_of": as_of, "pins": list(pins),
-                  "overrides": list(overrides), "relaxed": relaxed, "repaired_with": repaired,
+                  "overrides": list(overrides), "relaxed": [r.describe() for r in relaxed], "repaired_with": repaired,
                   "tree_requirements": list(also[0]) if also else []}
     (staging / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
     (staging / _COMPLETE_MARK).write_text(_mark(key))
@@ -293,10 +280,9 @@ _MAX_RELAXATIONS = 8
 def _index_versions(package: str) -> list[str]:
     """The versions the package index has of `package` (none when it cannot be asked)."""
     try:
-        versions = package_index.project(package, timeout=15).get("versions")
+        return package_index.versions(package, timeout=15)
     except package_index.PackageIndexError:
         return []
-    return [v for v in versions if isinstance(v, str)] if isinstance(versions, list) else []
 
 
 def _import_failure(python: Path, overlay: Path | None = None) -> str | None:

@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
+from ccmatrix.proxy import package_index
 
 __all__ = ["SourceError", "SourceTree", "base_release", "commits_between", "declared_requirements", "is_checkout",
            "overlay", "requirements_added", "requirements_key", "snapshot", "source_of", "source_tree",
@@ -202,18 +203,10 @@ def base_release(version: str, releases: list[str] | None) -> str:
         target = Version(version)
     except InvalidVersion:
         raise SourceError(f"the tree's version {version!r} is not a version") from None
-    earlier = sorted((Version(v) for v in releases if _final(v) and Version(v) <= target))
+    earlier = [v for v in package_index.final_versions(releases) if v <= target]
     if not earlier:
         raise SourceError(f"no litellm release on the package index is at or before the tree's {version}")
     return str(earlier[-1])
-
-
-def _final(text: str) -> bool:
-    try:
-        v = Version(text)
-    except InvalidVersion:
-        return False
-    return not (v.is_prerelease or v.is_devrelease)
 
 
 # what the overlay never takes from a tree: compiled files are the release wheel's

@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 
 import httpx
+from packaging.version import InvalidVersion, Version
 
 from ccmatrix.errors import CcmatrixError
 
-__all__ = ["PackageIndexError", "index_url", "project"]
+__all__ = ["PackageIndexError", "final_versions", "index_url", "project", "versions"]
 
 
 class PackageIndexError(CcmatrixError):
@@ -37,3 +38,23 @@ def project(package: str, timeout: float = 30) -> dict:
     if not isinstance(page, dict):
         raise PackageIndexError(f"{url}: not a PEP 691 project page")
     return page
+
+
+def versions(package: str, timeout: float = 30) -> list[str]:
+    """The versions the index lists for `package` (PEP 700's `versions`; empty where the
+    index does not list them). Raises PackageIndexError when the index cannot be read."""
+    listed = project(package, timeout).get("versions")
+    return [v for v in listed if isinstance(v, str)] if isinstance(listed, list) else []
+
+
+def final_versions(listed: list[str]) -> list[Version]:
+    """The final releases among `listed` (no pre- or dev-release, nothing unparsable), in order."""
+    found = []
+    for text in listed:
+        try:
+            v = Version(text)
+        except InvalidVersion:
+            continue
+        if not (v.is_prerelease or v.is_devrelease):
+            found.append(v)
+    return sorted(found)

@@ -82,21 +82,27 @@ def render_text(v: GateVerdict) -> list[str]:
     return lines
 
 
-def _matrix_lines(v: GateVerdict) -> list[str]:
-    """The published rows, base -> head per cell (one glyph when they agree)."""
+def _matrix(v: GateVerdict) -> tuple[list[str], list[list[str]]]:
+    """The published rows, base -> head per cell (one glyph when they agree): the header
+    and the rows, for the Markdown and the HTML alike."""
     providers = v.head.providers
     base_cells = {(c.feature, c.provider): c for c in v.base.cells()}
-    head = "| Feature | " + " | ".join(catalog.provider(p).label for p in providers) + " |"
-    lines = [head, "|---" * (len(providers) + 1) + "|"]
+    header = ["Feature", *(catalog.provider(p).label for p in providers)]
+    rows = []
     for row in v.head.rows:
-        cells = []
+        cells = [row.name]
         for p in providers:
-            after = row.cells[p]
             before = base_cells.get((row.id, p))
-            a, b = GLYPH.get(after.state, "?"), GLYPH.get(before.state, "?") if before else "?"
+            a, b = GLYPH.get(row.cells[p].state, "?"), GLYPH.get(before.state, "?") if before else "?"
             cells.append(a if a == b else f"{b} → {a}")
-        lines.append(f"| {row.name} | " + " | ".join(cells) + " |")
-    return lines
+        rows.append(cells)
+    return header, rows
+
+
+def _matrix_lines(v: GateVerdict) -> list[str]:
+    header, rows = _matrix(v)
+    return ["| " + " | ".join(header) + " |", "|---" * len(header) + "|",
+            *("| " + " | ".join(cells) + " |" for cells in rows)]
 
 
 def render_markdown(v: GateVerdict) -> str:
@@ -164,12 +170,9 @@ def render_html(v: GateVerdict) -> str:
     parts.append("</section>")
     for note in v.not_covered:
         parts.append(f"<p>Not covered: {e(note)}</p>")
-    parts.append("<h2>Base → head</h2><table><tr>")
-    for cell in _matrix_lines(v)[0].strip("|").split("|"):
-        parts.append(f"<th>{e(cell.strip())}</th>")
-    parts.append("</tr>")
-    for line in _matrix_lines(v)[2:]:
-        parts.append("<tr>" + "".join(f"<td>{e(c.strip())}</td>" for c in line.strip("|").split("|")) + "</tr>")
+    header, rows = _matrix(v)
+    parts.append("<h2>Base → head</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+    parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>" for cells in rows]
     parts.append("</table><p>Each run's own page: <a href='base/compatibility-matrix.html'>base</a>, "
                  "<a href='head/compatibility-matrix.html'>head</a>.</p></body></html>")
     return "\n".join(parts) + "\n"

@@ -17,7 +17,7 @@ from ccmatrix import catalog
 from ccmatrix.report.known_issues import URL_PATTERN, KnownIssue, issues_by_cell
 from ccmatrix.report.matrix_json import GLYPH, LABEL, CellV1, MatrixV1, load_matrix, to_schema_v1
 from ccmatrix.report.table import provider_name
-from ccmatrix.verdict.results import RunResult
+from ccmatrix.verdict.results import Finding, RunResult, group_findings, tiers_shown
 
 _CSS = """
 :root { color-scheme: light; --pass:#e6f4ea; --changed:#e3f2fd; --fail:#fce8e6; --na:#f1f3f4; --nt:#fef7e0; --ink:#202124; --muted:#5f6368; }
@@ -246,21 +246,25 @@ def _failures(m: MatrixV1) -> str:
             f"</h2>{body}</section>")
 
 
+def _finding(entry: dict[str, Any]) -> Finding | None:
+    """A finding from any v1 file: one this ccmatrix cannot read is left off the list."""
+    try:
+        return Finding.model_validate(entry)
+    except ValueError:
+        return None
+
+
 def _findings(m: MatrixV1) -> str:
     """Each distinct finding once, with its severity and how many tiers showed it."""
-    seen: dict[tuple[str, str, str], list[str]] = {}
-    for (f, p), cell in m.cells().items():
-        for tier_id, tier in (cell.tiers or {}).items():
-            for finding in tier.findings:
-                key = (str(finding.get("severity", "")), str(finding.get("kind", "")), str(finding.get("message", "")))
-                seen.setdefault(key, []).append(f"{f}/{p}/{tier_id}")
-    if not seen:
+    grouped = group_findings((finding, f"{fid}/{p}/{tier_id}")
+                             for (fid, p), cell in m.cells().items()
+                             for tier_id, tier in (cell.tiers or {}).items() for f in tier.findings
+                             if (finding := _finding(f)) is not None)
+    if not grouped:
         return ""
-    rank = {"high": 0, "warning": 1, "info": 2}
-    items = "".join(f'<li class="finding sev-{_e(sev)}"><b>[{_e(sev)}]</b> {_e(kind)}: {_e(message)} '
-                    f'<span class="tiers">({len(tiers)} tier(s): {_e(", ".join(tiers[:3]))}'
-                    f'{" and more" if len(tiers) > 3 else ""})</span></li>'
-                    for (sev, kind, message), tiers in sorted(seen.items(), key=lambda e: rank.get(e[0][0], 3)))
+    items = "".join(f'<li class="finding sev-{_e(f.severity)}"><b>[{_e(f.severity)}]</b> {_e(f.kind)}: '
+                    f'{_e(f.message)} <span class="tiers">({len(tiers)} tier(s): {_e(tiers_shown(tiers))})</span></li>'
+                    for f, tiers in grouped)
     return (f'<section id="findings" aria-labelledby="findings-h"><h2 id="findings-h">Findings</h2>'
             f'<p class="hint">On the wire, beside the verdicts: Claude Code got past them (docs/rows.md says what '
             f'each severity means).</p><ul class="findings">{items}</ul></section>')

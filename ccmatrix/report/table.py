@@ -152,10 +152,11 @@ def shown_findings(run: RunResult, verbose: bool = False) -> tuple[list, int, in
     failing tier and every [high] one are listed; the rest, on passing tiers, are only
     counted unless `verbose` (docs/findings.md says what each severity means)."""
     failing = {f"{t.feature}/{t.provider}/{t.tier}" for c in run.cells() for t in c.tiers if t.status == "fail"}
-    grouped = run.findings_by_message()
-    listed = [(f, tiers) for f, tiers in grouped if verbose or f.severity == "high" or failing & set(tiers)]
-    rest = [tiers for f, tiers in grouped if (f, tiers) not in listed]
-    return listed, len(rest), sum(len(t) for t in rest)
+    listed, rest = [], []
+    for finding, tiers in run.findings_by_message():
+        shown = verbose or finding.severity == "high" or bool(failing & set(tiers))
+        (listed if shown else rest).append((finding, tiers))
+    return listed, len(rest), sum(len(tiers) for _, tiers in rest)
 
 
 def _render_findings(run: RunResult, console: Console, verbose: bool) -> None:

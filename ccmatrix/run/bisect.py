@@ -174,11 +174,11 @@ def index_versions(package: str = "litellm") -> list[str]:
     request), else `pip index versions` (an index that speaks only HTML; pip's plain
     output: `--json` only exists in newer pips)."""
     try:
-        versions = package_index.project(package).get("versions")
+        versions = package_index.versions(package)
     except package_index.PackageIndexError:
-        versions = None
-    if isinstance(versions, list) and versions:
-        return [str(v) for v in versions]
+        versions = []
+    if versions:
+        return versions
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "index", "versions", package], capture_output=True, text=True,
     )

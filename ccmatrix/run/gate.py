@@ -73,8 +73,7 @@ def run_gate(cells: list[CellTier], base: LiteLLMEnv, head: LiteLLMEnv, cassette
     reused = base_result is not None
     if base_result is None:
         base_result = replay(base, "base")
-        if not any(t.status == "error" for c in base_result.cells() for t in c.tiers):
-            kept.parent.mkdir(parents=True, exist_ok=True)
+        if not base_result.run_errors:  # a run that broke is not kept: the next gate replays it
             write_atomic(kept, base_result.model_dump_json() + "\n")
     head_result = base_result if head.identity == base.identity else replay(head, "head")
     return compare(base_result, head_result, base_label, head_label, base_reused=reused,

@@ -7,7 +7,7 @@ These are the boundary between the runner (which produces them) and the reports
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Iterable, Literal
 
 from pydantic import BaseModel, Field
 
@@ -206,14 +206,18 @@ class RunResult(BaseModel):
         """Each distinct finding once, with the tiers (feature/provider/tier) it was seen on:
         high first, then warnings, then info, each in matrix order. The same divergence on
         forty tiers is one line to read, not forty."""
-        seen: dict[tuple[str, str, str], tuple[Finding, list[str]]] = {}
-        for cell in self.cells():
-            for tier in cell.tiers:
-                for finding in tier.findings:
-                    entry = seen.setdefault((finding.severity, finding.kind, finding.message), (finding, []))
-                    entry[1].append(f"{tier.feature}/{tier.provider}/{tier.tier}")
-        rank = {"high": 0, "warning": 1, "info": 2}
-        return sorted(seen.values(), key=lambda e: rank[e[0].severity])
+        return group_findings((finding, f"{tier.feature}/{tier.provider}/{tier.tier}")
+                              for cell in self.cells() for tier in cell.tiers for finding in tier.findings)
+
+
+def group_findings(seen_on: Iterable[tuple[Finding, str]]) -> list[tuple[Finding, list[str]]]:
+    """(finding, the tier it was seen on) pairs as each distinct finding once with its tiers:
+    high first, then warnings, then info, each in the order met."""
+    seen: dict[tuple[str, str, str], tuple[Finding, list[str]]] = {}
+    for finding, tier in seen_on:
+        seen.setdefault((finding.severity, finding.kind, finding.message), (finding, []))[1].append(tier)
+    rank = {"high": 0, "warning": 1, "info": 2}
+    return sorted(seen.values(), key=lambda e: rank[e[0].severity])
 
 
 def tiers_shown(tiers: list[str], limit: int = 3) -> str:
