@@ -49,7 +49,7 @@ from ccmatrix.client.probes import send_probe
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.emulator.server import EmulatorServer
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import vertex_ai
+from ccmatrix.providers import choose, vertex_ai
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.credentials import fake_credentials
 from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
@@ -207,12 +207,18 @@ def _as_response(recorded: cassettes.RecordedResponse) -> EmulatedResponse:
     return EmulatedResponse(recorded.status, headers, [recorded.content()])
 
 
+# The floor talks to the loopback upstream with nothing in between: credentials that need
+# no other endpoint than the one it answers (a service account's token exchange is pointed
+# at it; the metadata server has no such setting)
+DIRECT_CREDENTIALS = choose(["sigv4", "service-account"], catalog.PROVIDERS)
+
+
 def floor_config(providers: list[catalog.Provider], upstream: str, path: Path) -> Path:
     """ccmatrix's own model list, with every provider pointed at the loopback upstream."""
     import yaml
 
     by_model = {catalog.proxy_model_name(p, t): p for p in providers for t in catalog.TIERS}
-    config = litellm_config.build_config(providers)
+    config = litellm_config.build_config(providers, DIRECT_CREDENTIALS)
     for entry in config["model_list"]:
         entry["litellm_params"].update(by_model[entry["model_name"]].direct_upstream(upstream).params)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -224,7 +230,7 @@ def floor_env(workdir: Path, upstream: str, providers: list[catalog.Provider]) -
     env = base_environment(workdir / "home")
     env.update({"NO_PROXY": "*", "no_proxy": "*"})
     # the Vertex service account trades its JWT at the loopback server, answered from cassettes/auth/
-    env.update(fake_credentials(workdir, token_uri=upstream + "/token"))
+    env.update(fake_credentials(workdir, token_uri=upstream + "/token", choice=DIRECT_CREDENTIALS))
     for p in providers:
         env.update(p.direct_upstream(upstream).env)
     return env

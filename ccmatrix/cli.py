@@ -157,13 +157,30 @@ ClaudeCodeOpt = typer.Option(
          "'latest': the newest on npm)")
 
 
+CredentialsOpt = typer.Option(
+    None, "--credentials", metavar="MODE|PROVIDER=MODE",
+    help="how LiteLLM's deployments authenticate (repeat or comma-separate): a mode for every provider that "
+         "has it, or for one; default: the live harness's (Bedrock: api-key; Vertex AI: metadata-server, "
+         "global). Bedrock: api-key, sigv4, assumed-role; Vertex AI: metadata-server, service-account (us-east5); "
+         "Anthropic and Azure: api-key. 'sigv4,service-account' is the setup ccmatrix used before (docs/credentials.md)")
+
+
+def _credential_choice(values: Optional[List[str]]):  # type: ignore[no-untyped-def]
+    from ccmatrix.providers import CredentialsError, choose
+
+    try:
+        return choose(values or [], catalog.PROVIDERS)
+    except CredentialsError as exc:
+        raise _fail(str(exc)) from None
+
+
 RequestTimeoutOpt = typer.Option(
     120.0, "--request-timeout", min=1.0,
     help="seconds each client request to LiteLLM may take before the tier counts as hung")
 
 
 def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None,
-             request_timeout=120.0, claude_code=None, jobs=1):
+             request_timeout=120.0, claude_code=None, jobs=1, credential_choice=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ccmatrix.proxy.stack import Timeouts
@@ -198,7 +215,8 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
     with bar:
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
                        chunkings=chunkings, client=client, config=config,
-                       timeouts=Timeouts(request=request_timeout), claude_code=claude_code, jobs=jobs)
+                       timeouts=Timeouts(request=request_timeout), claude_code=claude_code, jobs=jobs,
+                       **({"credential_choice": credential_choice} if credential_choice is not None else {}))
 
 
 def _claude_code(version: Optional[str]) -> Optional[str]:
@@ -268,6 +286,7 @@ def run(
              "its share of whole cells (default: 2 where there are 2 cores; the CLI client runs one)"),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="list every finding, those on passing tiers too (they are counted otherwise)"),
+    credentials: Optional[List[str]] = CredentialsOpt,
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -280,6 +299,7 @@ def run(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     cells = _select(feature, provider, tier, faults)
+    choice = _credential_choice(credentials)
     if shard is not None:
         from ccmatrix.run.shards import shard as shard_of
 
@@ -293,7 +313,7 @@ def run(
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout,
-                      claude_code, jobs)
+                      claude_code, jobs, choice)
     _publish(result, out, known_issues, verbose)
 
 
@@ -315,6 +335,7 @@ def gate(
     claude_code: Optional[str] = ClaudeCodeOpt,
     jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", min=1,
                              help="LiteLLM stacks side by side for each replay (see run)"),
+    credentials: Optional[List[str]] = CredentialsOpt,
 ) -> None:
     """Judge a head LiteLLM against its base: exit 3 only for what the head breaks.
 
@@ -329,6 +350,7 @@ def gate(
     known_issues = load_known_issues()
     claude_code = _claude_code(claude_code)
     cells = _select(feature, provider, tier)
+    choice = _credential_choice(credentials)
     root = _cassettes(cassettes)
     _writable(out)
     _user_config(config, cells)
@@ -337,10 +359,11 @@ def gate(
     def replay(env, which):  # type: ignore[no-untyped-def]
         err.print(f"replaying {len(cells)} cell tier(s) on the {which}: {env.label}", highlight=False,
                   markup=False, soft_wrap=True)
-        return _execute(cells, "replay", env, root, False, None, client, config, request_timeout, claude_code, jobs)
+        return _execute(cells, "replay", env, root, False, None, client, config, request_timeout, claude_code, jobs,
+                        choice)
 
     options = {"client": client, "claude_code": claude_code, "request_timeout": request_timeout,
-               "config": config.read_text() if config is not None else None}
+               "config": config.read_text() if config is not None else None, "credentials": choice.encode()}
     verdict = run_gate(cells, base_env, head_env, root, replay, options,
                        base_label=base_env.source or f"litellm {base_env.version}",
                        head_label=head_env.source or f"litellm {head_env.version}")
@@ -372,6 +395,7 @@ def record(
     request_timeout: float = RequestTimeoutOpt,
     faults: bool = FaultsOpt,
     claude_code: Optional[str] = ClaudeCodeOpt,
+    credentials: Optional[List[str]] = CredentialsOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon.
 
@@ -386,17 +410,19 @@ def record(
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
     claude_code = _claude_code(claude_code)
     cells = _select(feature, provider, tier, faults)
+    choice = _credential_choice(credentials)
     if upstream == "live":
         faulty = sorted({c.feature.id for c in cells if c.feature.fault is not None})
         if faulty:
             raise _fail(f"fault rows are emulator-only (a live provider cannot be made to fail on request): "
                         f"{', '.join(faulty)}")
-        live_credentials()  # names the missing variables before anything starts
+        live_credentials(choice=choice)  # names the missing variables before anything starts
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
-    result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code)
+    result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code,
+                      credential_choice=choice)
     render_table(result, console)
     # what this release sends that the one before it did not (only the CLI client can change it)
     release = claude_code or CLAUDE_CODE_VERSION
@@ -699,13 +725,14 @@ def setup(
 
 
 @command("litellm-config")
-def litellm_config_cmd() -> None:
+def litellm_config_cmd(credentials: Optional[List[str]] = CredentialsOpt) -> None:
     """Print the LiteLLM proxy config ccmatrix runs (real endpoints, credentials from the environment)."""
     import yaml
 
     from ccmatrix.proxy.litellm_config import build_config
 
-    console.print(yaml.safe_dump(build_config(), sort_keys=False), highlight=False, markup=False, soft_wrap=True)
+    document = build_config(credentials=_credential_choice(credentials))
+    console.print(yaml.safe_dump(document, sort_keys=False), highlight=False, markup=False, soft_wrap=True)
 
 
 @command()

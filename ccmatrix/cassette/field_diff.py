@@ -61,12 +61,25 @@ _TRANSPORT_HEADERS = frozenset(
 _FLAG_HEADERS = frozenset({"anthropic-beta"})
 _FLAG_BODY_KEYS = frozenset({"anthropic_beta"})
 
+# How a request authenticates is its credential mode's to judge (ccmatrix/providers/
+# credentials.py holds every upstream request to the run's mode), not the recording's: a
+# cassette recorded under one mode replays under another, where only these differ.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-amz-security-token"})
 _VERTEX_PROJECT = re.compile(r"/projects/[^/]+/")
+# Vertex's location (a region's host and path, or the global endpoint's) is the credential
+# mode's too (`vertex_location`): the route is compared without it
+_VERTEX_LOCATION = re.compile(r"/locations/[^/]+/")
+_VERTEX_REGIONAL_HOST = re.compile(r"^[a-z0-9-]+-(aiplatform\.googleapis\.com)$")
 
 
 def normalize_path(path: str) -> str:
-    """The route of a request: URL-decoded, with the Vertex project id abstracted."""
-    return _VERTEX_PROJECT.sub("/projects/{project}/", unquote(path))
+    """The route of a request: URL-decoded, with the Vertex project id and location abstracted."""
+    return _VERTEX_LOCATION.sub("/locations/{location}/", _VERTEX_PROJECT.sub("/projects/{project}/", unquote(path)))
+
+
+def normalize_host(host: str) -> str:
+    """The host, a Vertex region's endpoint as the global one (see _VERTEX_LOCATION)."""
+    return _VERTEX_REGIONAL_HOST.sub(r"\1", host)
 
 
 def request_view(method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, Any]:
@@ -74,13 +87,13 @@ def request_view(method: str, url: str, headers: Mapping[str, str], body: Any) -
     parts = urlsplit(url)
     view: dict[str, Any] = {
         "method": method.upper(),
-        "host": parts.hostname or "",
+        "host": normalize_host(parts.hostname or ""),
         "path": normalize_path(parts.path),
     }
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         view[f"query.{key}"] = value
     for name, value in redact_headers(dict(headers)).items():
-        if name in _TRANSPORT_HEADERS or value == PER_CALL:
+        if name in _TRANSPORT_HEADERS or name in _CREDENTIAL_HEADERS or value == PER_CALL:
             continue
         if name in _FLAG_HEADERS:
             for flag in value.split(","):

@@ -141,6 +141,8 @@ class Provenance(BaseModel):
     client: Literal["cli", "captured", "probe"] | None = None  # what sent the client leg
     command: list[str] | None = None  # the CLI's command line (client "cli")
     proxy_config: str | None = None  # the LiteLLM config: "ccmatrix (live harness settings)" or a file name
+    # the cell's provider's credential mode (ccmatrix/providers/credentials.py), e.g. "api-key"
+    credentials: str | None = None
 
 
 class Cassette(BaseModel):

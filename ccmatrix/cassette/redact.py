@@ -4,6 +4,11 @@ Two layers: structural (header names and JSON/form keys known to carry secrets)
 and textual (credential-shaped strings anywhere, e.g. a token echoed in an error
 message). Volatile-but-harmless values (x-amz-date) are replaced too, so that
 re-recording the same traffic reproduces the same cassette bytes.
+
+The credentials ccmatrix's emulator hands out (a token, STS session keys: marked
+`ccmatrix-emulator-` / `ASIACCMX`, ccmatrix/providers/credentials.py) are no secret
+and are kept: replay gives LiteLLM the same credential the recording did, so each
+request can still be held to its credential mode (which exchange its token came from).
 """
 
 from __future__ import annotations
@@ -56,9 +61,9 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\n]*)", re.S), REDACTED),
     (re.compile(r"(?i)(aws_secret_access_key[\"'\s:=]+)[A-Za-z0-9/+]{40}"), r"\1" + REDACTED),
     (re.compile(r"(?i)(x-amz-security-token[\"'\s:=]+)[A-Za-z0-9/+=]{40,}"), r"\1" + REDACTED),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), REDACTED),
+    (re.compile(r"\b(?:AKIA|ASIA)(?!CCMX)[A-Z0-9]{16}\b"), REDACTED),  # not the emulator's STS keys
     (re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{8,}"), REDACTED),
-    (re.compile(r"\bya29\.[A-Za-z0-9_\-.]+"), REDACTED),
+    (re.compile(r"\bya29\.(?!ccmatrix-emulator-)[A-Za-z0-9_\-.]+"), REDACTED),  # not the emulator's tokens
     (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), REDACTED),  # JWT
     (re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"), r"\1" + REDACTED),
     (re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"]+"), r"\1" + REDACTED),
@@ -143,11 +148,16 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def _emulators(value: Any) -> bool:
+    """A credential ccmatrix's emulator made (worthless anywhere else)."""
+    return isinstance(value, str) and value.startswith(("ya29.ccmatrix-emulator-", "ccmatrix-emulator-", "ASIACCMX"))
+
+
 def redact_json(value: Any) -> Any:
     """Redact secrets in a JSON value, keeping its shape and key order."""
     if isinstance(value, dict):
         return {
-            k: (REDACTED if k.lower() in SECRET_KEYS and v not in (None, "") else redact_json(v))
+            k: (REDACTED if k.lower() in SECRET_KEYS and v not in (None, "") and not _emulators(v) else redact_json(v))
             for k, v in value.items()
         }
     if isinstance(value, list):

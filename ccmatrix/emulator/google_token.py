@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.providers import ids
+from ccmatrix.providers.credentials import SERVICE_ACCOUNT_TOKEN
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_LIFETIME_S = 3599  # what Google answers for service-account tokens
@@ -38,5 +39,5 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
             return _oauth_error("invalid_request", "Missing required parameter: refresh_token")
     else:
         return _oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
-    access_token = f"ya29.ccmatrix-emulator-{ids.token(req.seed)}"
+    access_token = SERVICE_ACCOUNT_TOKEN + ids.token(req.seed)
     return json_response(200, {"access_token": access_token, "expires_in": TOKEN_LIFETIME_S, "token_type": "Bearer"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Callable
 
-from ccmatrix.emulator import anthropic_messages, bedrock, google_token, vertex
+from ccmatrix.emulator import anthropic_messages, bedrock, gce_metadata, google_token, sts, vertex
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.providers import anthropic, azure, vertex_ai
 from ccmatrix.providers import bedrock as aws
@@ -19,6 +19,8 @@ ROUTES: tuple[tuple[tuple[str, ...], Handler], ...] = (
     (azure.PROVIDER.hosts, anthropic_messages.foundry),
     (vertex_ai.API_HOSTS, vertex.handle),
     (vertex_ai.TOKEN_HOSTS, google_token.handle),
+    (vertex_ai.METADATA_HOSTS, gce_metadata.handle),
+    (aws.STS_HOSTS, sts.handle),
     (aws.RUNTIME_HOSTS, bedrock.handle),
     (aws.MANTLE_HOSTS, anthropic_messages.bedrock_mantle),
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ccmatrix.providers import anthropic, azure, bedrock_converse, bedrock_invoke, vertex_ai
 from ccmatrix.providers.base import CONVERSE, MESSAGES, Dialect, DirectUpstream, ErrorAnswer, Provider
+from ccmatrix.providers.credentials import DEFAULT_CHOICE, CredentialChoice, CredentialMode, CredentialsError, choose
 
 PROVIDERS: tuple[Provider, ...] = (
     anthropic.PROVIDER,
@@ -20,28 +21,37 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 DIALECTS: tuple[Dialect, ...] = (MESSAGES, CONVERSE)
 
-# token endpoints of any provider: host -> the run-wide auth cassette's name
+# token endpoints of any provider: host pattern -> the run-wide auth cassette's name
 AUTH_HOSTS: dict[str, str] = {host: name for p in PROVIDERS for host, name in p.auth_hosts.items()}
 
 
-def live_variables() -> tuple[str, ...]:
-    """Every credential variable a live run needs, in provider order, once each."""
-    return tuple(dict.fromkeys(v for p in PROVIDERS for v in p.live_variables))
+def auth_cassette_name(host: str) -> str | None:
+    """The auth cassette of a token endpoint (None: `host` is no provider's token endpoint)."""
+    return next((name for p in PROVIDERS if (name := p.owns_auth_host(host))), None)
 
 
-def optional_live_variables() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for p in PROVIDERS for v in p.optional_live_variables))
+def live_variables(choice: CredentialChoice = DEFAULT_CHOICE) -> tuple[str, ...]:
+    """Every credential variable a live run needs under `choice`, in provider order, once each."""
+    return tuple(dict.fromkeys(v for p in PROVIDERS for v in choice.for_provider(p).variables))
 
 
-def fake_credentials(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
-    """Throwaway credentials for every provider (see Provider.fake_credentials)."""
+def optional_live_variables(choice: CredentialChoice = DEFAULT_CHOICE) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for p in PROVIDERS for v in choice.for_provider(p).optional_variables))
+
+
+def fake_credentials(workdir: Path, token_uri: str | None = None,
+                     choice: CredentialChoice = DEFAULT_CHOICE) -> dict[str, str]:
+    """Throwaway credentials for every provider's chosen mode (see Provider.fake_credentials).
+    Providers that share variables (Bedrock's two routes) share the values."""
     out: dict[str, str] = {}
     for p in PROVIDERS:
-        out.update(p.fake_credentials(workdir, token_uri))
+        for name, value in p.fake_credentials(workdir, token_uri, choice.for_provider(p)).items():
+            out.setdefault(name, value)
     return out
 
 
 __all__ = [
-    "AUTH_HOSTS", "CONVERSE", "DIALECTS", "Dialect", "DirectUpstream", "ErrorAnswer", "MESSAGES", "PROVIDERS",
-    "Provider", "fake_credentials", "live_variables", "optional_live_variables",
+    "AUTH_HOSTS", "CONVERSE", "DEFAULT_CHOICE", "DIALECTS", "CredentialChoice", "CredentialMode", "CredentialsError",
+    "Dialect", "DirectUpstream", "ErrorAnswer", "MESSAGES", "PROVIDERS", "Provider", "auth_cassette_name", "choose",
+    "fake_credentials", "live_variables", "optional_live_variables",
 ]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from ccmatrix.providers import messages_api as api
 from ccmatrix.providers.base import ALNUM, DirectUpstream, Provider, random_text
 from ccmatrix.providers.contract import Rule, on_path
+from ccmatrix.providers.credentials import CredentialMode, api_key
 
 # betas the first-party API is known to take; anything else gets a warning only (the
 # list moves with every release, and a stale list must not turn a cell red)
@@ -59,14 +57,14 @@ class Anthropic(Provider):
     litellm_prefix = "anthropic/"
     extra_base_fields = ("body.model", "body.stream", "headers.anthropic-version")
     beta_fields = ("headers.anthropic-beta",)
-    live_variables = ("ANTHROPIC_API_KEY",)
+    credential_modes = (CredentialMode(
+        "api-key", "an API key (ANTHROPIC_API_KEY), sent as x-api-key",
+        ("https://github.com/BerriAI/litellm/blob/main/tests/e2e/claude_code/test_config.yaml",
+         "https://docs.claude.com/en/api/overview#authentication"),
+        {"api_key": "os.environ/ANTHROPIC_API_KEY"}, ("ANTHROPIC_API_KEY",),
+        lambda workdir, token_uri: {"ANTHROPIC_API_KEY": "sk-ant-api03-" + random_text(ALNUM, 40)},
+        api_key("x-api-key"), live_default=True),)
     contract = first_party_rules("anthropic")
-
-    def litellm_params(self, model_id: str) -> dict[str, Any]:
-        return {"model": self.litellm_prefix + model_id, "api_key": "os.environ/ANTHROPIC_API_KEY"}
-
-    def fake_credentials(self, workdir: Path, token_uri: str | None = None) -> dict[str, str]:
-        return {"ANTHROPIC_API_KEY": "sk-ant-api03-" + random_text(ALNUM, 40)}
 
     def direct_upstream(self, url: str) -> DirectUpstream:
         return DirectUpstream(params={"api_base": url})  # LiteLLM appends /v1/messages

@@ -20,6 +20,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from ccmatrix.providers import ids
 from ccmatrix.providers.contract import ProviderRequest, Rule, Verdict, Violation, judge
+from ccmatrix.providers.credentials import CredentialMode, CredentialRule
 from ccmatrix.wire.messages import AssistantMessage, from_anthropic_json, from_sse
 
 # An answer the recorder sends in the provider's own error shape: status, headers, body.
@@ -84,8 +85,8 @@ class Provider:
     dialect: ClassVar[Dialect] = MESSAGES
     # host patterns (fnmatch) the provider's upstream traffic goes to
     hosts: ClassVar[tuple[str, ...]]
-    # token endpoints among those hosts: their exchanges belong to the run, not a cell
-    # (LiteLLM caches tokens), and get one cassette each: host -> cassette name
+    # token endpoints among those hosts (patterns): their exchanges belong to the run, not a
+    # cell (LiteLLM caches tokens), and get one cassette each: host pattern -> cassette name
     auth_hosts: ClassVar[Mapping[str, str]] = {}
     model_ids: ClassVar[Mapping[str, str]]  # tier id -> the provider's model id
     litellm_prefix: ClassVar[str]  # the LiteLLM `model` prefix, e.g. "bedrock/invoke/"
@@ -97,9 +98,9 @@ class Provider:
     # where an Anthropic beta travels in this provider's requests (a row's betas are
     # load-bearing at each of these paths)
     beta_fields: ClassVar[tuple[str, ...]] = ()
-    # the environment variables its LiteLLM deployment reads its credentials from
-    live_variables: ClassVar[tuple[str, ...]] = ()
-    optional_live_variables: ClassVar[tuple[str, ...]] = ()
+    # how a deployment can authenticate (ccmatrix/providers/credentials.py), the live
+    # harness's way first: the default
+    credential_modes: ClassVar[tuple[CredentialMode, ...]]
     # what the provider accepts, rule by rule (ccmatrix/providers/contract.py)
     contract: ClassVar[tuple[Rule, ...]] = ()
     # What Claude Code sends this provider when it talks to it itself, the expectation
@@ -124,16 +125,28 @@ class Provider:
     def beta_paths(self, beta: str) -> tuple[str, ...]:
         return tuple(f"{where}.{beta}" for where in self.beta_fields)
 
-    # ------------------------------------------------------------ LiteLLM
-    def litellm_params(self, model_id: str) -> dict[str, Any]:
-        """The deployment's `litellm_params`, written as a LiteLLM user writes them:
-        real endpoints, credentials from the environment (`os.environ/...`)."""
-        raise NotImplementedError
+    def owns_auth_host(self, host: str) -> str | None:
+        """The auth cassette's name when `host` is one of this provider's token endpoints."""
+        return next((name for pattern, name in self.auth_hosts.items() if fnmatch.fnmatchcase(host, pattern)), None)
 
-    def fake_credentials(self, workdir: Path, token_uri: str | None = None) -> dict[str, str]:
-        """Throwaway values for `live_variables`, real-looking enough for LiteLLM to
+    def credential_mode(self, mode_id: str | None = None) -> CredentialMode:
+        """The mode by that id (None: the default, the live harness's)."""
+        if mode_id is None:
+            return self.credential_modes[0]
+        return next(m for m in self.credential_modes if m.id == mode_id)
+
+    # ------------------------------------------------------------ LiteLLM
+    def litellm_params(self, model_id: str, mode: CredentialMode | None = None) -> dict[str, Any]:
+        """The deployment's `litellm_params`, written as a LiteLLM user writes them:
+        real endpoints, credentials from the environment (`os.environ/...`), as `mode`
+        (default: the live harness's) has them."""
+        return {"model": self.litellm_prefix + model_id, **(mode or self.credential_modes[0]).params}
+
+    def fake_credentials(self, workdir: Path, token_uri: str | None = None,
+                         mode: CredentialMode | None = None) -> dict[str, str]:
+        """Throwaway values for the mode's variables, real-looking enough for LiteLLM to
         sign requests with, worthless outside the run."""
-        raise NotImplementedError
+        return (mode or self.credential_modes[0]).fake(workdir, token_uri)
 
     def direct_upstream(self, url: str) -> DirectUpstream:
         raise NotImplementedError
@@ -147,6 +160,21 @@ class Provider:
     def check(self, request: ProviderRequest) -> Verdict:
         """What this provider makes of the request: the rule it breaks, if any."""
         return judge(self.contract, request)
+
+    def refusal(self, violation: Violation, seed: str) -> ErrorAnswer:
+        """The provider's answer to a request that breaks a rule: of its contract, or of the
+        run's credential mode (then as the provider refuses credentials it does not take)."""
+        if isinstance(violation.rule, CredentialRule):
+            return self.unauthenticated(f"{violation.rule.id}: {violation.message}", seed)
+        return self.rejection(violation, seed)
+
+    def unauthenticated(self, message: str, seed: str) -> ErrorAnswer:
+        """The Anthropic API's 401 (docs.claude.com/en/api/errors: authentication_error);
+        Foundry's gateway answers before the model, in Azure's shape."""
+        body = {"type": "error", "error": {"type": "authentication_error", "message": message},
+                "request_id": ids.request_id(seed)}
+        return 401, {"content-type": "application/json", "request-id": body["request_id"]}, \
+            json.dumps(body, separators=(",", ":")).encode()
 
     def rejection(self, violation: Violation, seed: str) -> ErrorAnswer:
         """The provider's answer to a request that breaks a rule of its contract."""

@@ -7,7 +7,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from ccmatrix.providers import ids
+from ccmatrix.providers import credentials, ids
 from ccmatrix.providers.base import (
     ALNUM,
     MISMATCH_STATUS,
@@ -18,11 +18,15 @@ from ccmatrix.providers.base import (
     random_text,
 )
 from ccmatrix.providers.contract import ProviderRequest, Violation
+from ccmatrix.providers.credentials import CredentialMode
 
 RUNTIME_HOSTS = ("bedrock-runtime.*.amazonaws.com",)
 # bedrock-mantle: Bedrock's Anthropic-compatible API (LiteLLM's count_tokens route)
 MANTLE_HOSTS = ("bedrock-mantle.*.api.aws",)
 AWS_REGION = "us-east-1"
+# AWS STS (AssumeRole), global and regional endpoints: a token endpoint of the run
+STS_HOSTS = ("sts.amazonaws.com", "sts.*.amazonaws.com")
+ROLE_ARN = "arn:aws:iam::123456789012:role/ccmatrix-bedrock"
 MODEL_IDS = {
     "haiku": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
     "sonnet": "us.anthropic.claude-sonnet-4-6",
@@ -84,28 +88,66 @@ INTERLEAVED_ON_ADAPTIVE = NativeHarmless(
     _adaptive)
 
 
+def access_keys(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
+    """Throwaway long-term access keys (AKIA...) and a session token, as SigV4 needs."""
+    return {
+        "AWS_ACCESS_KEY_ID": "AKIA" + random_text(string.ascii_uppercase + string.digits, 16),
+        "AWS_SECRET_ACCESS_KEY": random_text(ALNUM + "/+", 40),
+        "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2Vj" + random_text(ALNUM, 120),
+    }
+
+
+def _bedrock_api_key(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
+    return {"AWS_BEARER_TOKEN_BEDROCK": credentials.BEDROCK_API_KEY_PREFIX + random_text(ALNUM, 100)}
+
+
+def _base_keys(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
+    keys = access_keys(workdir)
+    del keys["AWS_SESSION_TOKEN"]  # the role's session token comes from STS
+    return keys
+
+
+HARNESS_ENV = "https://github.com/BerriAI/litellm/blob/main/tests/e2e/claude_code/cron_vm/litellm-compat-matrix.env.example"
+HARNESS_CONFIG = "https://github.com/BerriAI/litellm/blob/main/tests/e2e/claude_code/test_config.yaml"
+BEDROCK_API_KEYS_DOC = "https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-use.html"
+SIGV4_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html"
+ASSUME_ROLE_DOC = "https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html"
+LITELLM_BEDROCK_AUTH = "https://docs.litellm.ai/docs/providers/bedrock#boto3---authentication"
+
+CREDENTIAL_MODES: tuple[CredentialMode, ...] = (
+    # the live harness's: "Use Anthropic's Bedrock API-key passthrough ... No AWS_ACCESS_KEY_ID/
+    # AWS_SECRET_ACCESS_KEY required"; its deployments carry only aws_region_name
+    CredentialMode(
+        "api-key", "a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), sent as a bearer token",
+        (HARNESS_ENV, HARNESS_CONFIG, BEDROCK_API_KEYS_DOC),
+        {"aws_region_name": AWS_REGION}, ("AWS_BEARER_TOKEN_BEDROCK",), _bedrock_api_key,
+        credentials.bearer(credentials.BEDROCK_API_KEY_PREFIX, "a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)"),
+        live_default=True),
+    CredentialMode(
+        "sigv4", "access keys from the environment, each request SigV4-signed",
+        (SIGV4_DOC, LITELLM_BEDROCK_AUTH),
+        {"aws_region_name": AWS_REGION, "aws_access_key_id": "os.environ/AWS_ACCESS_KEY_ID",
+         "aws_secret_access_key": "os.environ/AWS_SECRET_ACCESS_KEY",
+         "aws_session_token": "os.environ/AWS_SESSION_TOKEN"},
+        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), access_keys,
+        credentials.sigv4("bedrock", AWS_REGION, temporary=False), optional_variables=("AWS_SESSION_TOKEN",)),
+    CredentialMode(
+        "assumed-role", "access keys that assume a role through STS; requests signed with the role's session "
+        "credentials", (ASSUME_ROLE_DOC, LITELLM_BEDROCK_AUTH),
+        {"aws_region_name": AWS_REGION, "aws_access_key_id": "os.environ/AWS_ACCESS_KEY_ID",
+         "aws_secret_access_key": "os.environ/AWS_SECRET_ACCESS_KEY", "aws_role_name": ROLE_ARN,
+         "aws_session_name": "ccmatrix"},
+        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), _base_keys,
+        credentials.sigv4("bedrock", AWS_REGION, temporary=True)),
+)
+
+
 class Bedrock(Provider):
-    hosts = RUNTIME_HOSTS + MANTLE_HOSTS
+    hosts = RUNTIME_HOSTS + MANTLE_HOSTS + STS_HOSTS
+    auth_hosts = {host: "aws_sts" for host in STS_HOSTS}
     model_ids = MODEL_IDS
-    live_variables = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    optional_live_variables = ("AWS_SESSION_TOKEN",)
+    credential_modes = CREDENTIAL_MODES
     native_harmless = (INTERLEAVED_ON_ADAPTIVE,)
-
-    def litellm_params(self, model_id: str) -> dict[str, Any]:
-        return {
-            "model": self.litellm_prefix + model_id,
-            "aws_region_name": AWS_REGION,
-            "aws_access_key_id": "os.environ/AWS_ACCESS_KEY_ID",
-            "aws_secret_access_key": "os.environ/AWS_SECRET_ACCESS_KEY",
-            "aws_session_token": "os.environ/AWS_SESSION_TOKEN",
-        }
-
-    def fake_credentials(self, workdir: Path, token_uri: str | None = None) -> dict[str, str]:
-        return {
-            "AWS_ACCESS_KEY_ID": "AKIA" + random_text(string.ascii_uppercase + string.digits, 16),
-            "AWS_SECRET_ACCESS_KEY": random_text(ALNUM + "/+", 40),
-            "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2Vj" + random_text(ALNUM, 120),
-        }
 
     def direct_upstream(self, url: str) -> DirectUpstream:
         # SigV4 is still signed, against the loopback host. Count tokens for models only
@@ -119,6 +161,13 @@ class Bedrock(Provider):
         headers = {"content-type": "application/json", "x-amzn-RequestId": ids.aws_request_id(seed),
                    "x-amzn-ErrorType": VALIDATION}
         return violation.rule.status, headers, json.dumps({"message": message}, separators=(",", ":")).encode()
+
+    def unauthenticated(self, message: str, seed: str) -> ErrorAnswer:
+        # AWS refuses credentials it does not take with 403 and the type in x-amzn-ErrorType
+        # (botocore: UnrecognizedClientException, "The security token included in the request is invalid.")
+        headers = {"content-type": "application/json", "x-amzn-RequestId": ids.aws_request_id(seed),
+                   "x-amzn-ErrorType": "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/"}
+        return 403, headers, json.dumps({"message": message}, separators=(",", ":")).encode()
 
     def fault_answer(self, kind: str, seed: str) -> ErrorAnswer | None:
         # botocore's bedrock-runtime model: ThrottlingException is 429, ServiceUnavailableException

@@ -9,6 +9,7 @@ from ccmatrix.providers.bedrock import (
     AWS_MESSAGES_DOC,
     BETA_EVIDENCE,
     Bedrock,
+    access_keys,
     native_1m,
     rejected_betas,
     unknown_betas,
@@ -125,7 +126,7 @@ class BedrockInvoke(Bedrock):
 
     def native_environment(self, workdir: Path) -> dict[str, str]:
         # signed with throwaway keys (SigV4, as LiteLLM signs), in LiteLLM's region
-        return {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1", **self.fake_credentials(workdir)}
+        return {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1", **access_keys(workdir)}
 
     def decode_response(self, path: str, content_type: str, data: bytes) -> AssistantMessage:
         if content_type.startswith("application/vnd.amazon.eventstream"):

@@ -12,10 +12,21 @@ from ccmatrix.providers import ids
 from ccmatrix.providers import messages_api as api
 from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
 from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, both, on_path
+from ccmatrix.providers.credentials import (
+    METADATA_TOKEN,
+    SERVICE_ACCOUNT_TOKEN,
+    CredentialMode,
+    all_of,
+    bearer,
+    vertex_location,
+)
 
 API_HOSTS = ("*-aiplatform.googleapis.com", "aiplatform.googleapis.com")
 TOKEN_HOSTS = ("oauth2.googleapis.com",)
-LOCATION = "us-east5"
+# the GCE metadata server, by name and by address (google-auth pings the address first)
+METADATA_HOSTS = ("metadata.google.internal", "169.254.169.254")
+REGION = "us-east5"  # where Claude models are served regionally (VERTEX_DOCS)
+GLOBAL = "global"  # the live harness's VERTEXAI_LOCATION
 FAKE_PROJECT = "ccmatrix-project"
 VERTEX_VERSION = "vertex-2023-10-16"
 VERTEX_DOCS = "https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude"
@@ -66,38 +77,65 @@ CONTRACT: tuple[Rule, ...] = (
 )
 
 
+HARNESS_ENV = "https://github.com/BerriAI/litellm/blob/main/tests/e2e/claude_code/cron_vm/litellm-compat-matrix.env.example"
+HARNESS_CONFIG = "https://github.com/BerriAI/litellm/blob/main/tests/e2e/claude_code/test_config.yaml"
+ADC_DOC = "https://cloud.google.com/docs/authentication/application-default-credentials"
+METADATA_DOC = "https://cloud.google.com/compute/docs/access/authenticate-workloads#applications"
+LOCATIONS_DOC = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/locations#global-endpoint"
+SERVICE_ACCOUNT_DOC = "https://cloud.google.com/iam/docs/keys-create-delete"
+
+
+def _service_account(workdir: Path, token_uri: str | None) -> dict[str, str]:
+    path = service_account(workdir / "vertex-service-account.json", token_uri)
+    return {"VERTEXAI_PROJECT": FAKE_PROJECT, "VERTEXAI_CREDENTIALS": str(path)}
+
+
+CREDENTIAL_MODES: tuple[CredentialMode, ...] = (
+    # the live harness's: "the default service-account ADC from the metadata server is used --
+    # no JSON key file is needed", VERTEXAI_LOCATION=global; its deployments name only the
+    # project and the location (vertex_ai_project, vertex_ai_location)
+    CredentialMode(
+        "metadata-server", "application default credentials from the GCE metadata server, at the global endpoint",
+        (HARNESS_ENV, HARNESS_CONFIG, ADC_DOC, METADATA_DOC, LOCATIONS_DOC),
+        {"vertex_ai_project": "os.environ/VERTEXAI_PROJECT", "vertex_ai_location": "os.environ/VERTEXAI_LOCATION"},
+        ("VERTEXAI_PROJECT", "VERTEXAI_LOCATION"),
+        lambda workdir, token_uri: {"VERTEXAI_PROJECT": FAKE_PROJECT, "VERTEXAI_LOCATION": GLOBAL},
+        all_of(bearer(METADATA_TOKEN, "the metadata server's credentials (application default credentials)"),
+               vertex_location(GLOBAL)),
+        location=GLOBAL, live_default=True),
+    CredentialMode(
+        "service-account", f"a service-account key file (VERTEXAI_CREDENTIALS) traded for a token, in {REGION}",
+        (SERVICE_ACCOUNT_DOC, VERTEX_DOCS),
+        {"vertex_project": "os.environ/VERTEXAI_PROJECT", "vertex_location": REGION,
+         "vertex_credentials": "os.environ/VERTEXAI_CREDENTIALS"},
+        ("VERTEXAI_PROJECT", "VERTEXAI_CREDENTIALS"), _service_account,
+        all_of(bearer(SERVICE_ACCOUNT_TOKEN, "a service-account key file (VERTEXAI_CREDENTIALS)"),
+               vertex_location(REGION)),
+        location=REGION),
+)
+
+
 class VertexAI(Provider):
     id = "vertex_ai"
     name = "Vertex AI"
     label = "Vertex"
     litellm_modules = ("litellm/llms/vertex_ai/vertex_ai_partner_models/anthropic/",)
-    hosts = API_HOSTS + TOKEN_HOSTS  # the token endpoint belongs to vertex_ai
-    auth_hosts = {"oauth2.googleapis.com": "google_oauth2_token"}
+    hosts = API_HOSTS + TOKEN_HOSTS + METADATA_HOSTS  # the token endpoints belong to vertex_ai
+    auth_hosts = {"oauth2.googleapis.com": "google_oauth2_token",
+                  **{host: "gce_metadata" for host in METADATA_HOSTS}}
     model_ids = {"haiku": "claude-haiku-4-5@20251001", "sonnet": "claude-sonnet-4-6", "opus": "claude-opus-4-7"}
     litellm_prefix = "vertex_ai/"
     alias_suffix = "-vertex"
     extra_base_fields = ("body.anthropic_version",)
     beta_fields = ("headers.anthropic-beta", "body.anthropic_beta")
-    live_variables = ("VERTEXAI_PROJECT", "VERTEXAI_CREDENTIALS")
+    credential_modes = CREDENTIAL_MODES
     contract = CONTRACT
-
-    def litellm_params(self, model_id: str) -> dict[str, Any]:
-        return {
-            "model": self.litellm_prefix + model_id,
-            "vertex_project": "os.environ/VERTEXAI_PROJECT",
-            "vertex_location": LOCATION,
-            "vertex_credentials": "os.environ/VERTEXAI_CREDENTIALS",
-        }
-
-    def fake_credentials(self, workdir: Path, token_uri: str | None = None) -> dict[str, str]:
-        path = service_account(workdir / "vertex-service-account.json", token_uri)
-        return {"VERTEXAI_PROJECT": FAKE_PROJECT, "VERTEXAI_CREDENTIALS": str(path)}
 
     def native_environment(self, workdir: Path) -> dict[str, str]:
         # the CLI's own Google sign-in skipped: it sends the token it is given, as
         # LiteLLM sends the one it exchanged (a real Vertex checks it; so does the emulator)
         return {"CLAUDE_CODE_USE_VERTEX": "1", "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1",
-                "ANTHROPIC_VERTEX_PROJECT_ID": FAKE_PROJECT, "CLOUD_ML_REGION": "us-east5",
+                "ANTHROPIC_VERTEX_PROJECT_ID": FAKE_PROJECT, "CLOUD_ML_REGION": REGION,
                 "ANTHROPIC_AUTH_TOKEN": "ya29." + random_text(ALNUM, 100)}
 
     def direct_upstream(self, url: str) -> DirectUpstream:
@@ -112,6 +150,10 @@ class VertexAI(Provider):
                 "request_id": ids.request_id(seed, "req_vrtx_")}
         return violation.rule.status, {"content-type": "application/json", "request-id": body["request_id"]}, \
             json.dumps(body, separators=(",", ":")).encode()
+
+    def unauthenticated(self, message: str, seed: str) -> ErrorAnswer:
+        # Google's own 401 (Vertex checks the token before the model sees the request)
+        return google_error(401, "UNAUTHENTICATED", message)
 
     def fault_answer(self, kind: str, seed: str) -> ErrorAnswer | None:
         if kind == "rate_limited":

@@ -4,6 +4,8 @@ Offline (replay, emulate) every credential is a throwaway made on the spot by
 its provider (ccmatrix/providers/): it must look real enough for LiteLLM to sign
 requests (SigV4, a Vertex token exchange with a real RSA-signed JWT), and it is
 worthless outside the run. Live runs take the operator's own from the environment.
+Which credentials a provider's deployments use is its credential mode
+(ccmatrix/providers/credentials.py; default: the live harness's).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from pathlib import Path
 
 from ccmatrix import providers
 from ccmatrix.errors import CcmatrixError
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 
-LIVE_VARIABLES = providers.live_variables()
+LIVE_VARIABLES = providers.live_variables()  # of the default modes (the live harness's)
 OPTIONAL_LIVE_VARIABLES = providers.optional_live_variables()
 
 
@@ -22,13 +25,16 @@ class MissingCredentials(CcmatrixError):
     pass
 
 
-def fake_credentials(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
-    return providers.fake_credentials(workdir, token_uri)
+def fake_credentials(workdir: Path, token_uri: str | None = None,
+                     choice: CredentialChoice = DEFAULT_CHOICE) -> dict[str, str]:
+    return providers.fake_credentials(workdir, token_uri, choice)
 
 
-def live_credentials(environ: dict[str, str] | None = None) -> dict[str, str]:
+def live_credentials(environ: dict[str, str] | None = None, choice: CredentialChoice = DEFAULT_CHOICE) -> dict[str, str]:
+    """The operator's credentials for the modes `choice` names, from the environment."""
     environ = dict(os.environ if environ is None else environ)
-    missing = [v for v in LIVE_VARIABLES if not environ.get(v)]
+    needed, optional = providers.live_variables(choice), providers.optional_live_variables(choice)
+    missing = [v for v in needed if not environ.get(v)]
     if missing:
         raise MissingCredentials("live mode needs these environment variables: " + ", ".join(missing))
-    return {v: environ[v] for v in LIVE_VARIABLES + OPTIONAL_LIVE_VARIABLES if environ.get(v)}
+    return {v: environ[v] for v in needed + optional if environ.get(v)}

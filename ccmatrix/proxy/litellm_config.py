@@ -20,6 +20,7 @@ import yaml
 
 from ccmatrix import catalog
 from ccmatrix.errors import CcmatrixError
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 
 MASTER_KEY = "sk-ccmatrix-local-proxy"
 DEFAULT_LABEL = "ccmatrix (the live harness's settings)"
@@ -67,12 +68,14 @@ class ProxyConfig:
         return names
 
 
-def build_config(providers: list[catalog.Provider] | None = None) -> dict[str, Any]:
-    """One deployment per (provider, tier), named as the published matrix names it."""
+def build_config(providers: list[catalog.Provider] | None = None,
+                 credentials: CredentialChoice = DEFAULT_CHOICE) -> dict[str, Any]:
+    """One deployment per (provider, tier), named as the published matrix names it, set up
+    for the provider's credential mode (default: the live harness's)."""
     model_list = [
         {
             "model_name": catalog.proxy_model_name(p, t),
-            "litellm_params": p.litellm_params(p.model_ids[t.id]),
+            "litellm_params": p.litellm_params(p.model_ids[t.id], credentials.for_provider(p)),
         }
         for p in providers or catalog.PROVIDERS
         for t in catalog.TIERS
@@ -84,8 +87,9 @@ def build_config(providers: list[catalog.Provider] | None = None) -> dict[str, A
     }
 
 
-def default_config(providers: list[catalog.Provider] | None = None) -> ProxyConfig:
-    document = build_config(providers)
+def default_config(providers: list[catalog.Provider] | None = None,
+                   credentials: CredentialChoice = DEFAULT_CHOICE) -> ProxyConfig:
+    document = build_config(providers, credentials)
     return ProxyConfig(document, DEFAULT_LABEL, frozenset(m["model_name"] for m in document["model_list"]))
 
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from ccmatrix.bundled import RECORDER_SCRIPT
 from ccmatrix.cassette import RecordedVerdict
 from ccmatrix.fsutil import cache_dir
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.proxy.process import Process, StackError, free_port, spawn, tail
 from ccmatrix.recorder.protocol import CONTROL_HOST, BeginCell, CellEnd, Health, Upstream, WriteCell, Written
 
@@ -149,11 +150,12 @@ class Mitmdump:
             raise StackError(f"the recorder did not answer {path}: {type(exc).__name__}: {exc}") from None
 
     def begin_cell(self, cell_id: str, claude_code: str, provenance: dict[str, Any], chunking: str = "coalesced",
-                   native: bool = False) -> None:
+                   native: bool = False, credentials: CredentialChoice = DEFAULT_CHOICE) -> None:
         """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s
-        tree (`native`: what is recorded is its native reference)."""
+        tree (`native`: what is recorded is its native reference; `credentials`: the modes
+        LiteLLM's deployments were set up with, each request is held to its provider's)."""
         begin = BeginCell(cell=cell_id, claude_code=claude_code, provenance=provenance, chunking=chunking,  # type: ignore[arg-type]
-                          native=native)
+                          native=native, credentials=credentials.encode())
         r = self._cell_control("/cell/begin", begin.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder refused cell {cell_id}: {r.text}")

@@ -23,6 +23,7 @@ import httpx
 
 from ccmatrix import catalog
 from ccmatrix.cassette import RecordedVerdict
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.credentials import fake_credentials, live_credentials
 from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
@@ -40,7 +41,8 @@ def proxied_environment(workdir: Path, mitmdump: Mitmdump, credentials: dict[str
     env.update({
         "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "https_proxy": proxy, "http_proxy": proxy,
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-        "SSL_CERT_FILE": str(bundle), "REQUESTS_CA_BUNDLE": str(bundle),
+        # botocore (STS for an assumed role) reads its own variable, not requests'
+        "SSL_CERT_FILE": str(bundle), "REQUESTS_CA_BUNDLE": str(bundle), "AWS_CA_BUNDLE": str(bundle),
     })
     env.update(credentials)
     return env
@@ -72,6 +74,9 @@ class Stack:
     restarts: int = 0
     # the mitmdump is the caller's (SharedMitmdumps): only LiteLLM is started and stopped here
     shared_mitmdump: bool = False
+    # each provider's credential mode: LiteLLM's deployments and environment, and what the
+    # recorder holds each upstream request to
+    credential_choice: CredentialChoice = DEFAULT_CHOICE
     _credentials: dict[str, str] = field(default_factory=dict)
     _http: httpx.Client | None = None
     _exit: ExitStack = field(default_factory=ExitStack)
@@ -89,18 +94,22 @@ class Stack:
         proxy_config: litellm_config.ProxyConfig | None = None,
         timeouts: Timeouts | None = None,
         mitmdump: Mitmdump | None = None,
+        credential_choice: CredentialChoice = DEFAULT_CHOICE,
     ) -> "Stack":
-        """`credentials`: None for throwaway ones offline and the environment's live.
+        """`credentials`: None for throwaway ones offline and the environment's live, of the
+        modes `credential_choice` names (default: the live harness's).
         `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings).
         `mitmdump`: a launched one to put LiteLLM behind (SharedMitmdumps), kept running at stop."""
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
         if credentials is None:
-            credentials = live_credentials() if mode == "live" else fake_credentials(workdir)
+            credentials = live_credentials(choice=credential_choice) if mode == "live" \
+                else fake_credentials(workdir, choice=credential_choice)
         stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=mitmdump,  # type: ignore[arg-type]
-                    proxy_config=proxy_config or litellm_config.default_config(providers), timeouts=timeouts or Timeouts(),
-                    shared_mitmdump=mitmdump is not None, _credentials=credentials, _exit=exit_stack)
+                    proxy_config=proxy_config or litellm_config.default_config(providers, credential_choice),
+                    timeouts=timeouts or Timeouts(), shared_mitmdump=mitmdump is not None,
+                    credential_choice=credential_choice, _credentials=credentials, _exit=exit_stack)
         try:
             stack._launch()
         except BaseException:
@@ -225,7 +234,7 @@ class Stack:
     def begin_cell(self, cell: catalog.CellTier, claude_code: str, provenance: dict[str, Any],
                    chunking: str = "coalesced") -> None:
         """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s tree."""
-        self.mitmdump.begin_cell(cell.id, claude_code, provenance, chunking)
+        self.mitmdump.begin_cell(cell.id, claude_code, provenance, chunking, credentials=self.credential_choice)
 
     def end_cell(self) -> CellEnd:
         return self.mitmdump.end_cell()

@@ -36,8 +36,9 @@ from ccmatrix.catalog.faults import stalled_stream
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.emulator.exchange import EmulatedResponse
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import AUTH_HOSTS, PROVIDERS, Provider
-from ccmatrix.providers.contract import ProviderRequest, Violation
+from ccmatrix.providers import PROVIDERS, Provider, auth_cassette_name, choose
+from ccmatrix.providers.contract import ProviderRequest, Verdict, Violation
+from ccmatrix.providers.credentials import CredentialRule
 from ccmatrix.recorder import chunking
 from ccmatrix.recorder.delivery import DeliveryServer
 from ccmatrix.recorder.match import match, mismatch_answer, view
@@ -75,6 +76,23 @@ def _note(violation: Violation | None) -> ContractNote | None:
         return None
     rule = violation.rule
     return ContractNote(rule=rule.id, message=violation.message, evidence=list(rule.evidence), action=rule.action)
+
+
+def _auth_route(interaction: cassettes.Interaction) -> tuple[str, str, str]:
+    """What a token endpoint was asked: method, URL, and for AWS's query APIs the action
+    (STS takes GetCallerIdentity and AssumeRole at one URL)."""
+    request = interaction.request
+    form = request.body.form if request.body is not None and request.body.form is not None else {}
+    return request.method, request.url, str(form.get("Action", ""))
+
+
+def _credentials_violation(violation: Violation | None) -> bool:
+    return violation is not None and isinstance(violation.rule, CredentialRule)
+
+
+def _hostname(flow: http.HTTPFlow) -> str:
+    """The host the request is for (the provider's, also when forwarded to the emulator)."""
+    return (flow.request.host_header or flow.request.pretty_host).split(":")[0]
 
 
 def provider_for_host(host: str) -> Provider | None:
@@ -124,6 +142,7 @@ class CcmatrixRecorder:
     def configure(self, updated) -> None:
         if ctx.options.ccmatrix_upstream not in UPSTREAMS:
             raise ValueError(f"ccmatrix_upstream must be one of {UPSTREAMS}, not {ctx.options.ccmatrix_upstream!r}")
+
         if "ccmatrix_cell" in updated and ctx.options.ccmatrix_cell:
             self._begin(BeginCell(cell=ctx.options.ccmatrix_cell, claude_code=CLAUDE_CODE_VERSION,
                                   provenance={"source": self._source}))
@@ -174,6 +193,10 @@ class CcmatrixRecorder:
         flow.metadata["ccmatrix_contract"] = self._contract(session, flow)
         if self.upstream == "replay":
             self._deliver(flow, session, self._replay(session, recorded, flow))
+        elif self.upstream == "emulate" and _credentials_violation(flow.metadata["ccmatrix_violation"]):
+            # the emulator does not know the run's modes: the refusal is answered here
+            status, headers, body = provider.refusal(flow.metadata["ccmatrix_violation"], request_seed(flow))
+            flow.response = http.Response.make(status, body, headers)
         elif self.upstream == "emulate":
             original = flow.request.host_header or host
             flow.request.scheme, flow.request.host, flow.request.port = "http", "127.0.0.1", self.emulator.port
@@ -261,7 +284,7 @@ class CcmatrixRecorder:
         content, reads = self._content(flow)
         interaction = record_interaction(request, flow.response.status_code, flow.response.headers.items(multi=True),
                                          content, reads)
-        auth_name = AUTH_HOSTS.get(flow.request.host_header or flow.request.pretty_host)
+        auth_name = auth_cassette_name(_hostname(flow))
         if auth_name:
             self._write_auth(auth_name, interaction)
         else:
@@ -304,8 +327,7 @@ class CcmatrixRecorder:
                 flow: http.HTTPFlow) -> cassettes.RecordedResponse:
         """The answer to a replayed request: its recording, the provider's rejection, the
         emulator's answer (changed), or the mismatch error."""
-        host = request.url.split("/")[2]
-        auth_name = AUTH_HOSTS.get(host)
+        auth_name = auth_cassette_name(request.url.split("/")[2].split(":")[0])
         if auth_name:
             source = self._auth_cassette(auth_name)
             where = str(layout.auth_cassette_path(self.root, auth_name))
@@ -328,7 +350,7 @@ class CcmatrixRecorder:
         if violation is not None:
             # the provider would refuse this request, whatever the recording says
             exchange.mismatch = None
-            status, headers, body = provider.rejection(flow.metadata["ccmatrix_violation"], request_seed(flow))
+            status, headers, body = provider.refusal(flow.metadata["ccmatrix_violation"], request_seed(flow))
             return record_response(status, headers.items(), body)
         if result.index is not None:
             return interactions[result.index].response
@@ -371,14 +393,21 @@ class CcmatrixRecorder:
         flow.request.headers[DeliveryServer.HEADER] = token
 
     def _contract(self, session: CellSession, flow: http.HTTPFlow) -> tuple[ContractNote | None, list[ContractNote]]:
-        """The cell's provider contract on the request as it is on the wire."""
+        """The cell's provider contract on the request as it is on the wire, and offline,
+        the run's credential mode for the provider (a token endpoint's own requests aside)."""
         req = flow.request
         try:
             body = json.loads(req.content) if req.content else None
         except ValueError:
             body = None
-        verdict = flow.metadata["ccmatrix_provider"].check(
-            ProviderRequest.of(req.method, req.host_header or req.pretty_host, req.path, dict(req.headers.items()), body))
+        provider: Provider = flow.metadata["ccmatrix_provider"]
+        request = ProviderRequest.of(req.method, _hostname(flow), req.path, dict(req.headers.items()), body)
+        verdict = provider.check(request)
+        if verdict.rejected is None and self.upstream != "live" and not session.native \
+                and auth_cassette_name(request.host) is None:
+            # live, the provider itself judges the credentials; natively, Claude Code brings its own
+            refused = session.credentials.for_provider(provider).rule(provider.id).violation(request)
+            verdict = Verdict(refused, verdict.warnings) if refused else verdict
         flow.metadata["ccmatrix_violation"] = verdict.rejected
         return _note(verdict.rejected), [_note(w) for w in verdict.warnings]
 
@@ -397,9 +426,12 @@ class CcmatrixRecorder:
 
     def _write_auth(self, name: str, interaction: cassettes.Interaction) -> None:
         # Token exchanges belong to the session, not a cell (LiteLLM caches tokens,
-        # so only the first cell of a run would see one): one shared auth cassette.
+        # so only the first cell of a run would see one): one shared auth cassette,
+        # an interaction per route (the metadata server is asked several things).
         path = layout.auth_cassette_path(self.root, name)
-        cassette = cassettes.Cassette(provenance=self._provenance(self.session), interactions=[interaction])
+        kept = self._auth_cassette(name)
+        others = [i for i in (kept.interactions if kept else []) if _auth_route(i) != _auth_route(interaction)]
+        cassette = cassettes.Cassette(provenance=self._provenance(self.session), interactions=[*others, interaction])
         cassettes.save(cassette, path, self.root)
         self.auth_cache[name] = cassette
 
@@ -438,7 +470,7 @@ class CcmatrixRecorder:
             self.emulator.reset_attempts()  # a cell's faults on purpose start from its first attempt
         self.session = CellSession(cell=cell, claude_code=begin.claude_code, native=begin.native,
                                    provenance=begin.provenance, recorded=recorded,
-                                   chunking=begin.chunking)
+                                   chunking=begin.chunking, credentials=choose([begin.credentials], PROVIDERS))
 
     def _end(self) -> CellEnd:
         if self.session is None:

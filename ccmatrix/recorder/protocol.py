@@ -54,6 +54,9 @@ class BeginCell(_Message):
     native: bool = False
     provenance: dict[str, Any] = Field(default_factory=dict)
     chunking: Chunking = "coalesced"  # replay: how streamed answers are cut into writes
+    # each provider's credential mode, as providers.CredentialChoice encodes it (empty: the
+    # live harness's modes): every upstream request of the cell is held to its provider's
+    credentials: str = ""
 
 
 class Ok(_Message):

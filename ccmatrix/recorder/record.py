@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from ccmatrix import catalog
 from ccmatrix.cassette import Body, Cassette, Interaction, RecordedRequest, RecordedResponse, Stream
 from ccmatrix.cassette.redact import normalize_body, normalize_client_body, redact_headers, redact_json, redact_url
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.recorder import chunking
 from ccmatrix.recorder.protocol import ClientLegExchange, Exchange
 
@@ -124,6 +125,7 @@ class CellSession:
     native: bool = False  # recording the native reference (BeginCell.native)
     recorded: Cassette | None = None  # replay: the cassette answering
     chunking: str = chunking.DEFAULT_CHUNKING  # replay: how streamed answers are cut into writes
+    credentials: CredentialChoice = DEFAULT_CHOICE  # each provider's credential mode in this run
     interactions: list[Interaction] = field(default_factory=list)  # record: what passed through
     exchanges: list[Exchange] = field(default_factory=list)  # what the driver gets back
     client: list[ClientLegExchange] = field(default_factory=list)  # the client leg (to LiteLLM)

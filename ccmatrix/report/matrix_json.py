@@ -272,6 +272,7 @@ def to_schema_v1(run: RunResult) -> dict[str, Any]:
             "mode": run.mode,
             "client": run.client,
             "proxy_config": run.proxy_config,
+            "credentials": run.credentials,
             "cassettes": cassette_summary(run),
             **({"fault_rows": [_feature_entry(row, run.providers) for row in run.fault_rows]} if run.fault_rows else {}),
         },

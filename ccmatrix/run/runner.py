@@ -29,6 +29,7 @@ from ccmatrix.client.driver import captured_outcome, send_requests, stream_idle_
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.client.probes import send_probe
 from ccmatrix.errors import CcmatrixError
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump
@@ -277,10 +278,12 @@ def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, s
     """One cell tier, once: select it in the recorder, let the client run, judge what happened."""
     observer = observer or RunObserver()
     recorded = the_plan.cassettes.get(cell.id)
+    mode_used = stack.credential_choice.for_provider(cell.provider)
     provenance: dict[str, Any] = {
         "litellm_version": stack.litellm_env.version,
         "ccmatrix_version": __version__,
         "proxy_config": stack.config_label,
+        "credentials": mode_used.id,
     }
 
     def timed(name: str, fn, *args):  # type: ignore[no-untyped-def]
@@ -298,6 +301,12 @@ def run_once(cell: catalog.CellTier, the_plan: Plan, stack: Stack, mode: Mode, s
     observer.client_done(cell, outcome)
     judged_against = recorded if mode == "replay" else None
     result = timed("judge", judge, cell, outcome, end, judged_against, strict, the_plan.native.get(cell.id))
+    if judged_against is not None and judged_against.provenance.credentials not in (None, mode_used.id):
+        result.findings.append(Finding(
+            kind="credentials-replayed", severity="info",
+            message=f"recorded with {cell.provider.id}'s {judged_against.provenance.credentials} credentials, replayed "
+                    f"with {mode_used.describe()}: the recording stands for the request, the mode for its "
+                    "authentication"))
     if mode != "replay":
         if outcome.client == "captured" and recorded is not None:
             # the client leg sent again is the one recorded: it keeps its origin
@@ -327,8 +336,18 @@ def drive(cell: catalog.CellTier, the_plan: Plan, stack: Stack) -> ClientOutcome
     return captured_outcome(exchanges, cell.proxy_model)
 
 
+def credentials_used(choice: CredentialChoice) -> dict[str, dict[str, str]]:
+    """Each provider's credential mode, as the matrix JSON names it."""
+    out = {}
+    for p in catalog.PROVIDERS:
+        m = choice.for_provider(p)
+        out[p.id] = {"mode": m.id, **({"location": m.location} if m.location else {}), "summary": m.summary}
+    return out
+
+
 def assemble(results: list[TierResult], *, mode: str, litellm_version: str, claude_code_version: str,
-             client: str = "captured", proxy_config: str | None = None) -> RunResult:
+             client: str = "captured", proxy_config: str | None = None,
+             credentials: CredentialChoice = DEFAULT_CHOICE) -> RunResult:
     """All rows x providers; cells without results are not_tested, with a reason."""
     by_cell: dict[tuple[str, str], list[TierResult]] = {}
     for r in results:
@@ -344,6 +363,7 @@ def assemble(results: list[TierResult], *, mode: str, litellm_version: str, clau
         fault_rows=fault_rows,
         client=client,
         proxy_config=proxy_config,
+        credentials=credentials_used(credentials),
     )
 
 
@@ -363,6 +383,7 @@ def execute(
     claude_code: str | None = None,
     mitmdump: Mitmdump | None = None,
     jobs: int = 1,
+    credential_choice: CredentialChoice = DEFAULT_CHOICE,
 ) -> RunResult:
     """Run the cell tiers on a stack of their own (`mitmdump`: a shared one to put it behind).
 
@@ -384,7 +405,8 @@ def execute(
             return [], ""
         t0 = time.perf_counter()
         stack = Stack.start(mode, root, litellm, providers=providers, credentials=credentials,
-                            proxy_config=proxy_config, timeouts=timeouts, mitmdump=mitmdump)
+                            proxy_config=proxy_config, timeouts=timeouts, mitmdump=mitmdump,
+                            credential_choice=credential_choice)
         try:
             observer.stack_started(stack, time.perf_counter() - t0)
             return run_tiers(replace(the_plan, cell_tiers=share), stack, mode, strict, observer, chunkings,
@@ -412,4 +434,4 @@ def execute(
         cassettes.prune_blobs(root)
     return assemble(results, mode=mode, litellm_version=litellm.version,
                     claude_code_version=the_plan.claude_code, client=the_plan.client,
-                    proxy_config=done[0][1])
+                    proxy_config=done[0][1], credentials=credential_choice)

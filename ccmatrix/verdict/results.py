@@ -184,6 +184,8 @@ class RunResult(BaseModel):
     fault_rows: list[FeatureRow] = Field(default_factory=list)
     client: str = "captured"  # what drove the client leg: "captured" or "cli" (probe rows: their probe)
     proxy_config: str | None = None  # the LiteLLM config the run used
+    # each provider's credential mode: {"mode", "location"?, "summary"} (providers/credentials.py)
+    credentials: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     def cells(self) -> list[CellResult]:
         """Every cell, the published rows' then the fault rows'."""

@@ -34,7 +34,8 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("entry points", ("ccmatrix.cli", "ccmatrix.pytest_plugin", "ccmatrix.__main__")),
 ]
 # the emulator's per-provider modules may speak of providers by name
-EMULATOR_PROVIDER_MODULES = {"anthropic_messages", "aws", "bedrock", "converse", "vertex", "google_token"}
+EMULATOR_PROVIDER_MODULES = {"anthropic_messages", "aws", "bedrock", "converse", "vertex", "google_token",
+                             "gce_metadata", "sts"}
 
 
 def module_name(path: Path) -> str:

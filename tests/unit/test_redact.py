@@ -29,6 +29,7 @@ from ccmatrix.cassette.redact import (
     redact_text,
     redact_url,
 )
+from ccmatrix.providers import choose
 from ccmatrix.proxy.credentials import fake_credentials
 from ccmatrix.recorder.record import record_request, record_response
 
@@ -276,6 +277,10 @@ def _secret_traffic(pem: str, creds: dict[str, str]) -> tuple[list[cassettes.Int
     interactions.append(cassettes.Interaction(request=anthropic, response=record_response(
         401, [("content-type", "text/event-stream")], sse)))
 
+    bearer = record_request("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/invoke",
+                            [("Authorization", f"Bearer {creds['AWS_BEARER_TOKEN_BEDROCK']}")], b'{"max_tokens":1}')
+    interactions.append(cassettes.Interaction(request=bearer, response=record_response(200, [("content-type", "text/plain")], b"ok")))
+
     azure = record_request("POST", "https://ccmatrix-foundry.services.ai.azure.com/anthropic/v1/messages",
                            [("api-key", creds["AZURE_AI_API_KEY"]), ("content-type", "application/json")], b'{"max_tokens":1}')
     interactions.append(cassettes.Interaction(request=azure, response=record_response(200, [("content-type", "text/plain")], b"ok")))
@@ -299,15 +304,21 @@ def _secret_traffic(pem: str, creds: dict[str, str]) -> tuple[list[cassettes.Int
         200, [("content-type", "text/plain")], f"echo Bearer {YA29}".encode())))
 
     # (private_key_id is no secret in itself: it is the JWT header's "kid")
-    secrets = [creds["AWS_ACCESS_KEY_ID"], creds["AWS_SESSION_TOKEN"],
+    secrets = [creds["AWS_ACCESS_KEY_ID"], creds["AWS_SESSION_TOKEN"], creds["AWS_BEARER_TOKEN_BEDROCK"],
                creds["ANTHROPIC_API_KEY"], creds["AZURE_AI_API_KEY"], SIGNATURE, SESSION_TOKEN[60:], ASIA, YA29,
                JWT, JWT.split(".")[2], REFRESH,
                service_account["private_key"].splitlines()[1], pem.splitlines()[1]]
     return interactions, secrets
 
 
+def every_mode_credentials(workdir: Path) -> dict[str, str]:
+    """Throwaway credentials of every credential mode: the defaults' and the others'."""
+    others = choose(["sigv4", "service-account"], catalog.PROVIDERS)
+    return {**fake_credentials(workdir, choice=others), **fake_credentials(workdir)}
+
+
 def test_recorded_cassette_holds_no_secret(tmp_path, pem):
-    creds = fake_credentials(tmp_path)
+    creds = every_mode_credentials(tmp_path)
     interactions, secrets = _secret_traffic(pem, creds)
     root = tmp_path / "cassettes"
     path = root / "redaction" / "case.json"
@@ -336,7 +347,7 @@ def _scan(*paths: Path) -> subprocess.CompletedProcess:
 
 
 def test_shared_scanner_second_opinion(tmp_path, pem):
-    creds = fake_credentials(tmp_path)
+    creds = every_mode_credentials(tmp_path)
     interactions, _ = _secret_traffic(pem, creds)
     # the scanner does see these secrets when they are not redacted...
     raw = tmp_path / "raw.txt"
