@@ -1,12 +1,13 @@
-"""Which LiteLLM releases start: a sample from 1.80.0 to the newest, each built as
-`--litellm X` builds it (as of its publication, the constraint table, the repair
-step: docs/litellm-envs.md) and its proxy started once with ccmatrix's config.
-Prints one line per release (start / no start, with the reason and what was
-pinned); never judges. Needs the package index; builds go to ccmatrix's cache.
+"""Which LiteLLM releases start: every minor series from 1.80 to the newest, each built
+as `--litellm X` builds it (as of its publication, the constraint table, what the index
+lacks relaxed, the repair step: docs/litellm-envs.md) and its proxy started once with
+ccmatrix's config. Prints one line per release (start / no start, with the reason, what
+was pinned and what was relaxed); never judges. Needs the package index; builds go to
+ccmatrix's cache.
 
-    python bench/release_sweep.py                   # every 4th minor release from 1.80 on, and the newest
+    python bench/release_sweep.py                   # the newest patch of every minor from 1.80 on, and the newest
     python bench/release_sweep.py 1.97.0 1.99.4     # these releases
-    python bench/release_sweep.py --every 1         # the newest patch of every minor
+    python bench/release_sweep.py --every 4         # every 4th minor series only
 """
 
 from __future__ import annotations
@@ -59,14 +60,16 @@ def starts(version: str) -> tuple[bool, str, float]:
             return False, f"does not start: {lines[0]} ... {lines[-1].strip()}", time.perf_counter() - t0
         finally:
             proxy.stop()
-    pins = provenance(env).get("pins") or []
-    return True, "starts" + (f" (pinned {', '.join(pins)})" if pins else ""), time.perf_counter() - t0
+    built = provenance(env)
+    notes = [f"pinned {', '.join(built['pins'])}"] if built.get("pins") else []
+    notes += [f"relaxed: {'; '.join(built['relaxed'])}"] if built.get("relaxed") else []
+    return True, "starts" + (f" ({'; '.join(notes)})" if notes else ""), time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("releases", nargs="*", help="releases to try (default: a sample from the index)")
-    parser.add_argument("--every", type=int, default=4, help="every N-th minor release (default 4)")
+    parser.add_argument("--every", type=int, default=1, help="every N-th minor series (default 1: every one)")
     opts = parser.parse_args(argv)
     releases = opts.releases or sample(index_versions(), opts.every)
     print(f"release sweep: {len(releases)} release(s): {', '.join(releases)}")

@@ -405,6 +405,7 @@ def record(
     from ccmatrix.client import changes
     from ccmatrix.proxy.credentials import live_credentials
     from ccmatrix.report.table import render_table
+    from ccmatrix.run import rerecord
 
     if upstream not in ("emulate", "live"):
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
@@ -419,13 +420,16 @@ def record(
         live_credentials(choice=choice)  # names the missing variables before anything starts
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
+    release = claude_code or CLAUDE_CODE_VERSION
+    before = rerecord.snapshot(cells, root, release)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
     result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code,
                       credential_choice=choice)
     render_table(result, console)
+    _name_what_changed(before, cells, root, release, env, complete=not (feature or provider or tier)
+                       and config is None and not result.run_errors)
     # what this release sends that the one before it did not (only the CLI client can change it)
-    release = claude_code or CLAUDE_CODE_VERSION
     previous = changes.previous_release(root, release) if client == "cli" else None
     if previous is not None:
         rows = list({c.feature.id: c.feature for c in cells}.values())
@@ -433,6 +437,29 @@ def record(
         if changed:
             console.print(changes.render(changed), highlight=False, markup=False, soft_wrap=True)
     _run_errors(result)
+
+
+def _name_what_changed(before, cells, root: Path, release: str, env, complete: bool) -> None:  # type: ignore[no-untyped-def]
+    """What the re-recording changed; and when it recorded every published cell tier with
+    ccmatrix's own config, the LiteLLM release the tree now stands for (the default
+    release of the bundled tree: it moves forward with the cassettes)."""
+    from ccmatrix.cassette import recorded_with
+    from ccmatrix.run import rerecord
+
+    changed = rerecord.changes(before, cells, root, release)
+    if changed:
+        console.print(f"{len(changed)} cell tier(s) recorded differently from before:", highlight=False)
+        for line in rerecord.render(changed):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not complete or env.source is not None:
+        return  # a selection, a user's config or a source tree does not say what the tree stands for
+    previous = recorded_with.read(root)
+    recorded_with.write(root, env.version, release)
+    if previous is None or previous.litellm != env.version:
+        was = previous.litellm if previous else "none"
+        console.print(f"the cassettes under {root} now stand for LiteLLM {env.version} (were {was}): a run with no "
+                      "--litellm replays against it; record every bundled Claude Code release's tree with it",
+                      highlight=False, soft_wrap=True)
 
 
 @command("capture-native")

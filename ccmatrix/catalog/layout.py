@@ -9,6 +9,8 @@
     <root>/auth/<name>.json               a run-wide token exchange (Vertex): no client in it
     <root>/blobs/<sha256 prefix>.txt|.json
                                           large values and header sets, shared by every release's tree
+    <root>/recorded-with.json             the LiteLLM release the trees were recorded with: the
+                                          default release of a run (ccmatrix/cassette/recorded_with.py)
 
 One tree per Claude Code release because a release's requests are what its
 cassettes expect: a run judges with one release's tree (`--claude-code`).
@@ -23,6 +25,7 @@ AUTH_DIR = "auth"
 BLOB_DIR = "blobs"
 NATIVE_DIR = "native"
 RELEASE_DIR_PREFIX = "claude-code-"
+RECORDED_WITH = "recorded-with.json"
 _RELEASE_DIR = re.compile(re.escape(RELEASE_DIR_PREFIX) + r"(\d+\.\d+\.\d+)")
 
 
@@ -41,6 +44,10 @@ def native_path(root: Path, release: str, feature: str, provider: str, tier: str
 
 def auth_cassette_path(root: Path, name: str) -> Path:
     return root / AUTH_DIR / f"{name}.json"
+
+
+def recorded_with_path(root: Path) -> Path:
+    return root / RECORDED_WITH
 
 
 def blob_dir(root: Path) -> Path:

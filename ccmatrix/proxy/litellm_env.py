@@ -19,12 +19,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ccmatrix.bundled import DEFAULT_CASSETTE_DIR, BundleError
+from ccmatrix.cassette import recorded_with
+from ccmatrix.catalog import layout
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.fsutil import build_once, cache_dir
 from ccmatrix.proxy import litellm_constraints, litellm_source, package_index
 
-# The LiteLLM release `ccmatrix run` replays against when none is named.
-DEFAULT_LITELLM_VERSION = "1.108.7"
+
+def _bundled_release() -> str:
+    """The release the bundled cassettes were recorded with (cassettes/recorded-with.json)."""
+    recorded = recorded_with.read(DEFAULT_CASSETTE_DIR)
+    if recorded is None:
+        raise BundleError(f"{layout.recorded_with_path(DEFAULT_CASSETTE_DIR)}: missing; it names the LiteLLM "
+                          "release the bundled cassettes stand for (ccmatrix record writes it)")
+    return recorded.litellm
+
+
+# The LiteLLM release `ccmatrix run` replays against when none is named: the one the
+# bundled cassettes were recorded with, so that the two never drift apart.
+DEFAULT_LITELLM_VERSION = _bundled_release()
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[.\-]?(?:post|rc|a|b|dev)\d+)?$")
 _COMPLETE_MARK = ".ccmatrix-complete"

@@ -8,16 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
+
 
 @pytest.mark.proxy
 def test_bisect_command_names_the_release_that_drops_effort():
     proc = subprocess.run(
         [sys.executable, "-m", "ccmatrix", "bisect", "-f", "thinking", "-p", "vertex_ai", "-t", "opus",
-         "--candidates", "1.108.7,1.83.14"],
+         "--candidates", f"{DEFAULT_LITELLM_VERSION},1.83.14"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "last good: 1.108.7" in proc.stdout and "first bad: 1.83.14" in proc.stdout
+    assert f"last good: {DEFAULT_LITELLM_VERSION}" in proc.stdout and "first bad: 1.83.14" in proc.stdout
     assert "body.output_config.effort missing" in proc.stdout
 
 
@@ -40,14 +42,14 @@ def test_a_candidate_that_does_not_start_is_skipped_and_reported(tmp_path):
     broken = _unstartable_env(tmp_path / "broken")
     proc = subprocess.run(
         [sys.executable, "-m", "ccmatrix", "bisect", "-f", "thinking", "-p", "vertex_ai", "-t", "opus",
-         "--candidates", f"1.108.7,{broken},1.83.14"],
+         "--candidates", f"{DEFAULT_LITELLM_VERSION},{broken},1.83.14"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert "following: body.output_config.effort" in proc.stderr
     assert f"litellm {broken}: skip  litellm exited with code 1" in proc.stderr
-    assert "last good: 1.108.7" in proc.stdout and "first bad: 1.83.14" in proc.stdout
+    assert f"last good: {DEFAULT_LITELLM_VERSION}" in proc.stdout and "first bad: 1.83.14" in proc.stdout
     assert f"could not judge {broken} (between them): the first bad one is 1.83.14 or one of these" in proc.stdout
     assert f"skipped {broken}: litellm exited with code 1" in proc.stdout
 

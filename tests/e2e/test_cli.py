@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ccmatrix.bundled import CHECKOUT_DIR
+from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
 
 CCMATRIX = [sys.executable, "-m", "ccmatrix"]
 
@@ -107,7 +108,7 @@ def test_a_misspelt_alias_in_a_proxy_config_stops_before_anything_runs(tmp_path)
 
 def test_an_out_folder_that_cannot_be_written_stops_before_anything_runs(tmp_path):
     (tmp_path / "a-file").write_text("")
-    for command in (["run"], ["gate", "--base", "1.108.7", "--head", "1.108.7"]):
+    for command in (["run"], ["gate", "--base", DEFAULT_LITELLM_VERSION, "--head", DEFAULT_LITELLM_VERSION]):
         proc = ccmatrix(*command, "--out", str(tmp_path / "a-file" / "out"))
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip() == f"error: --out {tmp_path / 'a-file' / 'out'}: {tmp_path / 'a-file'} is a " \

@@ -116,3 +116,20 @@ def test_the_reverse_mismatch_fails_too(tmp_path, litellm_env):
     assert results["bedrock_converse"].status == "pass", errors
     assert results["vertex_ai"].status == "fail", errors
     assert "vertex_ai.credentials.metadata-server" in errors["vertex_ai"]
+
+
+def test_the_bundled_cassettes_replay_under_every_other_mode_and_say_so(litellm_env):
+    """Recorded under the live harness's modes, replayed under the others: the token
+    endpoints those need (STS, the key file's token exchange) are in cassettes/auth/, the
+    Vertex location and the authentication are the mode's to judge, and each tier says
+    what it was recorded under."""
+    result = runner.execute(CELLS, mode="replay", litellm=litellm_env,
+                            credential_choice=choose(OTHER_MODES, catalog.PROVIDERS))
+    tiers = [t for cell in result.cells() for t in cell.tiers]
+    assert [t.status for t in tiers] == ["pass"] * 3, [t.error for t in tiers]
+    for tier in tiers:
+        said = [f.message for f in tier.findings if f.kind == "credentials-replayed"]
+        assert said and f"recorded with {tier.provider}'s " in said[0], tier.findings
+    assert result.credentials["vertex_ai"] == {
+        "mode": "service-account", "location": "us-east5",
+        "summary": catalog.provider("vertex_ai").credential_mode("service-account").summary}

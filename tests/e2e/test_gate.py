@@ -21,7 +21,9 @@ from ccmatrix.proxy.litellm_env import DEFAULT_LITELLM_VERSION
 from tests.e2e.litellm_repo import OFFLINE, build_repo
 
 pytestmark = pytest.mark.proxy
-TRANSFORMATION = Path("litellm/llms/bedrock/messages/invoke_transformations/anthropic_claude3_transformation.py")
+# Bedrock Invoke's messages transformation (anthropic_claude3_transformation.py up to
+# 1.108, anthropic_claude_transformation.py from 1.110): the module that ends with this
+TRANSFORMATIONS = Path("litellm/llms/bedrock/messages/invoke_transformations")
 END_OF_TRANSFORM = ("        anthropic_messages_request = self._strip_unsupported_bedrock_invoke_fields("
                     "anthropic_messages_request)\n\n        return anthropic_messages_request\n")
 SELECTION = ("-p", "bedrock_invoke", "-p", "vertex_ai")
@@ -31,9 +33,10 @@ SELECTION = ("-p", "bedrock_invoke", "-p", "vertex_ai")
 def repo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("litellm-gate") / "litellm"
     build_repo(path, [DEFAULT_LITELLM_VERSION])
-    source = path / TRANSFORMATION
+    found = [f for f in sorted((path / TRANSFORMATIONS).glob("*.py")) if END_OF_TRANSFORM in f.read_text()]
+    assert len(found) == 1, "the release's Bedrock Invoke transformation ends otherwise: update the test"
+    source = found[0]
     text = source.read_text()
-    assert END_OF_TRANSFORM in text, "the release's Bedrock Invoke transformation ends otherwise: update the test"
     source.write_text(text.replace(END_OF_TRANSFORM, END_OF_TRANSFORM.replace(
         "\n        return", "\n        anthropic_messages_request.pop(\"output_config\", None)\n        return")))
     # a Rust change too: the gate names it as not covered (the bridge is the release's)
