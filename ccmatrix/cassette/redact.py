@@ -183,6 +183,9 @@ _BILLING_LINE = "x-anthropic-billing-header"
 PER_RUN_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(Today's date is )\d{4}-\d{2}-\d{2}"), r"\1<date>"),
     (re.compile(r"(OS Version: )[^\n\"]+"), r"\1<os-version>"),
+    # the spend so far in the budget reminder (`--max-budget-usd`): 2.1.228 sends its
+    # session-title request beside the first turn, and its cost is counted first or not
+    (re.compile(r"(USD budget: \$)[0-9.]+(/\$[0-9.]+; \$)[0-9.]+( remaining)"), r"\1<spent>\2<left>\3"),
     # Claude Code's billing line: its values change per call; its prefix is what LiteLLM
     # recognizes the line by (it drops it for some providers), so it stays
     (re.compile(r"(x-anthropic-billing-header: )[^\n\"]*"), r"\1<per-call>"),

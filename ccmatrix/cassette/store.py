@@ -3,7 +3,7 @@
 Large repeated values (Claude Code's system prompt, tool definitions) and header
 sets (a few dozen distinct ones across a thousand requests) live once in
 `cassettes/blobs/`, shared by every Claude Code release's tree, referenced as
-``{"$blob": name}``: that keeps two releases' trees under 10 MB while a
+``{"$blob": name}``: that keeps three releases' trees within their budget (16 MB) while a
 pull-request diff still shows what changed (a changed header set is a new blob,
 one header per line).
 """

@@ -274,10 +274,15 @@ FAULT_FEATURES: tuple[Feature, ...] = (
     # Claude Code's byte-level stream watchdog at its floor (10 s), so a stall costs
     # seconds, not the default three minutes; the captured client keeps the same bound.
     # 2.1.126 has no such setting: its stream watchdog waits at least 300 s (its code:
-    # max(CLAUDE_STREAM_IDLE_TIMEOUT_MS, 300000)).
+    # max(CLAUDE_STREAM_IDLE_TIMEOUT_MS, 300000)). 2.1.228 has it (10 s .. 30 min), but once
+    # its watchdog fires it ends the run instead of asking again without streaming (its
+    # code: the flag tengu_watchdog_skip_nonstreaming_fallback, default on; 2.1.332: off),
+    # so it fails the row whatever the proxy does (recorded: docs/claude-code-versions.md).
     _fault_row("stream_stall", "Provider stream stalls mid-way (clears on retry)",
                env={"*": {IDLE_TIMEOUT_ENV: "10000", "CLAUDE_ENABLE_BYTE_WATCHDOG": "1"}},
-               min_claude_code=("2.1.332", "its stream watchdog cannot be set below 300 s before then")),
+               min_claude_code=("2.1.332", "before then it does not get past a stalled stream in seconds: "
+                                           "2.1.126's watchdog cannot be set below 300 s, 2.1.228's ends the "
+                                           "run without the non-streaming retry")),
 )
 
 # Older layouts of the published matrix used other ids for some rows.

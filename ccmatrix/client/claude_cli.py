@@ -22,9 +22,13 @@ from ccmatrix.fsutil import build_once, cache_dir
 PACKAGE = "@anthropic-ai/claude-code"
 # The Claude Code releases the bundled cassettes have a tree for, oldest first
 # (`ccmatrix setup --claude-code` installs them all), and the default: the newest.
-# 2.1.126 stays: the published reference snapshot (LiteLLM 1.83.14's live run) was
-# taken with it, so agreement with that run is measured with its tree.
-BUNDLED_VERSIONS: tuple[str, ...] = ("2.1.126", "2.1.332")
+# 2.1.126: the published reference snapshot (LiteLLM 1.83.14's live run) was taken
+# with it, so agreement with that run is measured with its tree.
+# 2.1.228: the release LiteLLM's live harness pins (BerriAI/litellm
+# tests/e2e/claude_code/cron_vm/Dockerfile, CLAUDE_CODE_VERSION), so a replay can
+# judge with the requests the nightly live run sends.
+# 2.1.332: the newest on npm when recorded (the default).
+BUNDLED_VERSIONS: tuple[str, ...] = ("2.1.126", "2.1.228", "2.1.332")
 CLAUDE_CODE_VERSION = BUNDLED_VERSIONS[-1]
 
 

@@ -36,7 +36,7 @@ class ClientExchange:
     raw: bytes
     message: AssistantMessage | None  # None when the response was an error
     headers: dict[str, str] = field(default_factory=dict)
-    # the next request sent is this one again: Claude Code retried it when it was recorded
+    # a later request sent is this one again: Claude Code retried it when it was recorded
     retried: bool = False
 
     @property
@@ -85,9 +85,11 @@ def send_requests(http: httpx.Client, requests: list[RecordedRequest], model: st
         if status == 200:
             message = from_sse(raw) if ctype.startswith("text/event-stream") else from_anthropic_json(json.loads(raw))
         named = body.get("model") if isinstance(body, dict) else None
-        following = requests[n + 1].body.value() if n + 1 < len(requests) and requests[n + 1].body else None
+        # asked again later: not always next, as Claude Code sends its session-title request
+        # beside its first turn (2.1.228), and their retries interleave
+        later = [r.body.value() for r in requests[n + 1:] if r.body is not None]
         exchanges.append(ClientExchange(n, named, main_turn(body, model), status, ctype, raw, message,
-                                        dict(response_headers), retried=_same_turn(body, following)))
+                                        dict(response_headers), retried=any(_same_turn(body, b) for b in later)))
     return exchanges
 
 
@@ -131,14 +133,23 @@ def _same_turn(body: object, following: object) -> bool:
 
 def main_turn(body: object, model: str) -> bool:
     """One of Claude Code's own turns: it names the cell's model and offers the client's
-    tools (or none). Side requests are the rest: the session title (another model) and a
-    tool's own request (WebSearch's carries only the server tool); the CLI shows none of
-    their content and does not stop when they fail (measured: the CLI exits 0 when
+    tools (or none). Side requests are the rest: the session title (`session_title`) and
+    a tool's own request (WebSearch's carries only the server tool); the CLI shows none
+    of their content and does not stop when they fail (measured: the CLI exits 0 when
     LiteLLM refuses the WebSearch request)."""
-    if not isinstance(body, dict) or body.get("model") != model:
+    if not isinstance(body, dict) or body.get("model") != model or session_title(body):
         return False
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
     return not tools or any(t.get("type") in (None, "custom") for t in tools)
+
+
+def session_title(body: object) -> bool:
+    """Claude Code's session-title request: a JSON answer asked for (`output_config.format`)
+    and no tools offered. 2.1.126 sends it to its own small model, another than the
+    cell's; 2.1.228 sends it on the cell's model, beside its first turn
+    (docs/claude-code-versions.md); 2.1.332 does not send it."""
+    return (isinstance(body, dict) and isinstance(body.get("output_config"), dict)
+            and bool(body["output_config"].get("format")) and not body.get("tools"))
 
 
 def captured_outcome(exchanges: list[ClientExchange], model: str) -> ClientOutcome:

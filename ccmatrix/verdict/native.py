@@ -74,12 +74,18 @@ def _messages_name(path: str) -> str:
     return path
 
 
+# the tool LiteLLM adds on Converse to carry a structured output (output_config.format)
+LITELLM_FORMAT_TOOL = "json_tool_call"
+
+
 def main_request(requests: Iterable[RecordedRequest], model: str) -> RecordedRequest | None:
     """The first request of the conversation on `model`: a Messages (or Converse) call
     that names the model in its URL or body, asks for more than one token (Claude Code's
     one-token quota checks are not the conversation) and offers tools (2.1.126's
-    session-title request, on Haiku's model too, offers none); without such a request,
-    the first of the others."""
+    session-title request, on Haiku's model too, offers none; 2.1.228's, on the cell's own
+    model, offers none either, but LiteLLM gives it one on Converse: `json_tool_call`, its
+    stand-in for `output_config.format`, which is no tool of Claude Code's); without such a
+    request, the first of the others."""
     found = []
     for request in requests:
         body = request.body.value() if request.body is not None else None
@@ -88,7 +94,8 @@ def main_request(requests: Iterable[RecordedRequest], model: str) -> RecordedReq
         names_model = model in unquote(request.url) or body.get("model") == model
         max_tokens = body.get("max_tokens", (body.get("inferenceConfig") or {}).get("maxTokens"))
         if names_model and isinstance(max_tokens, int) and max_tokens > 1 and ("messages" in body):
-            if body.get("tools") or (body.get("toolConfig") or {}).get("tools"):
+            tools = body.get("tools") or (body.get("toolConfig") or {}).get("tools") or []
+            if {_tool_name(t.get("toolSpec") or t) for t in tools if isinstance(t, dict)} - {LITELLM_FORMAT_TOOL}:
                 return request
             found.append(request)
     return found[0] if found else None

@@ -35,8 +35,10 @@ BLOB_CELL = "basic_messaging_non_streaming/anthropic/haiku"  # Claude Code's too
 
 
 def bundled_cassettes() -> list[Path]:
-    """Every cell and auth cassette in the repo (not blobs, not client captures)."""
-    return sorted(p for p in ROOT.rglob("*.json") if p.relative_to(ROOT).parts[0] not in (cassettes.BLOB_DIR, "clients"))
+    """Every cell and auth cassette in the repo (not blobs, not client captures, not the
+    top-level records beside the trees: recorded-with.json)."""
+    return sorted(p for p in ROOT.rglob("*.json")
+                  if len(p.relative_to(ROOT).parts) > 1 and p.relative_to(ROOT).parts[0] not in (cassettes.BLOB_DIR, "clients"))
 
 
 def stream_cassettes(fmt: str) -> list[Path]:

@@ -13,9 +13,12 @@ from ccmatrix.client.claude_cli import BUNDLED_VERSIONS
 from ccmatrix.run.runner import too_old_tiers
 
 # Two legs per cassette (what the CLI sent LiteLLM, what LiteLLM sent the providers),
-# two releases' trees, and the long-context row's ~840,000-character prompt (one blob
-# both share): about 9 MB in all.
-MAX_TREE_BYTES = 10 * 1000 * 1000
+# one tree per bundled release (three), and the long-context row's ~840,000-character
+# prompt (one blob 2.1.126 and 2.1.332 share; 2.1.228's session-title request carries
+# it again inside its own wording: a second blob). Measured when 2.1.228's tree came:
+# 15.20 MB of files (2.1.126 3.92, 2.1.228 4.78, 2.1.332 3.71, blobs 2.80; `du` counts
+# disk blocks, about 1.5 times as much). The budget keeps about 5% above that.
+MAX_TREE_BYTES = 16 * 1000 * 1000
 
 
 @pytest.mark.parametrize("release", BUNDLED_VERSIONS)
@@ -52,9 +55,18 @@ def test_every_cassette_holds_the_client_leg_its_row_sends(release):
         assert any((r.body.value() or {}).get("model") == cell.proxy_model for r in cassette.client), cell.id
 
 
-def test_cassette_trees_are_under_10_mb():
-    total = sum(p.stat().st_size for p in catalog.DEFAULT_CASSETTE_DIR.rglob("*") if p.is_file())
-    assert total < MAX_TREE_BYTES, f"cassettes/ is {total / 1e6:.2f} MB"
+def test_cassette_trees_are_under_16_mb():
+    root = catalog.DEFAULT_CASSETTE_DIR
+    sizes: dict[str, int] = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            part = path.relative_to(root).parts[0]
+            sizes[part] = sizes.get(part, 0) + path.stat().st_size
+    total = sum(sizes.values())
+    figure = f"cassettes/ is {total / 1e6:.2f} MB of files: " + ", ".join(
+        f"{part} {size / 1e6:.2f} MB" for part, size in sorted(sizes.items()))
+    print(figure)  # pytest -s (or -rP) shows it
+    assert total < MAX_TREE_BYTES, figure
 
 
 def test_the_bundled_claude_code_releases_are_the_trees_and_each_recorded_its_own():

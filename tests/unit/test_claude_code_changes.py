@@ -9,6 +9,7 @@ from ccmatrix.cassette import store as cassettes
 from ccmatrix.cassette.models import Body, RecordedRequest
 from ccmatrix.cli import app
 from ccmatrix.client.changes import changes, previous_release, render, request_traits
+from ccmatrix.client.claude_cli import BUNDLED_VERSIONS
 
 ROW = "tool_use"
 
@@ -74,7 +75,9 @@ def test_a_newer_release_s_changes_are_named_per_row(tmp_path):
     assert changes(root, OLD, OLD, [catalog.feature(ROW)]) == []
     # the release a new one is compared with: the newest older tree
     assert previous_release(root, "9.9.9") == OLD and previous_release(root, OLD) is None
-    assert previous_release(catalog.DEFAULT_CASSETTE_DIR, "2.1.332") == "2.1.126"
+    # between bundled trees: the newest older one, not the oldest
+    assert previous_release(catalog.DEFAULT_CASSETTE_DIR, "2.1.332") == "2.1.228"
+    assert previous_release(catalog.DEFAULT_CASSETTE_DIR, "2.1.228") == "2.1.126"
 
 
 def test_the_command_compares_two_releases_trees_and_refuses_bad_input(tmp_path):
@@ -102,7 +105,7 @@ def test_a_release_replays_only_its_own_tree(tmp_path):
     cells = catalog.select(features=["thinking"], providers=["bedrock_invoke"])
     for client in ("cli", "captured"):
         with pytest.raises(ConfigError, match="no cassettes recorded with Claude Code 9.9.9 "
-                                              r"\(this tree has: 2.1.126, 2.1.332\)"):
+                                              rf"\(this tree has: {', '.join(BUNDLED_VERSIONS)}\)"):
             runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", client, "9.9.9")
     # a cassette of another release put in a tree: its client leg is not this release's
     root = tmp_path / "cassettes"
@@ -119,11 +122,13 @@ def test_a_row_that_needs_a_newer_release_is_not_run_for_an_older_one():
     from ccmatrix.run import runner
 
     stall = catalog.select(features=["fault_stream_stall"], providers=["anthropic"])
-    for client in ("cli", "captured"):  # 2.1.126's tree has no cassette for it either
+    for client in ("cli", "captured"):  # 2.1.126's tree has no cassette for it either (nor 2.1.228's)
         older = runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", client, OLD)
         assert older.cli is None  # nothing to run, so nothing installed
         assert set(older.too_old) == {c.id for c in stall}
         assert "needs Claude Code 2.1.332 or newer" in older.too_old[stall[0].id]
+    # 2.1.228 can set its watchdog to 10 s but ends the run when it fires: too old as well
+    assert set(runner.too_old_tiers(stall, "2.1.228")) == {c.id for c in stall}
     assert runner.too_old_tiers(stall, "2.1.332") == {} and runner.too_old_tiers(stall, "2.1.400") == {}
     assert runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured").too_old == {}
 

@@ -136,6 +136,45 @@ def test_captured_outcome_counts_claude_codes_own_turns_only():
     assert failed.failure == "Claude Code stops: API Error: 400 refused"
 
 
+def test_the_session_title_on_the_cell_s_model_is_a_side_request_and_retries_may_interleave():
+    """2.1.228 sends its session-title request on the cell's model, beside its first turn:
+    on a fault row both fail once and their retries interleave (title, turn, title, turn)."""
+    import httpx
+
+    from ccmatrix.cassette.models import Body, RecordedRequest
+    from ccmatrix.client.driver import send_requests
+
+    model = "claude-haiku-4-5-azure"
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
+    title = {"model": model, "max_tokens": 32000, "tools": [], "temperature": 1,
+             "messages": [{"role": "user", "content": "<session>ping</session> Write the title"}],
+             "output_config": {"effort": "high", "format": {"type": "json_schema", "schema": schema}}}
+    own = {"model": model, "max_tokens": 32000, "tools": [{"name": "Bash", "input_schema": {}}],
+           "messages": [{"role": "user", "content": "ping"}]}
+    assert not main_turn(title, model) and main_turn(own, model)
+    assert main_turn({**own, "output_config": {"effort": "high"}}, model)  # effort alone is no title
+    seen: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body["messages"][0]["content"])
+        if seen.count(seen[-1]) == 1:  # each request's first attempt is throttled
+            return httpx.Response(429, headers={"retry-after": "1"},
+                                  json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}})
+        text = '{"title": "Ping"}' if body is not None and "output_config" in body else "pong"
+        return httpx.Response(200, json={"content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+                                         "usage": {"input_tokens": 1, "output_tokens": 1}})
+
+    requests = [RecordedRequest(method="POST", url="/v1/messages", headers={}, body=Body(json_=b))
+                for b in (title, own, title, own)]
+    with httpx.Client(transport=httpx.MockTransport(provider), base_url="http://proxy") as http:
+        exchanges = send_requests(http, requests, model)
+    assert [(ex.main, ex.status, ex.retried) for ex in exchanges] == [
+        (False, 429, True), (True, 429, True), (False, 200, False), (True, 200, False)]
+    out = captured_outcome(exchanges, model)
+    assert out.failure is None and out.text == "pong"
+
+
 def test_probes_are_the_harness_s_requests():
     count = probe_request("count_tokens", "claude-opus-4-7-vertex")
     assert (count.path, count.body) == ("/v1/messages/count_tokens", {
