@@ -417,7 +417,8 @@ def record(
         if faulty:
             raise _fail(f"fault rows are emulator-only (a live provider cannot be made to fail on request): "
                         f"{', '.join(faulty)}")
-        live_credentials(choice=choice)  # names the missing variables before anything starts
+        # names the missing variables before anything starts
+        live_credentials(choice=choice, among=sorted({c.provider for c in cells}, key=catalog.PROVIDERS.index))
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
     release = claude_code or CLAUDE_CODE_VERSION

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from ccmatrix.providers import anthropic, azure, bedrock_converse, bedrock_invoke, vertex_ai
 from ccmatrix.providers.base import CONVERSE, MESSAGES, Dialect, DirectUpstream, ErrorAnswer, Provider
-from ccmatrix.providers.credentials import DEFAULT_CHOICE, CredentialChoice, CredentialMode, CredentialsError, choose
+from ccmatrix.providers.credentials import (
+    DEFAULT_CHOICE,
+    CredentialChoice,
+    CredentialMode,
+    CredentialsError,
+    choose,
+    conflict,
+)
 
 PROVIDERS: tuple[Provider, ...] = (
     anthropic.PROVIDER,
@@ -30,21 +37,24 @@ def auth_cassette_name(host: str) -> str | None:
     return next((name for p in PROVIDERS if (name := p.owns_auth_host(host))), None)
 
 
-def live_variables(choice: CredentialChoice = DEFAULT_CHOICE) -> tuple[str, ...]:
-    """Every credential variable a live run needs under `choice`, in provider order, once each."""
-    return tuple(dict.fromkeys(v for p in PROVIDERS for v in choice.for_provider(p).variables))
+def live_variables(choice: CredentialChoice = DEFAULT_CHOICE, providers: list[Provider] | None = None) -> tuple[str, ...]:
+    """Every credential variable a live run of `providers` (default: all) needs under
+    `choice`, in provider order, once each."""
+    return tuple(dict.fromkeys(v for p in providers or PROVIDERS for v in choice.for_provider(p).variables))
 
 
-def optional_live_variables(choice: CredentialChoice = DEFAULT_CHOICE) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for p in PROVIDERS for v in choice.for_provider(p).optional_variables))
+def optional_live_variables(choice: CredentialChoice = DEFAULT_CHOICE,
+                            providers: list[Provider] | None = None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for p in providers or PROVIDERS for v in choice.for_provider(p).optional_variables))
 
 
-def fake_credentials(workdir: Path, token_uri: str | None = None,
-                     choice: CredentialChoice = DEFAULT_CHOICE) -> dict[str, str]:
-    """Throwaway credentials for every provider's chosen mode (see Provider.fake_credentials).
-    Providers that share variables (Bedrock's two routes) share the values."""
+def fake_credentials(workdir: Path, token_uri: str | None = None, choice: CredentialChoice = DEFAULT_CHOICE,
+                     providers: list[Provider] | None = None) -> dict[str, str]:
+    """Throwaway credentials for each provider's chosen mode (see Provider.fake_credentials),
+    of `providers` (default: all). Providers that share variables (Bedrock's two routes)
+    share the values."""
     out: dict[str, str] = {}
-    for p in PROVIDERS:
+    for p in providers or PROVIDERS:
         for name, value in p.fake_credentials(workdir, token_uri, choice.for_provider(p)).items():
             out.setdefault(name, value)
     return out
@@ -52,6 +62,6 @@ def fake_credentials(workdir: Path, token_uri: str | None = None,
 
 __all__ = [
     "AUTH_HOSTS", "CONVERSE", "DEFAULT_CHOICE", "DIALECTS", "CredentialChoice", "CredentialMode", "CredentialsError",
-    "Dialect", "DirectUpstream", "ErrorAnswer", "MESSAGES", "PROVIDERS", "Provider", "auth_cassette_name", "choose",
+    "Dialect", "DirectUpstream", "ErrorAnswer", "MESSAGES", "PROVIDERS", "Provider", "auth_cassette_name", "choose", "conflict",
     "fake_credentials", "live_variables", "optional_live_variables",
 ]

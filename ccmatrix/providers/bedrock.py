@@ -122,7 +122,9 @@ CREDENTIAL_MODES: tuple[CredentialMode, ...] = (
         (HARNESS_ENV, HARNESS_CONFIG, BEDROCK_API_KEYS_DOC),
         {"aws_region_name": AWS_REGION}, ("AWS_BEARER_TOKEN_BEDROCK",), _bedrock_api_key,
         credentials.bearer(credentials.BEDROCK_API_KEY_PREFIX, "a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)"),
-        live_default=True),
+        # LiteLLM (1.83.14 to 1.110.2, llms/bedrock/base_aws_llm.py) sends the variable as a
+        # bearer token whenever it is set, whatever keys a deployment names
+        live_default=True, takes_over_family=True),
     CredentialMode(
         "sigv4", "access keys from the environment, each request SigV4-signed",
         (SIGV4_DOC, LITELLM_BEDROCK_AUTH),

@@ -60,6 +60,9 @@ class CredentialMode:
     optional_variables: tuple[str, ...] = ()
     location: str | None = None  # a Vertex location ("global" or a region), where the mode sets one
     live_default: bool = False  # the live harness's own mode for its provider
+    # its variable, once in LiteLLM's environment, is used by every deployment of the
+    # providers that share this mode list (Bedrock's two routes), whatever they name
+    takes_over_family: bool = False
 
     def rule(self, provider: str) -> CredentialRule:
         """This mode as a rule of the provider's contract, for one run."""
@@ -95,6 +98,23 @@ class CredentialChoice:
 
 
 DEFAULT_CHOICE = CredentialChoice()
+
+
+def conflict(choice: CredentialChoice, providers: list[Any]) -> str | None:
+    """Why these providers cannot run side by side under `choice`: providers that share
+    their modes (one family, one environment) on different modes, one of which takes
+    the family over."""
+    families: dict[int, list[Any]] = {}
+    for p in providers:
+        families.setdefault(id(p.credential_modes), []).append(p)
+    for members in families.values():
+        modes = {p.id: choice.for_provider(p) for p in members}
+        if len({m.id for m in modes.values()}) > 1 and any(m.takes_over_family for m in modes.values()):
+            taker = next(m for m in modes.values() if m.takes_over_family)
+            return (f"{', '.join(f'{p}={m.id}' for p, m in modes.items())}: these providers read one environment, and "
+                    f"LiteLLM uses {' and '.join(taker.variables)} for all of their deployments once it is set; give them "
+                    f"one mode, or select one of them (-p)")
+    return None
 
 
 def choose(values: list[str], providers: tuple[Any, ...]) -> CredentialChoice:

@@ -25,15 +25,17 @@ class MissingCredentials(CcmatrixError):
     pass
 
 
-def fake_credentials(workdir: Path, token_uri: str | None = None,
-                     choice: CredentialChoice = DEFAULT_CHOICE) -> dict[str, str]:
-    return providers.fake_credentials(workdir, token_uri, choice)
+def fake_credentials(workdir: Path, token_uri: str | None = None, choice: CredentialChoice = DEFAULT_CHOICE,
+                     among: list[providers.Provider] | None = None) -> dict[str, str]:
+    return providers.fake_credentials(workdir, token_uri, choice, among)
 
 
-def live_credentials(environ: dict[str, str] | None = None, choice: CredentialChoice = DEFAULT_CHOICE) -> dict[str, str]:
-    """The operator's credentials for the modes `choice` names, from the environment."""
+def live_credentials(environ: dict[str, str] | None = None, choice: CredentialChoice = DEFAULT_CHOICE,
+                     among: list[providers.Provider] | None = None) -> dict[str, str]:
+    """The operator's credentials for the modes `choice` names for the providers `among`
+    (default: all), from the environment."""
     environ = dict(os.environ if environ is None else environ)
-    needed, optional = providers.live_variables(choice), providers.optional_live_variables(choice)
+    needed, optional = providers.live_variables(choice, among), providers.optional_live_variables(choice, among)
     missing = [v for v in needed if not environ.get(v)]
     if missing:
         raise MissingCredentials("live mode needs these environment variables: " + ", ".join(missing))

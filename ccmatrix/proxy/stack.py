@@ -104,8 +104,10 @@ class Stack:
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
         if credentials is None:
-            credentials = live_credentials(choice=credential_choice) if mode == "live" \
-                else fake_credentials(workdir, choice=credential_choice)
+            # only the run's providers': another provider's variable could change how LiteLLM
+            # authenticates these (AWS_BEARER_TOKEN_BEDROCK, credentials.conflict)
+            credentials = live_credentials(choice=credential_choice, among=providers) if mode == "live" \
+                else fake_credentials(workdir, choice=credential_choice, among=providers)
         stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=mitmdump,  # type: ignore[arg-type]
                     proxy_config=proxy_config or litellm_config.default_config(providers, credential_choice),
                     timeouts=timeouts or Timeouts(), shared_mitmdump=mitmdump is not None,

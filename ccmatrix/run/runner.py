@@ -29,7 +29,7 @@ from ccmatrix.client.driver import captured_outcome, send_requests, stream_idle_
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.client.probes import send_probe
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
+from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice, conflict
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump
@@ -394,6 +394,9 @@ def execute(
     if chunkings and chunkings != [DEFAULT_CHUNKING] and mode != "replay":
         raise ConfigError("--chunkings: chunkings cut replayed streams; a recording takes the provider's own")
     proxy_config = litellm_config.load_user_config(config) if config is not None else None
+    clash = conflict(credential_choice, sorted({c.provider for c in cell_tiers}, key=catalog.PROVIDERS.index))
+    if clash is not None:
+        raise ConfigError(f"--credentials {clash}")
     the_plan = plan(cell_tiers, root, mode, client, claude_code)
     parallel = mode == "replay" and the_plan.client == "captured" and mitmdump is None
     shares = [s for k in range(1, jobs + 1) if (s := shard(cell_tiers, f"{k}/{jobs}"))] if parallel else [cell_tiers]

@@ -9,7 +9,8 @@ provider lives. Everything else ccmatrix sees on the wire is a finding: kept per
 with a severity and its evidence, failing only under --strict, as do drift
 (non-load-bearing differences) and `changed` requests. A refused request Claude Code
 got past (a side request, like the WebSearch tool's own: Claude Code finished and the
-row's criteria hold) is a `provider-refused` finding, as the live run would pass it.
+row's criteria hold) is a `provider-refused` finding, as the live run would pass it;
+so is a load-bearing field lost from its session-title request (`side-request-lost`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from urllib.parse import urlsplit
 from ccmatrix import catalog
 from ccmatrix.cassette import Cassette, Interaction, RecordedRequest, RecordedResponse
 from ccmatrix.cassette.field_diff import FieldDiff
+from ccmatrix.client.driver import session_title
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.providers import PROVIDERS
+from ccmatrix.recorder.match import Conversation, conversation_of
 from ccmatrix.recorder.protocol import (
     CellEnd,
     ClientLegExchange,
@@ -113,9 +116,12 @@ def judge(
 ) -> TierResult:
     """`native`: the requests of the tier's native reference, if captured (verdict/native.py)."""
     interactions = recorded.interactions if recorded is not None else None
-    upstream = [u for raw in end.exchanges if (u := UpstreamExchange.from_addon(raw, interactions))]
+    pairs = [(raw, u) for raw in end.exchanges if (u := UpstreamExchange.from_addon(raw, interactions))]
+    upstream = [u for _, u in pairs]
+    side_requests = _side_conversations(end)
     failures: list[str] = []  # what fails the tier, most telling first
     refused: list[str] = []  # contract rejections: they fail it unless Claude Code got past them
+    side_lost: list[str] = []  # mismatches of Claude Code's side requests: the same
     findings: list[Finding] = []
     diffs: list[FieldDiff] = []
 
@@ -136,8 +142,10 @@ def judge(
         findings.append(Finding(kind="upstream-left-open", severity="warning", message=(
             f"{request}: LiteLLM still held this stream to the provider open when the cell ended, after Claude "
             "Code had given up on its answer (a connection, and on a live provider a generation, nobody reads)")))
-    for u in upstream:
-        if u.mismatch:
+    for raw, u in pairs:
+        if u.mismatch and _serves(raw, side_requests):
+            side_lost.append(u.mismatch)
+        elif u.mismatch:
             failures.append(u.mismatch)
         elif u.served is not None:
             changed = [d for d in u.diffs if d.load_bearing]
@@ -179,8 +187,12 @@ def judge(
         findings += [Finding(kind="provider-refused", severity="high", message=(
             f"{r}: the provider refused a request Claude Code got past (it finished, and the row's criteria "
             "hold): what that request was for is lost")) for r in refused]
+        findings += [Finding(kind="side-request-lost", severity="high", message=(
+            f"{m}: Claude Code's session-title request (a side request it does not wait for) reached the provider "
+            "without these; Claude Code finished, and the row's criteria hold")) for m in side_lost]
     else:
         failures[:0] = refused
+        failures += side_lost
 
     fault_turns: set[int] = set()
     if cell.feature.fault is not None:
@@ -222,6 +234,26 @@ def judge(
         changes=changes,
         findings=_dedupe_findings(findings),
     )
+
+
+def _side_conversations(end: CellEnd) -> list[Conversation]:
+    """The conversations of Claude Code's side requests in the client leg: its session
+    title (2.1.228 sends it on the cell's own model, beside the first turn)."""
+    found = []
+    for exchange in end.client:
+        body = exchange.request.body.value() if exchange.request.body is not None else None
+        if session_title(body) and (conversation := conversation_of(body)) is not None:
+            found.append(conversation)
+    return found
+
+
+def _serves(raw: object, side: list[Conversation]) -> bool:
+    """Whether an upstream request is LiteLLM's version of one of those side requests: its
+    first message holds the side request's whole first message (a main turn never does)."""
+    request = getattr(raw, "request", None)
+    body = request.body.value() if request is not None and request.body is not None else None
+    upstream = conversation_of(body)
+    return upstream is not None and any(c.full in upstream.full for c in side)
 
 
 def _says_the_same(client_failure: str, failure: str) -> bool:

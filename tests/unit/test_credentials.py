@@ -4,6 +4,8 @@ keeps the emulator's own credentials (so replay can still tell where a token cam
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ccmatrix import catalog
@@ -169,3 +171,21 @@ def test_redaction_keeps_the_emulators_credentials_and_removes_real_looking_ones
     assert redact_json({"access_token": "ya29.a0AfH6SMBx"}) == {"access_token": REDACTED}
     assert redact_text("<AccessKeyId>ASIACCMXABCDEFGHIJKL</AccessKeyId>") == "<AccessKeyId>ASIACCMXABCDEFGHIJKL</AccessKeyId>"
     assert REDACTED in redact_text("<AccessKeyId>ASIAQWERTYUIOPASDFGH</AccessKeyId>")
+
+
+def test_providers_that_share_an_environment_cannot_run_a_mode_that_takes_it_over_beside_another():
+    from ccmatrix.providers import conflict
+
+    invoke, converse, vertex = (catalog.provider(p) for p in ("bedrock_invoke", "bedrock_converse", "vertex_ai"))
+    mixed = choose(["bedrock_converse=assumed-role"], catalog.PROVIDERS)  # bedrock_invoke stays on api-key
+    problem = conflict(mixed, [invoke, converse, vertex])
+    assert problem.startswith("bedrock_invoke=api-key, bedrock_converse=assumed-role: these providers read one")
+    assert "AWS_BEARER_TOKEN_BEDROCK" in problem
+    assert conflict(mixed, [converse, vertex]) is None  # alone, the column takes its own mode
+    assert conflict(choose(["bedrock_invoke=sigv4,bedrock_converse=assumed-role"], catalog.PROVIDERS),
+                    [invoke, converse]) is None  # keys and a role: each deployment names its own
+    assert conflict(DEFAULT_CHOICE, list(catalog.PROVIDERS)) is None
+    # and only the run's providers' variables reach LiteLLM
+    from ccmatrix.proxy.credentials import fake_credentials
+
+    assert "AWS_BEARER_TOKEN_BEDROCK" not in fake_credentials(Path("/nonexistent"), choice=mixed, among=[converse])
