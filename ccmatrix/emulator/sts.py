@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse
 from ccmatrix.providers import ids
-from ccmatrix.providers.credentials import STS_ACCESS_KEY_PREFIX
+from ccmatrix.providers.credentials import STS_ACCESS_KEY_PREFIX, STS_ACCESS_KEY_SUFFIX
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 # Fixed, far ahead: the answer must not change with the clock (a re-recording of
@@ -57,7 +57,7 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
     if role is None or not session:
         return _error(400, "ValidationError", "1 validation error detected: Value at 'roleArn' failed to satisfy "
                                               "constraint: Member must satisfy regular expression pattern", req.seed)
-    key = STS_ACCESS_KEY_PREFIX + ids.base58(ids.digest(req.seed, "sts-key"), 12).upper()
+    key = STS_ACCESS_KEY_PREFIX + ids.base58(ids.digest(req.seed, "sts-key"), 5).upper() + STS_ACCESS_KEY_SUFFIX
     secret = "ccmatrix-emulator-sts-secret-" + ids.base58(ids.digest(req.seed, "sts-secret"), 24)
     token = "ccmatrix-emulator-sts-session-" + ids.token(req.seed, 64)
     role_id = "AROA" + ids.base58(ids.digest(req.seed, "role-id"), 17).upper()

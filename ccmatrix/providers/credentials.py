@@ -26,12 +26,15 @@ from ccmatrix.errors import CcmatrixError
 from ccmatrix.providers.contract import ProviderRequest, Rule
 
 # The throwaway credentials' marks, so a check can tell which exchange a credential
-# came from (offline only: live credentials carry no mark and are not checked)
-EMULATOR_TOKEN = "ya29.ccmatrix-emulator-"  # prefix of every token the emulator hands out
+# came from (offline only: live credentials carry no mark and are not checked). They
+# say "example" as AWS's documentation keys do (AKIAIOSFODNN7EXAMPLE): secret scanners
+# take such values for the stand-ins they are.
+EMULATOR_TOKEN = "ya29.ccmatrix-emulator-example-"  # prefix of every token the emulator hands out
 SERVICE_ACCOUNT_TOKEN = EMULATOR_TOKEN + "sa-"  # traded for a service account's JWT (oauth2 /token)
 METADATA_TOKEN = EMULATOR_TOKEN + "gce-"  # from the GCE metadata server
 BEDROCK_API_KEY_PREFIX = "ABSKQmVkcm9ja0FQSUtleS"  # a long-term Bedrock API key: base64 "BedrockAPIKey-"
 STS_ACCESS_KEY_PREFIX = "ASIACCMX"  # the emulator's STS hands out ASIA (temporary) keys with this mark
+STS_ACCESS_KEY_SUFFIX = "EXAMPLE"  # ... ending as AWS's documentation keys do
 
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<key>[A-Z0-9]+)/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z-]+)/")
 

@@ -79,7 +79,16 @@ def test_litellm_config_uses_real_hosts_and_environment_credentials():
     proc = ccmatrix("litellm-config")
     assert proc.returncode == 0
     assert "127.0.0.1" not in proc.stdout and "localhost" not in proc.stdout
-    assert "os.environ/AWS_ACCESS_KEY_ID" in proc.stdout and "claude-haiku-4-5-bedrock-converse" in proc.stdout
+    # the live harness's modes: Bedrock on its API key (nothing in the deployment but the
+    # region), Vertex's project and location from the environment, credentials from the metadata server
+    assert "aws_access_key_id" not in proc.stdout and "claude-haiku-4-5-bedrock-converse" in proc.stdout
+    assert "vertex_ai_location: os.environ/VERTEXAI_LOCATION" in proc.stdout
+    keys = ccmatrix("litellm-config", "--credentials", "sigv4,service-account")
+    assert "os.environ/AWS_ACCESS_KEY_ID" in keys.stdout and "vertex_credentials: os.environ/VERTEXAI_CREDENTIALS" in keys.stdout
+    wrong = ccmatrix("litellm-config", "--credentials", "kerberos")
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: --credentials kerberos: no such credential mode")
+    clash = ccmatrix("run", "-p", "bedrock_invoke", "-p", "bedrock_converse", "--credentials", "bedrock_converse=sigv4")
+    assert clash.returncode == 2 and "AWS_BEARER_TOKEN_BEDROCK" in clash.stderr, clash.stderr
 
 
 def test_a_broken_proxy_config_is_a_usage_error(tmp_path):

@@ -37,7 +37,7 @@ def sigv4(key: str = "AKIAIOSFODNN7EXAMPLE", region: str = "us-east-1", token: b
 AUTHENTICATIONS = {
     "bedrock api key": {"authorization": f"Bearer {BEDROCK_API_KEY_PREFIX}xyz"},
     "sigv4 access keys": sigv4(),
-    "sigv4 assumed role": sigv4("ASIACCMXABCDEFGHIJKL", token=True),
+    "sigv4 assumed role": sigv4("ASIACCMXABCDEEXAMPLE", token=True),
     "metadata server token": {"authorization": f"Bearer {METADATA_TOKEN}abc"},
     "service account token": {"authorization": f"Bearer {SERVICE_ACCOUNT_TOKEN}abc"},
     "api key": {"x-api-key": "sk-ant-api03-xyz"},
@@ -148,7 +148,8 @@ def test_the_emulators_sts_answers_as_botocore_parses_it():
                               model.operation_model(action).output_shape)
         assert answer.status == 200, parsed
         if action == "AssumeRole":
-            assert parsed["Credentials"]["AccessKeyId"].startswith("ASIACCMX")
+            key = parsed["Credentials"]["AccessKeyId"]
+            assert key.startswith("ASIACCMX") and key.endswith("EXAMPLE") and len(key) == 20
             assert parsed["Credentials"]["SessionToken"] and parsed["Credentials"]["Expiration"].year == 2099
             assert parsed["AssumedRoleUser"]["Arn"].endswith(":assumed-role/ccmatrix-bedrock/ccmatrix")
         else:
@@ -169,7 +170,7 @@ def test_the_emulators_metadata_server_needs_the_flavor_header_and_hands_out_its
 def test_redaction_keeps_the_emulators_credentials_and_removes_real_looking_ones():
     assert redact_json({"access_token": METADATA_TOKEN + "abc"}) == {"access_token": METADATA_TOKEN + "abc"}
     assert redact_json({"access_token": "ya29.a0AfH6SMBx"}) == {"access_token": REDACTED}
-    assert redact_text("<AccessKeyId>ASIACCMXABCDEFGHIJKL</AccessKeyId>") == "<AccessKeyId>ASIACCMXABCDEFGHIJKL</AccessKeyId>"
+    assert redact_text("<AccessKeyId>ASIACCMXABCDEEXAMPLE</AccessKeyId>") == "<AccessKeyId>ASIACCMXABCDEEXAMPLE</AccessKeyId>"
     assert REDACTED in redact_text("<AccessKeyId>ASIAQWERTYUIOPASDFGH</AccessKeyId>")
 
 
@@ -189,3 +190,23 @@ def test_providers_that_share_an_environment_cannot_run_a_mode_that_takes_it_ove
     from ccmatrix.proxy.credentials import fake_credentials
 
     assert "AWS_BEARER_TOKEN_BEDROCK" not in fake_credentials(Path("/nonexistent"), choice=mixed, among=[converse])
+
+
+def test_the_shared_secret_scanner_passes_over_the_emulators_credentials(tmp_path):
+    """The emulator's tokens and keys are kept in cassettes: they say "example", as AWS's
+    documentation keys do, so a secret scanner does not take them for real ones."""
+    import subprocess
+
+    from ccmatrix.bundled import CHECKOUT_DIR
+
+    scanner = CHECKOUT_DIR.parent / "shared" / "tools" / "scan-secrets"
+    if not scanner.exists():
+        pytest.skip(f"{scanner} not present beside the checkout")
+    sts = _emulate("POST", "sts.amazonaws.com", "/", {"authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/"
+                                                      "20261207/us-east-1/sts/aws4_request"},
+                   b"Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s")
+    token = _emulate("GET", "metadata.google.internal", "/computeMetadata/v1/instance/service-accounts/default/token",
+                     {"Metadata-Flavor": "Google"})
+    (tmp_path / "answers.txt").write_bytes(b"".join(sts.chunks) + b"\n" + b"".join(token.chunks))
+    proc = subprocess.run([str(scanner), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
