@@ -113,7 +113,7 @@ def test_authentication_is_left_to_the_credential_mode_and_amz_date_dropped():
     a = request_view("POST", BEDROCK_URL.format(colon=":"),
                      {"Authorization": SIGV4.format(sig="a" * 64), "X-Amz-Date": "20260101T000000Z",
                       "X-Amz-Security-Token": "FwoGZXIvYXdzEJr"}, None)
-    b = request_view("POST", BEDROCK_URL.format(colon=":"), {"authorization": "Bearer ABSKQmVkcm9ja0FQSUtleS1x"}, None)
+    b = request_view("POST", BEDROCK_URL.format(colon=":"), {"authorization": "Bearer ABSK-placeholder-bedrock-api-key"}, None)
     assert a == b
     assert not any(k.startswith(("headers.authorization", "headers.x-amz")) for k in a)
     keyed = [request_view("POST", "https://api.anthropic.com/v1/messages", {h: "sk-ant-api03-x"}, None)
