@@ -183,6 +183,7 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
              request_timeout=120.0, claude_code=None, jobs=1, credential_choice=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ccmatrix.providers import DEFAULT_CHOICE
     from ccmatrix.proxy.stack import Timeouts
     from ccmatrix.run.runner import RunObserver, execute
 
@@ -216,7 +217,7 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
         return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
                        chunkings=chunkings, client=client, config=config,
                        timeouts=Timeouts(request=request_timeout), claude_code=claude_code, jobs=jobs,
-                       **({"credential_choice": credential_choice} if credential_choice is not None else {}))
+                       credential_choice=credential_choice or DEFAULT_CHOICE)
 
 
 def _claude_code(version: Optional[str]) -> Optional[str]:

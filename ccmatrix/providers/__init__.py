@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from ccmatrix.providers import anthropic, azure, bedrock_converse, bedrock_invoke, vertex_ai
@@ -32,6 +33,7 @@ DIALECTS: tuple[Dialect, ...] = (MESSAGES, CONVERSE)
 AUTH_HOSTS: dict[str, str] = {host: name for p in PROVIDERS for host, name in p.auth_hosts.items()}
 
 
+@functools.lru_cache(maxsize=256)  # asked of every upstream request, three times: hosts are few
 def auth_cassette_name(host: str) -> str | None:
     """The auth cassette of a token endpoint (None: `host` is no provider's token endpoint)."""
     return next((name for p in PROVIDERS if (name := p.owns_auth_host(host))), None)

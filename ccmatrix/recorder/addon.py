@@ -142,7 +142,6 @@ class CcmatrixRecorder:
     def configure(self, updated) -> None:
         if ctx.options.ccmatrix_upstream not in UPSTREAMS:
             raise ValueError(f"ccmatrix_upstream must be one of {UPSTREAMS}, not {ctx.options.ccmatrix_upstream!r}")
-
         if "ccmatrix_cell" in updated and ctx.options.ccmatrix_cell:
             self._begin(BeginCell(cell=ctx.options.ccmatrix_cell, claude_code=CLAUDE_CODE_VERSION,
                                   provenance={"source": self._source}))
