@@ -179,12 +179,10 @@ RequestTimeoutOpt = typer.Option(
     help="seconds each client request to LiteLLM may take before the tier counts as hung")
 
 
-def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="captured", config=None,
-             request_timeout=120.0, claude_code=None, jobs=1, credential_choice=None):
+def _execute(cells, options, litellm):  # type: ignore[no-untyped-def]
+    """The run (runner.execute), with a progress bar on a terminal and a line per tenth in a CI log."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ccmatrix.providers import DEFAULT_CHOICE
-    from ccmatrix.proxy.stack import Timeouts
     from ccmatrix.run.runner import RunObserver, execute
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -214,10 +212,18 @@ def _execute(cells, mode, litellm, cassettes, strict, chunkings=None, client="ca
             err.print(f"  {why.splitlines()[0]}; LiteLLM and mitmdump restarted", highlight=False, markup=False, soft_wrap=True)
 
     with bar:
-        return execute(cells, mode=mode, litellm=litellm, root=cassettes, strict=strict, observer=Progressing(),
-                       chunkings=chunkings, client=client, config=config,
-                       timeouts=Timeouts(request=request_timeout), claude_code=claude_code, jobs=jobs,
-                       credential_choice=credential_choice or DEFAULT_CHOICE)
+        return execute(cells, litellm, options, observer=Progressing())
+
+
+def _options(request_timeout: float = 120.0, **given):  # type: ignore[no-untyped-def]
+    """The run's options as the command line gave them (a client name it does not know: exit 2)."""
+    from ccmatrix.proxy.stack import Timeouts
+    from ccmatrix.run.options import ConfigError, RunOptions
+
+    try:
+        return RunOptions(timeouts=Timeouts(request=request_timeout), **given)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _claude_code(version: Optional[str]) -> Optional[str]:
@@ -313,8 +319,9 @@ def run(
     env = _env(litellm)
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
-    result = _execute(cells, "replay", env, root, strict, chunking_names, client, config, request_timeout,
-                      claude_code, jobs, choice)
+    options = _options(root=root, strict=strict, chunkings=tuple(chunking_names), client=client, config=config,
+                       request_timeout=request_timeout, claude_code=claude_code, jobs=jobs, credentials=choice)
+    result = _execute(cells, options, env)
     _publish(result, out, known_issues, verbose)
 
 
@@ -360,8 +367,10 @@ def gate(
     def replay(env, which):  # type: ignore[no-untyped-def]
         err.print(f"replaying {len(cells)} cell tier(s) on the {which}: {env.label}", highlight=False,
                   markup=False, soft_wrap=True)
-        return _execute(cells, "replay", env, root, False, None, client, config, request_timeout, claude_code, jobs,
-                        choice)
+        return _execute(cells, run_options, env)
+
+    run_options = _options(root=root, client=client, config=config, request_timeout=request_timeout,
+                           claude_code=claude_code, jobs=jobs, credentials=choice)
 
     options = {"client": client, "claude_code": claude_code, "request_timeout": request_timeout,
                "config": config.read_text() if config is not None else None, "credentials": choice.encode()}
@@ -426,8 +435,9 @@ def record(
     before = rerecord.snapshot(cells, root, release)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
-    result = _execute(cells, upstream, env, root, False, None, client, config, request_timeout, claude_code,
-                      credential_choice=choice)
+    result = _execute(cells, _options(mode=upstream, root=root, client=client, config=config,
+                                      request_timeout=request_timeout, claude_code=claude_code,
+                                      credentials=choice), env)
     render_table(result, console)
     _name_what_changed(before, cells, root, release, env, complete=not (feature or provider or tier)
                        and config is None and not result.run_errors)
@@ -546,32 +556,6 @@ MatchOpt = typer.Option(
                           "error text; default: what fails at the bad end")
 
 
-def _replay_candidate(candidate: str, cells, root, mitmdump):  # type: ignore[no-untyped-def]
-    """The tier results of one candidate (its LiteLLM behind `mitmdump`, or one of its own), or the one-line
-    reason it could not build or start (a "skip", never the end of the command). Runs
-    beside other candidates."""
-    from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
-    from ccmatrix.proxy.litellm_source import SourceError
-    from ccmatrix.proxy.process import StackError
-    from ccmatrix.run.runner import execute
-
-    try:
-        env = resolve(candidate)
-        result = execute(cells, mode="replay", litellm=env, root=root, mitmdump=mitmdump)
-    except (LiteLLMEnvError, SourceError, StackError) as exc:
-        return _one_line(str(exc))
-    return [t for c in result.cells() for t in c.tiers]
-
-
-def _one_line(message: str) -> str:
-    """A process error in one line: what happened, and the last line of its log (the
-    log file itself lives in a folder that is gone by the time anyone reads this)."""
-    lines = message.splitlines()
-    head = lines[0].split("; log ")[0].rstrip(":")
-    last = next((line.strip() for line in reversed(lines[1:]) if line.strip()), "")
-    return f"{head}: {last}" if last else head
-
-
 @command()
 def bisect(
     feature: List[str] = typer.Option(..., "--feature", "-f", help="feature (row) id; repeatable"),
@@ -609,29 +593,17 @@ def bisect(
     else:
         raise _fail("give --good and --bad releases, or --candidates")
     err.print(f"bisecting {len(order)} candidate(s) over {len(cells)} cell tier(s), {jobs} at a time")
-    following = {"match": match}
-    shown: dict[str, list] = {}
-
-    def judge(candidate: str, replayed) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-        verdict, detail = bisecting.judge_replay(replayed, following["match"])
-        tiers = [] if isinstance(replayed, str) else replayed
-        if following["match"] is None and verdict == "bad":  # the bad end, judged first: follow what fails there
-            following["match"] = bisecting.failure_signature(tiers)
-            err.print(f"  following: {following['match']}", highlight=False, markup=False, soft_wrap=True)
-        shown[candidate] = [t for t in tiers if t.status == "fail"]
-        err.print(f"  litellm {candidate}: {verdict}  {detail[:160]}", highlight=False, markup=False, soft_wrap=True)
-        return verdict, detail
-
-    from ccmatrix.proxy.stack import SharedMitmdumps
-
-    with SharedMitmdumps("replay", root) as mitmdumps:  # one per job, in front of each candidate's LiteLLM
-        found = bisecting.bisect(order, lambda candidate: _replay_candidate(candidate, cells, root, mitmdumps.get()),
-                                 judge, jobs=jobs)
+    search = bisecting.LiteLLMBisect(
+        cells, root, match,
+        on_probe=lambda candidate, verdict, detail: err.print(
+            f"  litellm {candidate}: {verdict}  {detail[:160]}", highlight=False, markup=False, soft_wrap=True),
+        on_following=lambda followed: err.print(f"  following: {followed}", highlight=False, markup=False,
+                                                soft_wrap=True))
+    found = search.run(order, jobs)
     bad_probe = next(p for p in found.probes if p.candidate == found.first_bad)
     lines = [f"last good: {_candidate_name(found.last_good)}", f"first bad: {_candidate_name(found.first_bad)}",
              f"  {bad_probe.detail}"]
-    diffs = {d.describe() for t in shown.get(found.first_bad, []) for d in t.diffs if d.load_bearing}
-    lines += [f"  {d}" for d in sorted(diffs)]
+    lines += [f"  {d}" for d in search.lost_fields(found.first_bad)]
     if found.untestable:
         lines.append(f"could not judge {', '.join(found.untestable)} (between them): "
                      f"the first bad one is {found.first_bad} or one of these")
@@ -666,9 +638,9 @@ def check(
     it as bad)."""
     try:
         cells = _select(feature, provider, tier)
-        from ccmatrix.run.bisect import judge_replay
+        from ccmatrix.run.bisect import judge_replay, replay_candidate
 
-        replayed = _replay_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes), None)
+        replayed = replay_candidate(litellm or DEFAULT_LITELLM_VERSION, cells, _cassettes(cassettes))
         verdict, detail = judge_replay(replayed, match)
     except CcmatrixError as exc:
         _fail(str(exc))

@@ -33,8 +33,7 @@ from ccmatrix.recorder.chunking import DEFAULT_CHUNKING, parse_chunkings
 
 if TYPE_CHECKING:
     from ccmatrix.proxy.litellm_env import LiteLLMEnv
-    from ccmatrix.proxy.stack import Stack
-    from ccmatrix.run.runner import Plan
+    from ccmatrix.run.runner import Plan, RunOptions, StackRun
     from ccmatrix.verdict.results import TierResult
 
 COLLECTOR_NAME = "ccmatrix"
@@ -72,6 +71,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only this tier (haiku, sonnet, opus) or model alias; repeatable")
     group.addoption("--ccmatrix-out", metavar="DIR", default=None,
                     help="write compatibility-matrix.json of this run into DIR")
+    group.addoption("--ccmatrix-faults", action="store_true", default=False,
+                    help="add the fault rows (the provider fails on purpose, then recovers; docs/faults.md)")
+    group.addoption("--ccmatrix-client", metavar="NAME", default="captured",
+                    help="who talks to LiteLLM: captured (the recorded client leg, sent again) or cli "
+                         "(the pinned Claude Code CLI itself)")
+    group.addoption("--ccmatrix-config", metavar="FILE", default=None,
+                    help="run LiteLLM with this config file instead of ccmatrix's")
+    group.addoption("--ccmatrix-request-timeout", metavar="SECONDS", type=float, default=120.0,
+                    help="seconds each client request to LiteLLM may take before the tier counts as hung")
+    group.addoption("--ccmatrix-credentials", metavar="MODE|PROVIDER=MODE", action="append", default=[],
+                    help="how LiteLLM's deployments authenticate (as ccmatrix run --credentials); repeatable")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -138,14 +148,10 @@ class MatrixSession:
         self.spec: str | None = opt("ccmatrix_litellm")
         self.root = Path(opt("ccmatrix_cassettes") or DEFAULT_CASSETTE_DIR).expanduser().resolve()
         self.claude_code: str = opt("ccmatrix_claude_code")
-        self.strict: bool = opt("ccmatrix_strict")
-        try:
-            self.chunkings: list[str] = parse_chunkings(opt("ccmatrix_chunkings"))
-        except ValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
         self.out: str | None = opt("ccmatrix_out")
         try:
-            self.cell_tiers = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"))
+            self.cell_tiers = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"),
+                                             faults=opt("ccmatrix_faults"))
         except catalog.CatalogError as exc:
             raise pytest.UsageError(f"ccmatrix: {exc}") from None
         if not self.cell_tiers:
@@ -153,12 +159,12 @@ class MatrixSession:
                                     "(rows without a client are not run)")
         if not self.root.is_dir():
             raise pytest.UsageError(f"ccmatrix: cassette directory {self.root} does not exist")
+        self.options = _run_options(opt, self.root, self.claude_code)
         # with paths on the command line, the matrix runs beside them; otherwise alone
         self.matrix_only = config.args_source != pytest.Config.ArgsSource.ARGS
         self.env: LiteLLMEnv | None = None
-        self._plan: Plan | None | bool = None
-        self.stack: Stack | None = None
-        self._guard: Any = None  # runner.Guard over self.stack, made on first use
+        self.plan: Plan | None = None  # every collected cell tier's, loaded on the first
+        self.run_on_stack: StackRun | None = None  # this process's stack, started on its first cell tier
         self._stack_error: str | None = None
         self._exit = ExitStack()  # what _stop() undoes: the SIGTERM trap
         self.results: list[TierResult] = []
@@ -219,46 +225,56 @@ class MatrixSession:
 
     # -------------------------------------------------------------- running a cell
     def plan_for(self, item: CellItem) -> "Plan":
+        """The run's plan, loaded once for every collected cell tier; a cassette that does not
+        load fails its own cell tier only (the others run on a plan without it)."""
         from ccmatrix.run.runner import ConfigError, plan
 
-        if self._plan is None:
+        if self.plan is None:
             cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
             try:
-                self._plan = plan(cells, self.root, "replay", claude_code=self.claude_code)
+                self.plan = plan(cells, self.options)
             except ConfigError:
-                self._plan = False  # a broken cassette fails its own cell only, below
-        if self._plan:
-            return self._plan  # type: ignore[return-value]
+                loadable = []
+                for cell in cells:
+                    try:
+                        plan([cell], self.options)
+                    except ConfigError:
+                        continue
+                    loadable.append(cell)
+                self.plan = plan(loadable, self.options)
+        if item.cell in self.plan.cell_tiers or item.cell.not_applicable_reason:
+            return self.plan
         try:
-            return plan([item.cell], self.root, "replay", claude_code=self.claude_code)
+            plan([item.cell], self.options)
+            error = "not in the run's plan"
         except ConfigError as exc:
             error = str(exc)
         pytest.fail(f"ccmatrix: {error}", pytrace=False)
 
-    def stack_for(self, item: CellItem) -> "Stack":
+    def stack_for(self, item: CellItem) -> "StackRun":
         from ccmatrix.proxy.litellm_env import resolve
         from ccmatrix.proxy.process import sigterm_as_interrupt
-        from ccmatrix.proxy.stack import Stack
+        from ccmatrix.run.runner import StackRun
 
-        if self.stack is not None:
-            return self.stack
+        if self.run_on_stack is not None:
+            return self.run_on_stack
         if self._stack_error:
             pytest.fail(f"ccmatrix: the LiteLLM stack failed to start earlier in this process:\n{self._stack_error}",
                         pytrace=False)
-        cells = [i.cell for i in item.session.items if isinstance(i, CellItem)]
-        providers = [p for p in catalog.PROVIDERS if any(c.provider == p for c in cells)]
         # so a SIGTERM (CI cancel) unwinds pytest and stops LiteLLM and mitmdump, as Ctrl-C does
         self._exit.enter_context(sigterm_as_interrupt())
         try:
             if self.env is None:
                 self.env = resolve(self.spec)
-            self.stack = Stack.start("replay", self.root, self.env, providers=providers)
+            assert self.plan is not None
+            on_stack = StackRun(self.plan, self.env, self.options)
+            on_stack.start()
+            self.run_on_stack = on_stack
         except CcmatrixError as exc:
             self._stack_error = str(exc)
             self._exit.close()
-        if self.stack is None:
             pytest.fail(f"ccmatrix: {self._stack_error}", pytrace=False)
-        return self.stack
+        return on_stack
 
     def prepare(self, item: CellItem) -> None:
         if not item.cell.not_applicable_reason:
@@ -266,24 +282,20 @@ class MatrixSession:
             self.stack_for(item)
 
     def run(self, item: CellItem) -> None:
-        from ccmatrix.run.runner import Guard, RunObserver, run_tier
-        from ccmatrix.verdict.results import TierResult
-
         cell = item.cell
         reason = cell.not_applicable_reason
         if reason:
+            from ccmatrix.verdict.results import TierResult
+
             item.result = TierResult.not_applicable(cell)
             _record_properties(item)
             pytest.skip(f"not applicable: {reason}")
         the_plan = self.plan_for(item)
-        stack = self.stack_for(item)
-        if self._guard is None or self._guard.stack is not stack:
-            self._guard = Guard(stack, RunObserver())
-        result = self._guard.run(cell, lambda: run_tier(cell, the_plan, stack, "replay", self.strict,
-                                                        chunkings=self.chunkings))
+        result = self.stack_for(item).run(cell)
         recorded = the_plan.cassettes.get(cell.id)
         item.result = result
-        item.meta = {"litellm_version": stack.litellm_env.version,
+        assert self.env is not None
+        item.meta = {"litellm_version": self.env.version,
                      "claude_code_version": recorded.provenance.claude_code_version if recorded else None}
         _record_properties(item)
         if result.status == "changed":
@@ -350,19 +362,32 @@ class MatrixSession:
     def run_result(self):  # type: ignore[no-untyped-def]
         from ccmatrix.run.runner import assemble
 
-        order = {c.id: i for i, c in enumerate(catalog.select(implemented_only=False))}
-        results = sorted(self.results, key=lambda r: order.get(f"{r.feature}/{r.provider}/{r.tier}", len(order)))
         litellm_version = (", ".join(sorted(self.litellm_versions))
                            or (self.env.version if self.env else self.spec or DEFAULT_LITELLM_VERSION))
-        return assemble(results, mode="replay", litellm_version=litellm_version,
+        return assemble(self.results, self.options, litellm_version=litellm_version,
                         claude_code_version=", ".join(sorted(self.claude_code_versions)) or CLAUDE_CODE_VERSION)
 
     # -------------------------------------------------------------- process hygiene
     def _stop(self) -> None:
-        if self.stack is not None:
-            stack, self.stack = self.stack, None
-            stack.stop()
+        if self.run_on_stack is not None:
+            on_stack, self.run_on_stack = self.run_on_stack, None
+            on_stack.close()
         self._exit.close()
+
+
+def _run_options(opt, root: Path, claude_code: str) -> "RunOptions":  # type: ignore[no-untyped-def]
+    """The run's options from the command line (what `ccmatrix run` takes, under --ccmatrix-*)."""
+    from ccmatrix.providers import CredentialsError, choose
+    from ccmatrix.run.runner import ConfigError, RunOptions, Timeouts
+
+    try:
+        return RunOptions(root=root, claude_code=claude_code, strict=opt("ccmatrix_strict"),
+                          chunkings=tuple(parse_chunkings(opt("ccmatrix_chunkings"))), client=opt("ccmatrix_client"),
+                          config=Path(opt("ccmatrix_config")) if opt("ccmatrix_config") else None,
+                          timeouts=Timeouts(request=opt("ccmatrix_request_timeout")),
+                          credentials=choose(opt("ccmatrix_credentials"), catalog.PROVIDERS))
+    except (ValueError, ConfigError, CredentialsError) as exc:
+        raise pytest.UsageError(f"ccmatrix: {exc}") from None
 
 
 class CassetteBehind(UserWarning):

@@ -16,12 +16,15 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Literal, Sequence, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
+from ccmatrix import catalog
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy import package_index
+from ccmatrix.proxy.mitmdump import Mitmdump
 from ccmatrix.verdict.results import TierResult
 
 
@@ -209,3 +212,69 @@ def releases_between(good: str, bad: str, available: Sequence[str]) -> list[str]
         if end not in chosen:
             raise BisectError(f"litellm {end} is not on the package index")
     return chosen if g < b else list(reversed(chosen))
+
+
+# ---------------------------------------------------------------- over LiteLLM candidates
+
+
+def one_line(message: str) -> str:
+    """A process error in one line: what happened, and the last line of its log (the
+    log file itself lives in a folder that is gone by the time anyone reads this)."""
+    lines = message.splitlines()
+    head = lines[0].split("; log ")[0].rstrip(":")
+    last = next((line.strip() for line in reversed(lines[1:]) if line.strip()), "")
+    return f"{head}: {last}" if last else head
+
+
+def replay_candidate(candidate: str, cells: Sequence[catalog.CellTier], root: Path,
+                     mitmdump: Mitmdump | None = None) -> list[TierResult] | str:
+    """The tier results of one candidate (its LiteLLM behind `mitmdump`, or one of its own), or
+    the one-line reason it could not build or start (a "skip", never the end of the search).
+    Runs beside other candidates."""
+    from ccmatrix.proxy.litellm_env import LiteLLMEnvError, resolve
+    from ccmatrix.proxy.litellm_source import SourceError
+    from ccmatrix.proxy.process import StackError
+    from ccmatrix.run.runner import RunOptions, execute
+
+    try:
+        env = resolve(candidate)
+        result = execute(list(cells), env, RunOptions(root=root), mitmdump=mitmdump)
+    except (LiteLLMEnvError, SourceError, StackError) as exc:
+        return one_line(str(exc))
+    return [t for c in result.cells() for t in c.tiers]
+
+
+@dataclass
+class LiteLLMBisect:
+    """A search for the first LiteLLM candidate where the selected cells stop passing: it
+    follows `match`, or (None) what fails at the bad end, judged first."""
+
+    cells: Sequence[catalog.CellTier]
+    root: Path
+    match: str | None = None
+    # what each probe said, as it comes: (candidate, verdict, detail); and what is followed
+    on_probe: Callable[[str, Verdict, str], None] = lambda candidate, verdict, detail: None
+    on_following: Callable[[str | None], None] = lambda match: None
+    failing: dict[str, list[TierResult]] = field(default_factory=dict)  # candidate -> its failing tiers
+
+    def run(self, candidates: Sequence[str], jobs: int = 1) -> BisectResult:
+        from ccmatrix.proxy.stack import SharedMitmdumps
+        from ccmatrix.recorder.mode import Upstream
+
+        with SharedMitmdumps(Upstream.REPLAY, self.root) as mitmdumps:  # one per job, before each candidate's LiteLLM
+            return bisect(candidates, lambda c: replay_candidate(c, self.cells, self.root, mitmdumps.get()),
+                          self._judge, jobs=jobs)
+
+    def _judge(self, candidate: str, replayed: list[TierResult] | str) -> tuple[Verdict, str]:
+        verdict, detail = judge_replay(replayed, self.match)
+        tiers = [] if isinstance(replayed, str) else replayed
+        if self.match is None and verdict == "bad":  # the bad end, judged first: follow what fails there
+            self.match = failure_signature(tiers)
+            self.on_following(self.match)
+        self.failing[candidate] = [t for t in tiers if t.status == "fail"]
+        self.on_probe(candidate, verdict, detail)
+        return verdict, detail
+
+    def lost_fields(self, candidate: str) -> list[str]:
+        """The load-bearing differences of a candidate's failing tiers, described."""
+        return sorted({d.describe() for t in self.failing.get(candidate, []) for d in t.diffs if d.load_bearing})

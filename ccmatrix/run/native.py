@@ -24,7 +24,7 @@ from ccmatrix.client.claude_cli import install
 from ccmatrix.client.cli_driver import NativeEndpoint, run_cli
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.proxy.mitmdump import Mitmdump, ensure_mitm_ca
-from ccmatrix.run.runner import too_old_tiers
+from ccmatrix.run.plan import too_old_tiers
 
 __all__ = ["NativeCapture", "capture", "native_cells"]
 

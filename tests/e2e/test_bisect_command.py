@@ -84,7 +84,7 @@ def test_candidates_in_turn_share_one_mitmdump_per_job(litellm_env):
     with SharedMitmdumps("replay", catalog.DEFAULT_CASSETTE_DIR) as shared:
         mitmdump = shared.get()
         for _ in range(2):  # two LiteLLMs in turn behind it, on its one client-leg port
-            result = runner.execute(cells, mode="replay", litellm=litellm_env, mitmdump=shared.get())
+            result = runner.execute(cells, litellm_env, mitmdump=shared.get())
             assert [t.status for c in result.cells() for t in c.tiers] == ["pass"]
             assert mitmdump.process.popen.poll() is None  # a stack's stop leaves it running
         assert shared.get() is mitmdump

@@ -23,6 +23,7 @@ from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION, install, version
 from ccmatrix.client.cli_driver import run_cli
 from ccmatrix.emulator import EmulatedResponse, EmulatorServer, respond
 from ccmatrix.run import runner
+from ccmatrix.run.runner import RunOptions
 from ccmatrix.wire.messages import from_sse
 from ccmatrix.wire.sse import decode_sse, encode_sse_event
 
@@ -82,8 +83,8 @@ def test_claude_code_builds_blocks_from_their_deltas_only(cli):
 
 def test_cli_client_replays_with_the_captured_clients_verdicts(litellm_env):
     cells = [catalog.CellTier.parse(c) for c in SAMPLE]
-    captured = runner.execute(cells, mode="replay", litellm=litellm_env, client="captured")
-    by_cli = runner.execute(cells, mode="replay", litellm=litellm_env, client="cli")
+    captured = runner.execute(cells, litellm_env, RunOptions(client="captured"))
+    by_cli = runner.execute(cells, litellm_env, RunOptions(client="cli"))
     assert by_cli.client == "cli"
     for a, b in zip((t for c in captured.cells() for t in c.tiers), (t for c in by_cli.cells() for t in c.tiers)):
         assert (a.feature, a.provider, a.tier) == (b.feature, b.provider, b.tier)
@@ -95,7 +96,7 @@ def test_recording_with_the_cli_reproduces_the_committed_cassettes(tmp_path, lit
     root = tmp_path / "cassettes"
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
     cells = [catalog.CellTier.parse(c) for c in SAMPLE[:3]]
-    result = runner.execute(cells, mode="emulate", litellm=litellm_env, root=root, client="cli")
+    result = runner.execute(cells, litellm_env, RunOptions(mode="emulate", root=root, client="cli"))
     assert all(t.status == "pass" for c in result.cells() for t in c.tiers)
     for cell in cells:
         old = json.loads(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION).read_text())

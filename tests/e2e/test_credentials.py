@@ -21,8 +21,8 @@ from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.providers import choose
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.credentials import fake_credentials
-from ccmatrix.proxy.stack import Stack
 from ccmatrix.run import runner
+from ccmatrix.run.runner import RunOptions
 
 pytestmark = pytest.mark.proxy
 
@@ -52,12 +52,11 @@ def _record(tmp_path: Path, litellm_env, litellm_modes: list[str], held_to: list
     providers = [cell.provider for cell in CELLS]
     workdir = tmp_path / "work"
     workdir.mkdir()
-    the_plan = runner.plan(CELLS, root, "emulate")
     credentials = fake_credentials(workdir, choice=set_up)
-    with Stack.start("emulate", root, litellm_env, providers=providers, workdir=workdir, credentials=credentials,
-                     proxy_config=litellm_config.default_config(providers, set_up),
-                     credential_choice=held) as stack:
-        results = {cell.provider.id: runner.run_once(cell, the_plan, stack, "emulate") for cell in CELLS}
+    options = RunOptions(mode="emulate", root=root, environment=credentials, credentials=held)
+    with runner.StackRun(runner.plan(CELLS, options), litellm_env, options,
+                         proxy_config=litellm_config.default_config(providers, set_up)) as on_stack:
+        results = {cell.provider.id: on_stack.run(cell) for cell in CELLS}
     return results, root, credentials
 
 
@@ -123,8 +122,7 @@ def test_the_bundled_cassettes_replay_under_every_other_mode_and_say_so(litellm_
     endpoints those need (STS, the key file's token exchange) are in cassettes/auth/, the
     Vertex location and the authentication are the mode's to judge, and each tier says
     what it was recorded under."""
-    result = runner.execute(CELLS, mode="replay", litellm=litellm_env,
-                            credential_choice=choose(OTHER_MODES, catalog.PROVIDERS))
+    result = runner.execute(CELLS, litellm_env, RunOptions(credentials=choose(OTHER_MODES, catalog.PROVIDERS)))
     tiers = [t for cell in result.cells() for t in cell.tiers]
     assert [t.status for t in tiers] == ["pass"] * 3, [t.error for t in tiers]
     for tier in tiers:

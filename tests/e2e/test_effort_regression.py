@@ -14,6 +14,7 @@ from ccmatrix import catalog
 from ccmatrix.client.claude_cli import BUNDLED_VERSIONS, CLAUDE_CODE_VERSION
 from ccmatrix.proxy.litellm_env import resolve
 from ccmatrix.run import runner
+from ccmatrix.run.runner import RunOptions
 
 pytestmark = pytest.mark.proxy
 REGRESSED_RELEASE = "1.83.14"
@@ -22,7 +23,7 @@ AFFECTED = ("bedrock_invoke", "vertex_ai")
 
 def _thinking(litellm, client: str = "captured", claude_code: str | None = None) -> dict:
     cells = catalog.select(features=["thinking"], providers=AFFECTED)
-    result = runner.execute(cells, mode="replay", litellm=litellm, client=client, claude_code=claude_code)
+    result = runner.execute(cells, litellm, RunOptions(client=client, claude_code=claude_code))
     assert result.claude_code_version == (claude_code or CLAUDE_CODE_VERSION)
     row = next(r for r in result.rows if r.id == "thinking")
     return {p: row.cells[p] for p in AFFECTED}

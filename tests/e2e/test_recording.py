@@ -19,6 +19,7 @@ from ccmatrix.bundled import CHECKOUT_DIR
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.proxy.credentials import fake_credentials
 from ccmatrix.run import runner
+from ccmatrix.run.runner import RunOptions
 
 pytestmark = pytest.mark.proxy
 SCAN_SECRETS = CHECKOUT_DIR.parent / "shared" / "tools" / "scan-secrets"
@@ -64,7 +65,7 @@ def recorded(tmp_path_factory, litellm_env):
     environ = {**credentials, "PYTHONPATH": f"{site}:{SITE_DIR}"}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(httpx._client, "USER_AGENT", OTHER_HTTPX_AGENT)
-        result = runner.execute(catalog.select(), mode="emulate", litellm=litellm_env, root=root, credentials=environ)
+        result = runner.execute(catalog.select(), litellm_env, RunOptions(mode="emulate", root=root, environment=environ))
     assert marker.read_text().startswith("3.13.99 python-requests/9.8.7"), "LiteLLM did not load the other machine"
     return root, credentials, result
 

@@ -20,6 +20,7 @@ from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.run import runner
+from ccmatrix.run.runner import RunOptions
 from tests.conftest import derive_cassette
 
 pytestmark = pytest.mark.proxy
@@ -115,7 +116,7 @@ def test_a_lost_load_bearing_field_turns_the_cell_red_naming_it(cassette_copy, l
     cell = "basic_messaging_non_streaming/bedrock_invoke/haiku"
     derive_cassette(cassette_copy, cell, _recorded_more)
     cells = [catalog.CellTier.parse(cell), catalog.CellTier.parse("basic_messaging_non_streaming/bedrock_invoke/sonnet")]
-    result = runner.execute(cells, mode="replay", litellm=litellm_env, root=cassette_copy)
+    result = runner.execute(cells, litellm_env, RunOptions(root=cassette_copy))
     broken, intact = result.rows[0].cells["bedrock_invoke"].tiers
     assert broken.status == "fail" and intact.status == "pass"
     assert "missing" in broken.error and LOST in broken.error
@@ -131,7 +132,7 @@ def test_a_changed_load_bearing_value_is_a_finding_not_a_failure(cassette_copy, 
     reported beside the verdict, high, and fails only under --strict."""
     cell = "basic_messaging_non_streaming/bedrock_invoke/haiku"
     derive_cassette(cassette_copy, cell, lambda d: d["interactions"][0]["request"]["body"]["json"].update(max_tokens=1234))
-    result = runner.execute([catalog.CellTier.parse(cell)], mode="replay", litellm=litellm_env, root=cassette_copy)
+    result = runner.execute([catalog.CellTier.parse(cell)], litellm_env, RunOptions(root=cassette_copy))
     (tier,) = result.rows[0].cells["bedrock_invoke"].tiers
     assert tier.status == "pass", tier.error
     assert [d.describe() for d in tier.diffs if d.load_bearing] == ["body.max_tokens changed: 1234 -> 32000"]
@@ -166,12 +167,11 @@ def test_drift_is_reported_and_fails_only_under_strict(cassette_copy, litellm_en
 
     derive_cassette(cassette_copy, cell, change_context_management)
     cells = [catalog.CellTier.parse(cell)]
-    from ccmatrix.proxy.stack import Stack
-
-    the_plan = runner.plan(cells, cassette_copy, "replay")
-    with Stack.start("replay", cassette_copy, litellm_env, providers=[cells[0].provider]) as stack:
-        lenient = runner.run_tier(cells[0], the_plan, stack, "replay", strict=False)
-        strict = runner.run_tier(cells[0], the_plan, stack, "replay", strict=True)
+    lenient_options, strict_options = RunOptions(root=cassette_copy), RunOptions(root=cassette_copy, strict=True)
+    with runner.StackRun(runner.plan(cells, lenient_options), litellm_env, lenient_options) as on_stack:
+        lenient = on_stack.run(cells[0])
+        on_stack.options = strict_options  # the same stack, judged strictly
+        strict = on_stack.run(cells[0])
     assert lenient.status == "pass"
     assert [d.path for d in lenient.drift][:1] == ["body.context_management.edits"]
     assert strict.status == "fail" and "drift (--strict)" in strict.error and "context_management" in strict.error
@@ -210,7 +210,7 @@ def test_every_chunking_replays_each_provider_stream_as_recorded(litellm_env):
     from ccmatrix.recorder.chunking import CHUNKINGS
 
     cells = [catalog.CellTier.parse(f"tool_use_streaming/{p.id}/sonnet") for p in catalog.PROVIDERS]
-    result = runner.execute(cells, mode="replay", litellm=litellm_env, chunkings=list(CHUNKINGS))
+    result = runner.execute(cells, litellm_env, RunOptions(chunkings=list(CHUNKINGS)))
     tiers = [t for c in result.cells() for t in c.tiers]
     assert len(tiers) == len(cells)
     for cell, tier in zip(cells, tiers):
@@ -248,7 +248,7 @@ def test_requests_the_recording_never_saw_are_changed_not_red(cassette_copy, lit
     new_turn = "tool_use/anthropic/sonnet"
     derive_cassette(cassette_copy, new_turn, lambda d: d["interactions"].pop(1))
     cells = [catalog.CellTier.parse(c) for c in (conversation, new_route, new_turn)]
-    result = runner.execute(cells, mode="replay", litellm=litellm_env, root=cassette_copy)
+    result = runner.execute(cells, litellm_env, RunOptions(root=cassette_copy))
     for cell_id, reason in ((conversation, "new conversation"), (new_route, "new route"), (new_turn, "new turn")):
         tier = _tier(result, cell_id)
         assert tier.status == "changed", (cell_id, tier.error)
@@ -268,7 +268,7 @@ def test_a_dropped_message_stays_red(cassette_copy, litellm_env):
     messages.insert(1, {"role": "assistant", "content": [{"type": "text", "text": "Running it."}]})
     messages.insert(2, {"role": "user", "content": [{"type": "text", "text": "Go on."}]})
     cassettes.save(recorded, path, cassette_copy)
-    result = runner.execute([catalog.CellTier.parse(cell)], mode="replay", litellm=litellm_env, root=cassette_copy)
+    result = runner.execute([catalog.CellTier.parse(cell)], litellm_env, RunOptions(root=cassette_copy))
     tier = _tier(result, cell)
     assert tier.status == "fail" and "no recorded request" in tier.error and not tier.changes
 
@@ -308,7 +308,7 @@ def test_a_users_proxy_config_runs_the_cells_it_names(tmp_path, litellm_env):
     config = tmp_path / "mine.yaml"
     config.write_text(yaml.safe_dump(mine))
     cells = catalog.select(features=["basic_messaging_streaming"], providers=["anthropic"])
-    result = runner.execute(cells, mode="replay", litellm=litellm_env, config=config)
+    result = runner.execute(cells, litellm_env, RunOptions(config=config))
     tiers = {t.tier: t for c in result.cells() for t in c.tiers}
     assert tiers["haiku"].status == "pass", tiers["haiku"].error
     assert (tiers["sonnet"].status, tiers["sonnet"].reason) == (
@@ -326,8 +326,8 @@ def test_stacks_side_by_side_judge_as_one_stack_does(litellm_env):
         def stack_started(self, stack, seconds):  # type: ignore[no-untyped-def]
             started.append(stack.litellm_url)
 
-    one = runner.execute(cells, mode="replay", litellm=litellm_env)
-    two = runner.execute(cells, mode="replay", litellm=litellm_env, jobs=2, observer=Counting())
+    one = runner.execute(cells, litellm_env)
+    two = runner.execute(cells, litellm_env, RunOptions(jobs=2), observer=Counting())
     assert len(set(started)) == 2  # two LiteLLMs
     verdicts = [[(t.feature, t.provider, t.tier, t.status, t.error) for c in r.cells() for t in c.tiers] for r in (one, two)]
     assert verdicts[0] == verdicts[1] and len(verdicts[0]) == len(cells)

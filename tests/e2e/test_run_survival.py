@@ -26,6 +26,7 @@ import pytest
 from ccmatrix import catalog
 from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.run import runner
+from ccmatrix.run.runner import RunOptions
 
 pytestmark = pytest.mark.proxy
 ROW, PROVIDER = "basic_messaging_streaming", "anthropic"
@@ -75,7 +76,7 @@ class Saboteur(runner.RunObserver):
 
 def _run(litellm_env, saboteur: Saboteur, timeouts: Timeouts | None = None) -> dict:
     """The three tiers' results by tier id, once the run is over and everything it started has stopped."""
-    result = runner.execute(_cells(), mode="replay", litellm=litellm_env, observer=saboteur, timeouts=timeouts)
+    result = runner.execute(_cells(), litellm_env, RunOptions(timeouts=timeouts), observer=saboteur)
     assert saboteur.pids and not [pid for pid in saboteur.pids if Path(f"/proc/{pid}").exists()]
     return {t.tier: t for c in result.cells() for t in c.tiers}
 

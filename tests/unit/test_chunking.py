@@ -180,7 +180,7 @@ def _tier(status: str, error: str | None = None):
 
 
 def test_a_tier_fails_under_the_first_chunking_that_fails_naming_it():
-    from ccmatrix.run.runner import under_chunkings
+    from ccmatrix.run.cell import under_chunkings
 
     result = under_chunkings([("coalesced", _tier("pass")), ("events", _tier("pass")),
                               ("mid-char", _tier("fail", "stream_well_formed: bad UTF-8")),
@@ -192,7 +192,7 @@ def test_a_tier_fails_under_the_first_chunking_that_fails_naming_it():
 
 
 def test_a_tier_that_passes_every_chunking_reports_the_first_run():
-    from ccmatrix.run.runner import under_chunkings
+    from ccmatrix.run.cell import under_chunkings
 
     first = _tier("changed")
     result = under_chunkings([("coalesced", first), ("events", _tier("pass"))])
@@ -202,7 +202,7 @@ def test_a_tier_that_passes_every_chunking_reports_the_first_run():
 
 def test_a_failure_under_the_first_chunking_is_the_plain_verdict():
     """It does not depend on how the stream was cut: its error stays as it is."""
-    from ccmatrix.run.runner import under_chunkings
+    from ccmatrix.run.cell import under_chunkings
 
     result = under_chunkings([("coalesced", _tier("fail", "x")), ("events", _tier("fail", "y"))])
     assert result.error == "x" and result.failed_checks == ["stream_well_formed"]

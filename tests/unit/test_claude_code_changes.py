@@ -106,7 +106,7 @@ def test_a_release_replays_only_its_own_tree(tmp_path):
     for client in ("cli", "captured"):
         with pytest.raises(ConfigError, match="no cassettes recorded with Claude Code 9.9.9 "
                                               rf"\(this tree has: {', '.join(BUNDLED_VERSIONS)}\)"):
-            runner.plan(cells, catalog.DEFAULT_CASSETTE_DIR, "replay", client, "9.9.9")
+            runner.plan(cells, runner.RunOptions(root=catalog.DEFAULT_CASSETTE_DIR, client=client, claude_code="9.9.9"))
     # a cassette of another release put in a tree: its client leg is not this release's
     root = tmp_path / "cassettes"
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR / "blobs", root / "blobs")
@@ -115,7 +115,7 @@ def test_a_release_replays_only_its_own_tree(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, OLD), target)
     with pytest.raises(ConfigError, match="recorded with Claude Code 2.1.126, in the tree of 9.9.9"):
-        runner.plan(cells, root, "replay", "captured", "9.9.9")
+        runner.plan(cells, runner.RunOptions(root=root, client="captured", claude_code="9.9.9"))
 
 
 def test_a_row_that_needs_a_newer_release_is_not_run_for_an_older_one():
@@ -123,14 +123,14 @@ def test_a_row_that_needs_a_newer_release_is_not_run_for_an_older_one():
 
     stall = catalog.select(features=["fault_stream_stall"], providers=["anthropic"])
     for client in ("cli", "captured"):  # 2.1.126's tree has no cassette for it either (nor 2.1.228's)
-        older = runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", client, OLD)
+        older = runner.plan(stall, runner.RunOptions(root=catalog.DEFAULT_CASSETTE_DIR, client=client, claude_code=OLD))
         assert older.cli is None  # nothing to run, so nothing installed
         assert set(older.too_old) == {c.id for c in stall}
         assert "needs Claude Code 2.1.332 or newer" in older.too_old[stall[0].id]
     # 2.1.228 can set its watchdog to 10 s but ends the run when it fires: too old as well
     assert set(runner.too_old_tiers(stall, "2.1.228")) == {c.id for c in stall}
     assert runner.too_old_tiers(stall, "2.1.332") == {} and runner.too_old_tiers(stall, "2.1.400") == {}
-    assert runner.plan(stall, catalog.DEFAULT_CASSETTE_DIR, "replay", "captured").too_old == {}
+    assert runner.plan(stall, runner.RunOptions()).too_old == {}
 
 
 def _registry(answer: bytes):

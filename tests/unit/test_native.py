@@ -16,7 +16,7 @@ from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.recorder.match import match
 from ccmatrix.recorder.protocol import CellEnd, ClientLegExchange, ReplayedExchange
-from ccmatrix.run.runner import plan
+from ccmatrix.run.runner import RunOptions, plan
 from ccmatrix.verdict.judge import judge
 from ccmatrix.verdict.native import judge_native, main_request, view
 
@@ -29,7 +29,7 @@ def _recorded(cell_id: str):
 
 
 def _native(cell) -> list:
-    return plan([cell], ROOT, "replay").native[cell.id]
+    return plan([cell], RunOptions(root=ROOT)).native[cell.id]
 
 
 def _strip(cassette, strip):

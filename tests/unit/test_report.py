@@ -584,13 +584,13 @@ def test_failing_tiers_outrank_a_run_error_in_the_cell():
 
 
 def _with_fault_rows() -> RunResult:
-    from ccmatrix.run.runner import assemble
+    from ccmatrix.run.runner import RunOptions, assemble
 
     results = [t for row in sample_run().rows for c in row.cells.values() for t in c.tiers]
     results += [tier(f.id, p.id, t.id) for f in catalog.FAULT_FEATURES for p in catalog.PROVIDERS for t in catalog.TIERS]
     results[-1] = tier("fault_stream_error", "azure", "opus", "fail", error="a truncated answer taken as complete",
                        recorded_status="pass")
-    return assemble(results, mode="replay", litellm_version="1.83.14", claude_code_version="2.1.126")
+    return assemble(results, RunOptions(), litellm_version="1.83.14", claude_code_version="2.1.126")
 
 
 def test_fault_rows_are_kept_apart_in_every_report(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from ccmatrix import catalog
 from ccmatrix.report import RUN_FILENAME, MergeError, load_run, merge, write_reports
-from ccmatrix.run.runner import assemble
+from ccmatrix.run.runner import RunOptions, assemble
 from ccmatrix.run.shards import ShardError, parse_shard, shard
 from ccmatrix.verdict.results import TierResult
 
@@ -19,7 +19,7 @@ def _result(cell: catalog.CellTier) -> TierResult:
 
 
 def _run(cells: list[catalog.CellTier], **kw):
-    return assemble([_result(c) for c in cells], mode="replay", litellm_version=kw.get("litellm", "1.108.7"),
+    return assemble([_result(c) for c in cells], RunOptions(), litellm_version=kw.get("litellm", "1.108.7"),
                     claude_code_version="2.1.126")
 
 
