@@ -414,15 +414,17 @@ def record(
     release sends differently (betas, fields, tools)."""
     from ccmatrix.client import changes
     from ccmatrix.proxy.credentials import live_credentials
+    from ccmatrix.recorder.mode import Upstream
     from ccmatrix.report.table import render_table
     from ccmatrix.run import rerecord
 
-    if upstream not in ("emulate", "live"):
+    mode = next((m for m in Upstream if m.value == upstream and m.records), None)
+    if mode is None:
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
     claude_code = _claude_code(claude_code)
     cells = _select(feature, provider, tier, faults)
     choice = _credential_choice(credentials)
-    if upstream == "live":
+    if not mode.forwards_to_emulator:
         faulty = sorted({c.feature.id for c in cells if c.feature.fault is not None})
         if faulty:
             raise _fail(f"fault rows are emulator-only (a live provider cannot be made to fail on request): "
@@ -435,7 +437,7 @@ def record(
     before = rerecord.snapshot(cells, root, release)
     err.print(f"recording {len(cells)} cell tier(s) ({upstream}, client: {client}) through {env.label}",
               highlight=False, soft_wrap=True)
-    result = _execute(cells, _options(mode=upstream, root=root, client=client, config=config,
+    result = _execute(cells, _options(mode=mode, root=root, client=client, config=config,
                                       request_timeout=request_timeout, claude_code=claude_code,
                                       credentials=choice), env)
     render_table(result, console)

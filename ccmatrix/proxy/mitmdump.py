@@ -19,11 +19,12 @@ import httpx
 from pydantic import ValidationError
 
 from ccmatrix.bundled import RECORDER_SCRIPT
-from ccmatrix.cassette import RecordedVerdict
 from ccmatrix.fsutil import cache_dir
 from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.proxy.process import Process, StackError, free_port, spawn, tail
-from ccmatrix.recorder.protocol import CONTROL_HOST, BeginCell, CellEnd, Health, Upstream, WriteCell, Written
+from ccmatrix.recorder.control import CONTROL_HOST, BeginCell, Health
+from ccmatrix.recorder.exchanges import CellEnd
+from ccmatrix.recorder.mode import Upstream
 
 
 def mitm_confdir() -> Path:
@@ -72,6 +73,8 @@ class Mitmdump:
     port: int = field(default_factory=free_port)
     client_port: int = field(default_factory=free_port)
     control_timeout: float = 30.0  # each call to the addon
+    # the addon script mitmdump loads (another one must answer the control channel too)
+    script: Path = RECORDER_SCRIPT
     process: Process | None = None
     _client: httpx.Client | None = None
 
@@ -99,7 +102,7 @@ class Mitmdump:
         if self.client_target is not None:
             modes += ["--mode", f"reverse:{self.client_target}@{self.client_port}"]
         return [
-            mitmdump_executable(), "-q", "-s", str(RECORDER_SCRIPT),
+            mitmdump_executable(), "-q", "-s", str(self.script),
             "--listen-host", "127.0.0.1", *modes,
             # lazy: no upstream connection on CONNECT, only when the addon lets a request through
             "--set", "connection_strategy=lazy",
@@ -116,8 +119,8 @@ class Mitmdump:
     def launch(self) -> None:
         """Spawn it without waiting (several can then start side by side)."""
         ensure_mitm_ca()
-        if not RECORDER_SCRIPT.exists():
-            raise StackError(f"the recorder addon is missing from the installed package: {RECORDER_SCRIPT}")
+        if not self.script.exists():
+            raise StackError(f"the addon script is missing: {self.script}")
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
         self.process = spawn("mitmdump", self.command(), env, self.log)
 
@@ -150,12 +153,15 @@ class Mitmdump:
             raise StackError(f"the recorder did not answer {path}: {type(exc).__name__}: {exc}") from None
 
     def begin_cell(self, cell_id: str, claude_code: str, provenance: dict[str, Any], chunking: str = "coalesced",
-                   native: bool = False, credentials: CredentialChoice = DEFAULT_CHOICE) -> None:
+                   native: bool = False, credentials: CredentialChoice = DEFAULT_CHOICE,
+                   root: Path | None = None) -> None:
         """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s
         tree (`native`: what is recorded is its native reference; `credentials`: the modes
-        LiteLLM's deployments were set up with, each request is held to its provider's)."""
+        LiteLLM's deployments were set up with, each request is held to its provider's;
+        `root`: the cassette directory it is replayed from, default this mitmdump's)."""
         begin = BeginCell(cell=cell_id, claude_code=claude_code, provenance=provenance, chunking=chunking,  # type: ignore[arg-type]
-                          native=native, credentials=credentials.encode())
+                          native=native, credentials=credentials.encode(),
+                          root=str(root) if root is not None else None)
         r = self._cell_control("/cell/begin", begin.model_dump(mode="json"))
         if r.status_code != 200:
             raise StackError(f"recorder refused cell {cell_id}: {r.text}")
@@ -168,13 +174,6 @@ class Mitmdump:
             return CellEnd.model_validate_json(r.content)
         except ValidationError as exc:
             raise StackError(f"the recorder's /cell/end answer does not fit the protocol: {exc}") from None
-
-    def write_cell(self, verdict: RecordedVerdict, provenance: dict[str, Any] | None = None) -> Path:
-        write = WriteCell(verdict=verdict, provenance=provenance or {})
-        r = self._cell_control("/cell/write", write.model_dump(mode="json"))
-        if r.status_code != 200:
-            raise StackError(f"recorder failed to write the cassette: {r.text}")
-        return Path(Written.model_validate_json(r.content).cassette)
 
     def close_control(self) -> None:
         if self._client is not None:

@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 
 from ccmatrix import catalog
-from ccmatrix.cassette import RecordedVerdict
 from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.credentials import fake_credentials, live_credentials
@@ -30,7 +29,8 @@ from ccmatrix.proxy.litellm import LiteLLMProxy, base_environment
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump, ca_bundle, ensure_mitm_ca
 from ccmatrix.proxy.process import Process, free_port, stop_all, tail
-from ccmatrix.recorder.protocol import CellEnd, Upstream
+from ccmatrix.recorder.exchanges import CellEnd
+from ccmatrix.recorder.mode import Upstream
 
 
 def proxied_environment(workdir: Path, mitmdump: Mitmdump, credentials: dict[str, str]) -> dict[str, str]:
@@ -106,8 +106,9 @@ class Stack:
         if credentials is None:
             # only the run's providers': another provider's variable could change how LiteLLM
             # authenticates these (AWS_BEARER_TOKEN_BEDROCK, credentials.conflict)
-            credentials = live_credentials(choice=credential_choice, among=providers) if mode == "live" \
+            credentials = live_credentials(choice=credential_choice, among=providers) if not mode.holds_credentials \
                 else fake_credentials(workdir, choice=credential_choice, among=providers)
+        mode = Upstream(mode)
         stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=mitmdump,  # type: ignore[arg-type]
                     proxy_config=proxy_config or litellm_config.default_config(providers, credential_choice),
                     timeouts=timeouts or Timeouts(), shared_mitmdump=mitmdump is not None,
@@ -134,7 +135,7 @@ class Stack:
                                      control_timeout=self.timeouts.control)
         config = litellm_config.write_config(self.workdir / "litellm-config.yaml", self.proxy_config)
         environ = proxied_environment(self.workdir, self.mitmdump, self._credentials)
-        if self.mode != "live":
+        if self.mode.holds_credentials:
             # a user's config may read credentials under other names: throwaway ones for those too
             for name in self.proxy_config.env_names():
                 environ.setdefault(name, f"ccmatrix-placeholder-{name.lower()}")
@@ -234,9 +235,11 @@ class Stack:
         return self._http
 
     def begin_cell(self, cell: catalog.CellTier, claude_code: str, provenance: dict[str, Any],
-                   chunking: str = "coalesced") -> None:
-        """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s tree."""
-        self.mitmdump.begin_cell(cell.id, claude_code, provenance, chunking, credentials=self.credential_choice)
+                   chunking: str = "coalesced", root: Path | None = None) -> None:
+        """Select the cell tier in the recorder; its cassette is in Claude Code `claude_code`'s tree
+        (in `root`, default the stack's cassettes)."""
+        self.mitmdump.begin_cell(cell.id, claude_code, provenance, chunking, credentials=self.credential_choice,
+                                 root=root)
 
     def end_cell(self) -> CellEnd:
         return self.mitmdump.end_cell()
@@ -244,9 +247,6 @@ class Stack:
     @property
     def config_label(self) -> str:
         return self.proxy_config.label if self.proxy_config else litellm_config.DEFAULT_LABEL
-
-    def write_cell(self, verdict: RecordedVerdict, provenance: dict[str, Any] | None = None) -> Path:
-        return self.mitmdump.write_cell(verdict, provenance)
 
 
 class SharedMitmdumps:

@@ -18,6 +18,21 @@ class Upstream(str, Enum):
         return self is not Upstream.REPLAY
 
     @property
+    def answers_from_cassettes(self) -> bool:
+        """Whether the provider leg is answered from the cassettes (nothing is forwarded)."""
+        return self is Upstream.REPLAY
+
+    @property
+    def forwards(self) -> bool:
+        """Whether provider requests go on upstream (to the emulator or the real provider)."""
+        return self is not Upstream.REPLAY
+
+    @property
+    def forwards_to_emulator(self) -> bool:
+        """Whether "upstream" is ccmatrix's provider emulator on loopback, not the provider."""
+        return self is Upstream.EMULATE
+
+    @property
     def source(self) -> str:
         """What a cassette recorded in this mode says answered (cassette provenance `source`)."""
         return "live" if self is Upstream.LIVE else "emulator"

@@ -5,15 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ccmatrix import catalog
-from ccmatrix.cassette import Body, Cassette, Interaction, RecordedRequest, RecordedResponse, Stream
+from ccmatrix.cassette import Body, RecordedRequest, RecordedResponse, Stream
 from ccmatrix.cassette.redact import normalize_body, normalize_client_body, redact_headers, redact_json, redact_url
-from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
 from ccmatrix.recorder import chunking
-from ccmatrix.recorder.protocol import ClientLegExchange, Exchange
 
 # Not worth storing: derivable from the body or the connection.
 _DROP_REQUEST_HEADERS = frozenset({"host", "content-length", "connection", "proxy-connection", "keep-alive"})
@@ -110,22 +106,7 @@ def record_response(status: int, headers: Iterable[tuple[str, str]], content: by
     return RecordedResponse(status=status, headers=hdrs, body=_redact_body(Body.from_bytes(content, ctype)))
 
 
-def record_interaction(request: RecordedRequest, status: int, headers: Iterable[tuple[str, str]], content: bytes,
-                       reads: list[int] | None = None) -> Interaction:
-    return Interaction(request=request, response=record_response(status, headers, content, reads))
-
-
-@dataclass
-class CellSession:
-    """The recorder addon's state for the cell tier being exercised."""
-
-    cell: catalog.CellTier
-    claude_code: str  # the release whose tree its cassette is in
-    provenance: dict[str, Any]
-    native: bool = False  # recording the native reference (BeginCell.native)
-    recorded: Cassette | None = None  # replay: the cassette answering
-    chunking: str = chunking.DEFAULT_CHUNKING  # replay: how streamed answers are cut into writes
-    credentials: CredentialChoice = DEFAULT_CHOICE  # each provider's credential mode in this run
-    interactions: list[Interaction] = field(default_factory=list)  # record: what passed through
-    exchanges: list[Exchange] = field(default_factory=list)  # what the driver gets back
-    client: list[ClientLegExchange] = field(default_factory=list)  # the client leg (to LiteLLM)
+def url_host(url: str) -> str:
+    """The host of a recorded request's URL (no port): what says which provider, or which
+    token endpoint, it was for."""
+    return url.split("/")[2].split(":")[0]

@@ -19,7 +19,8 @@ from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.client.probes import send_probe
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.stack import Stack
-from ccmatrix.recorder.protocol import CellEnd
+from ccmatrix.recorder.exchanges import CellEnd
+from ccmatrix.recorder.write import write_auth, write_cell
 from ccmatrix.run.observer import RunObserver
 from ccmatrix.run.options import RunOptions
 from ccmatrix.run.plan import Plan
@@ -60,7 +61,8 @@ class CellRun:
             "proxy_config": stack.config_label,
             "credentials": mode_used.id,
         }
-        self._timed("begin_cell", stack.begin_cell, cell, self.plan.claude_code, provenance, chunking)
+        self._timed("begin_cell", stack.begin_cell, cell, self.plan.claude_code, provenance, chunking,
+                    self.options.root)
         try:
             outcome = self._timed("client", self._drive)
         finally:
@@ -94,6 +96,7 @@ class CellRun:
         return captured_outcome(exchanges, cell.proxy_model)
 
     def _write(self, outcome: ClientOutcome, end: CellEnd, result: TierResult, provenance: dict[str, Any]) -> None:
+        """The cassette, judged: what the cell recorded (`end`), its verdict and provenance."""
         recorded = self.recorded
         if outcome.client == "captured" and recorded is not None:
             # the client leg sent again is the one recorded: it keeps its origin
@@ -104,7 +107,10 @@ class CellRun:
                               claude_code_version=self.plan.claude_code if outcome.client == "cli" else None)
             if outcome.detail.get("argv"):
                 provenance["command"] = outcome.detail["argv"]
-        self.stack.write_cell(RecordedVerdict(status=result.status, error=result.error), provenance)
+        verdict = RecordedVerdict(status=result.status, error=result.error)
+        root, mode = self.options.root, self.options.mode
+        write_cell(root, self.cell, self.plan.claude_code, end, verdict, provenance, mode=mode)
+        write_auth(root, end, provenance, mode=mode)  # the token exchanges, into the run-wide auth cassettes
 
     def _timed(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         t0 = time.perf_counter()

@@ -24,6 +24,8 @@ from ccmatrix.client.claude_cli import install
 from ccmatrix.client.cli_driver import NativeEndpoint, run_cli
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.proxy.mitmdump import Mitmdump, ensure_mitm_ca
+from ccmatrix.recorder.mode import Upstream
+from ccmatrix.recorder.write import write_auth, write_cell
 from ccmatrix.run.plan import too_old_tiers
 
 __all__ = ["NativeCapture", "capture", "native_cells"]
@@ -54,7 +56,7 @@ def capture(cell_tiers: list[catalog.CellTier], root: Path, release: str, upstre
         mitmdump.start()
         try:
             for cell in cell_tiers:
-                done.append(_capture_one(cell, release, cli, mitmdump, workdir))
+                done.append(_capture_one(cell, release, cli, mitmdump, workdir, root, Upstream(upstream)))
                 if progress is not None:
                     progress(done[-1])
         finally:
@@ -65,14 +67,16 @@ def capture(cell_tiers: list[catalog.CellTier], root: Path, release: str, upstre
 
 
 def _capture_one(cell: catalog.CellTier, release: str, cli: Path, mitmdump: Mitmdump,
-                 workdir: Path) -> NativeCapture:
+                 workdir: Path, root: Path, mode: Upstream) -> NativeCapture:
     assert cell.feature.cli is not None
     mitmdump.begin_cell(cell.id, release, {"client": "cli"}, native=True)
     endpoint = NativeEndpoint(cell.provider.native_environment(workdir), mitmdump.proxy_url, ensure_mitm_ca())
     try:
         outcome = run_cli(cli, cell.feature.cli, cell.provider.id, cell.model_id, "", "", native=endpoint)
     finally:
-        mitmdump.end_cell()
+        end = mitmdump.end_cell()
     verdict = RecordedVerdict(status="fail" if outcome.failure else "pass", error=outcome.failure)
-    path = mitmdump.write_cell(verdict, {"claude_code_version": release, "command": outcome.detail.get("argv")})
+    provenance = {"client": "cli", "claude_code_version": release, "command": outcome.detail.get("argv")}
+    path = write_cell(root, cell, release, end, verdict, provenance, native=True, mode=mode)
+    write_auth(root, end, {"client": "cli"}, mode=mode)
     return NativeCapture(cell, outcome, path)

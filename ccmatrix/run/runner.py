@@ -38,13 +38,18 @@ class StackRun:
 
     def __init__(self, the_plan: Plan, litellm: LiteLLMEnv, options: RunOptions,
                  observer: RunObserver | None = None, mitmdump: Mitmdump | None = None,
-                 proxy_config: litellm_config.ProxyConfig | None = None) -> None:
+                 proxy_config: litellm_config.ProxyConfig | None = None, stack: Stack | None = None) -> None:
+        """`stack`: a running one to use (and leave running), e.g. one stack that serves many
+        runs over different cassette trees: each cell tier names its own in the recorder."""
         self.plan, self.litellm, self.options = the_plan, litellm, options
         self.observer = observer or RunObserver()
         self.mitmdump = mitmdump  # a shared one to put LiteLLM behind (SharedMitmdumps)
         self.proxy_config = proxy_config
-        self.stack: Stack | None = None
-        self.guard: Guard | None = None
+        self.stack: Stack | None = stack
+        self.owns_stack = stack is None
+        self.guard: Guard | None = Guard(stack, self.observer) if stack is not None else None
+        if stack is not None:
+            _check_fits(stack, litellm, options, proxy_config)
 
     @property
     def providers(self) -> list[catalog.Provider]:
@@ -95,7 +100,7 @@ class StackRun:
         return self.proxy_config.label if self.proxy_config else litellm_config.DEFAULT_LABEL
 
     def close(self) -> None:
-        if self.stack is None:
+        if self.stack is None or not self.owns_stack:
             return
         stack, self.stack = self.stack, None
         self.observer.stack_stopping(stack)
@@ -108,6 +113,17 @@ class StackRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_fits(stack: Stack, litellm: LiteLLMEnv, options: RunOptions,
+                proxy_config: litellm_config.ProxyConfig | None) -> None:
+    """A running stack serves a run only if it was started as the run would start its own."""
+    differs = [what for what, same in (
+        ("mode", stack.mode == options.mode), ("LiteLLM", stack.litellm_env.python == litellm.python),
+        ("credentials", stack.credential_choice == options.credentials),
+        ("config", options.config is None and proxy_config is None)) if not same]
+    if differs:
+        raise ConfigError(f"the running stack was started with another {', '.join(differs)} than this run asks for")
 
 
 def credentials_used(choice: CredentialChoice) -> dict[str, dict[str, str]]:
@@ -143,8 +159,10 @@ def assemble(results: list[TierResult], options: RunOptions, *, litellm_version:
 
 
 def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: RunOptions = RunOptions(),
-            observer: RunObserver | None = None, mitmdump: Mitmdump | None = None) -> RunResult:
-    """Run the cell tiers on a stack of their own (`mitmdump`: a shared one to put it behind).
+            observer: RunObserver | None = None, mitmdump: Mitmdump | None = None,
+            stack: Stack | None = None) -> RunResult:
+    """Run the cell tiers on a stack of their own (`mitmdump`: a shared one to put it behind;
+    `stack`: a running one to use, left running).
 
     `options.jobs`: a replay with the captured client runs on that many stacks side by
     side, each its share of whole cells (shards.shard): a tier's time is mostly LiteLLM's,
@@ -155,14 +173,15 @@ def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: Ru
     if clash is not None:
         raise ConfigError(f"--credentials {clash}")
     the_plan = plan(cell_tiers, options)
-    jobs = options.jobs if not options.mode.records and the_plan.client == "captured" and mitmdump is None else 1
+    parallel = not options.mode.records and the_plan.client == "captured" and mitmdump is None and stack is None
+    jobs = options.jobs if parallel else 1
     shares = [s for k in range(1, jobs + 1) if (s := shard(cell_tiers, f"{k}/{jobs}"))] if jobs > 1 else [cell_tiers]
     stop = threading.Event()
 
     def on_a_stack(share: list[catalog.CellTier]) -> tuple[list[TierResult], str]:
         results: list[TierResult] = []
         with StackRun(replace(the_plan, cell_tiers=share), litellm, options, observer, mitmdump,
-                      proxy_config) as run:
+                      proxy_config, stack) as run:
             for cell in share:
                 if stop.is_set():  # interrupted on another thread: no further tier starts
                     break

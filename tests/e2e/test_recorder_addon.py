@@ -1,4 +1,4 @@
-"""The mitmproxy addon, run for real: `mitmdump -s ccmatrix/recorder/script/ccmatrix_recorder.py` on loopback.
+"""The mitmproxy addons, run for real: `mitmdump -s ccmatrix/recorder/script/ccmatrix_recorder.py` on loopback.
 
 Two mitmdumps start once for the module, side by side: one replaying a copy of
 the bundled cassettes, one recording against the built-in emulator into an
@@ -28,6 +28,9 @@ from ccmatrix.providers.credentials import BEDROCK_API_KEY_PREFIX
 from ccmatrix.proxy.mitmdump import Mitmdump, mitm_confdir
 from ccmatrix.proxy.process import StackError
 from ccmatrix.recorder import chunking
+from ccmatrix.recorder.exchanges import CellEnd
+from ccmatrix.recorder.mode import Upstream
+from ccmatrix.recorder.write import write_cell
 from tests.conftest import derive_cassette
 
 NON_STREAMING = "tool_search/anthropic/haiku"  # a Messages request answered with JSON (the probe)
@@ -151,8 +154,9 @@ def test_health_and_control_errors(replay):
     assert r.status_code == 409  # no "cell"
     assert begin(replay, NON_STREAMING).status_code == 200
     assert replay.control("/cell/end").status_code == 200
+    # the driver writes the cassette itself, from the CellEnd (ccmatrix.recorder.write)
     r = replay.control("/cell/write", {"verdict": {"status": "pass"}})
-    assert r.status_code == 409 and "no recorded cell to write" in r.json()["error"]
+    assert r.status_code == 404 and "unknown control path /cell/write" in r.json()["error"]
 
 
 def test_replay_answers_matches_and_refuses(replay):
@@ -322,6 +326,29 @@ def test_failed_begin_leaves_no_cell_in_progress(replay):
     assert r.status_code == 502, r.status_code
 
 
+def test_a_cell_replays_from_the_cassette_tree_it_names(replay, tmp_path):
+    """One mitmdump serves cells of several cassette trees: BeginCell.root says whose."""
+    other = tmp_path / "other-tree"
+    shutil.copytree(replay.root, other)
+    derive_cassette(other, NON_STREAMING, lambda doc: doc["interactions"][0]["response"].update(status=203))
+    request = recorded(NON_STREAMING).interactions[0].request
+    for root, status in ((other, 203), (None, 200), (other, 203)):
+        payload = {"cell": NON_STREAMING, "claude_code": CLAUDE_CODE_VERSION, "provenance": {},
+                   "root": str(root) if root else None}
+        assert replay.control("/cell/begin", payload).status_code == 200
+        with replay.client() as http:
+            assert send(http, request).status_code == status, root
+        assert replay.control("/cell/end").status_code == 200
+    # a mismatch names the tree's own file
+    assert replay.control("/cell/begin", {"cell": NON_STREAMING, "claude_code": CLAUDE_CODE_VERSION,
+                                          "root": str(other)}).status_code == 200
+    body = {k: v for k, v in request.body.json_.items() if k != "tools"}
+    with replay.client() as http:
+        bad = send(http, request, body=json.dumps(body).encode())
+    assert str(catalog.CellTier.parse(NON_STREAMING).cassette_path(other, CLAUDE_CODE_VERSION)) \
+        in bad.json()["error"]["message"]
+
+
 # ---------------------------------------------------------------- emulate (record)
 
 
@@ -354,9 +381,10 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     assert exchanges[0]["chunks"] > 1 and exchanges[0]["chunks"] <= events
     assert exchanges[1]["chunks"] is None
 
-    w = emulate.control("/cell/write", {"verdict": {"status": "pass"}})
-    assert w.status_code == 200, w.text
-    path = Path(w.json()["cassette"])
+    # the driver writes the cassette from what /cell/end answered, as it came over the wire
+    path = write_cell(emulate.root, catalog.CellTier.parse(STREAMING), CLAUDE_CODE_VERSION,
+                      CellEnd.model_validate_json(end.content), cassettes.RecordedVerdict(status="pass"), {},
+                      mode=Upstream.EMULATE)
     assert path == catalog.CellTier.parse(STREAMING).cassette_path(emulate.root, CLAUDE_CODE_VERSION)
     cassette = cassettes.load(path, emulate.root)
     assert cassette.cell.model_dump() == {"feature": "basic_messaging_streaming", "provider": "anthropic", "tier": "haiku",
@@ -386,6 +414,46 @@ def test_emulate_records_a_redacted_decoded_cassette(emulate):
     assert json_interaction.response.body.json_ == json_response.json()
     assert "content-length" not in json_interaction.response.headers
 
-    # written once: a second write has nothing pending
-    again = emulate.control("/cell/write", {"verdict": {"status": "pass"}})
-    assert again.status_code == 409
+    # the cell is over: nothing more to end
+    assert emulate.control("/cell/end").status_code == 409
+
+
+# ---------------------------------------------------------------- without a driver
+
+
+@dataclass
+class _Driverless(Mitmdump):
+    """mitmdump recording one cell tier by itself (`--set ccmatrix_cell=...`)."""
+
+    cell: str = ""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--set", f"ccmatrix_cell={self.cell}"]
+
+
+def test_without_a_driver_the_cell_is_written_when_mitmdump_exits(tmp_path):
+    root = tmp_path / "recorded"
+    root.mkdir()
+    part = _Driverless("emulate", root, tmp_path / "mitmdump.log", cell=NON_STREAMING)  # type: ignore[arg-type]
+    m = Mitm(part)
+    try:
+        part.start(timeout=45)
+        with m.client() as http:
+            r = send(http, recorded(NON_STREAMING).interactions[0].request)
+        assert r.status_code == 200, r.text
+    finally:
+        part.stop()
+    path = catalog.CellTier.parse(NON_STREAMING).cassette_path(root, CLAUDE_CODE_VERSION)
+    cassette = cassettes.load(path, root)
+    assert cassette.verdict == cassettes.RecordedVerdict(status="not_tested", error="recorded without a driver")
+    assert cassette.provenance.source == "emulator" and len(cassette.interactions) == 1
+
+
+def test_an_unknown_upstream_stops_mitmdump_at_configure(tmp_path):
+    part = Mitmdump("recall", tmp_path, tmp_path / "mitmdump.log")  # type: ignore[arg-type]
+    part.launch()
+    try:
+        assert part.process.popen.wait(timeout=45) != 0
+    finally:
+        part.stop()
+    assert "ccmatrix_upstream must be one of ('replay', 'emulate', 'live'), not 'recall'" in part.log.read_text()
