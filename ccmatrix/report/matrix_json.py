@@ -52,6 +52,8 @@ class TierV1(BaseModel):
     status: TierStatus
     model: str | None = None
     error: str | None = None
+    # what fails the tier, typed ({kind, message, field?, evidence?}); `error` is their text
+    failures: list[dict[str, Any]] = Field(default_factory=list)
     reason: str | None = None
     diff: list[str] = Field(default_factory=list)
     drift: int = Field(default=0, ge=0)
@@ -211,6 +213,9 @@ def _tier_entry(t: TierResult) -> dict[str, Any]:
         entry["client"] = t.client
     if t.status in ("fail", "error"):
         entry["error"] = t.error or "failed"
+        if t.failures:
+            # kind and message always; field and evidence where there are some
+            entry["failures"] = [f.model_dump(mode="json", exclude_defaults=True) for f in t.failures]
     elif t.reason:
         entry["reason"] = t.reason
     # only the load-bearing diffs explain a verdict; drift is counted, not listed,

@@ -104,15 +104,17 @@ def render_table(run: RunResult, console: Console, verbose: bool = False) -> Non
                 line.append("  (failing differently than recorded: ", style="yellow")
                 line.append(f"{(t.recorded_error or '')[:120]})", style="yellow")
             console.print(line)
-            # the error already carries the failed checks and replay mismatches, one per " | ";
-            # each is cut to a few lines, the load-bearing differences below say the rest
+            # the failures already carry the failed checks and replay mismatches; each is
+            # cut to a few lines, the load-bearing differences below say the rest
             shown = []
-            for part in (t.error or "failed").split(" | "):
+            for part in t.failure_texts():
                 part = " ".join(part.split())
                 shown.append(part[:_PART_CHARS])
                 _say(console, 4, shown[-1] + ("..." if len(part) > _PART_CHARS else ""), "red")
+            # a criterion's failure is listed above in its own words; other checks (a chunking) by name
+            listed = {f.field for f in t.failures if f.kind == "criteria-unmet"}
             for check in t.failed_checks:
-                if check not in (t.error or ""):
+                if check not in listed and check not in (t.error or ""):
                     _say(console, 4, f"check failed: {check}", "red")
             bearing = [d for d in t.diffs if d.load_bearing and not any(d.describe() in p for p in shown)]
             for d in bearing[:_DIFFS_SHOWN]:

@@ -126,7 +126,6 @@ def under_chunkings(runs: list[tuple[str, TierResult]]) -> TierResult:
     on how the stream was cut)."""
     name, chosen = next(((n, r) for n, r in runs if r.status == "fail"), runs[0])
     if chosen is not runs[0][1]:
-        chosen.error = f"under chunking {name}: {chosen.error or 'failed'}"
-        chosen.failed_checks = [f"chunking:{name}", *chosen.failed_checks]
+        chosen.under_chunking(name)
     chosen.chunkings = [n for n, _ in runs]
     return chosen

@@ -1,7 +1,8 @@
 """The live harness's pass criteria, one named function each (a row lists its names).
 
 Each takes what the client ended up with (`ClientOutcome`, whichever client ran) and
-returns the harness's own error text, or None. They are the published matrix's
+returns the harness's own error text, or None; `unmet` makes those texts failures
+named by their criterion. They are the published matrix's
 criteria (BerriAI/litellm `tests/e2e/claude_code/`, one test file per row) and no
 stricter: what ccmatrix sees beyond them on the wire is a finding (checks.py).
 """
@@ -13,6 +14,7 @@ from typing import Any, Callable
 from ccmatrix.catalog.features import STRUCTURED_OUTPUT_SCHEMA
 from ccmatrix.client.inputs import PDF_MARKER
 from ccmatrix.client.outcome import ClientOutcome
+from ccmatrix.verdict.results import Failure
 
 Criterion = Callable[[ClientOutcome], "str | None"]
 
@@ -109,6 +111,7 @@ CRITERIA: dict[str, Criterion] = {
 }
 
 
-def unmet(names: tuple[str, ...], outcome: ClientOutcome) -> list[str]:
-    """The row's criteria the outcome does not meet, in the row's order."""
-    return [problem for name in names if (problem := CRITERIA[name](outcome)) is not None]
+def unmet(names: tuple[str, ...], outcome: ClientOutcome) -> list[Failure]:
+    """The row's criteria the outcome does not meet, in the row's order, each named (`field`)."""
+    return [Failure(kind="criteria-unmet", message=problem, field=name)
+            for name in names if (problem := CRITERIA[name](outcome)) is not None]

@@ -26,7 +26,7 @@ from ccmatrix.cassette import RecordedResponse
 from ccmatrix.catalog.faults import FAULT_HEADER, Fault, sdk_retries
 from ccmatrix.client.driver import main_turn
 from ccmatrix.recorder.protocol import ClientLegExchange
-from ccmatrix.verdict.results import Finding
+from ccmatrix.verdict.results import Failure, Finding
 from ccmatrix.wire.messages import from_sse
 
 __all__ = ["FaultAnswer", "fault_answers", "judge_fault", "provider_failed"]
@@ -111,10 +111,10 @@ def provider_failed(response: RecordedResponse) -> bool:
 
 
 def judge_fault(fault: Fault, cell: catalog.CellTier, client: list[ClientLegExchange],
-                upstream: list[RecordedResponse]) -> tuple[list[str], list[Finding], set[int]]:
+                upstream: list[RecordedResponse]) -> tuple[list[Failure], list[Finding], set[int]]:
     """(failures, findings, the client-leg turns that carried the fault) for one tier of a fault row."""
     native = fault.native
-    failures: list[str] = []
+    failures: list[Failure] = []
     findings: list[Finding] = []
     provider_failures = [r for r in upstream if provider_failed(r)]
     faulty, clean = fault_answers(client, cell.proxy_model)
@@ -130,7 +130,7 @@ def judge_fault(fault: Fault, cell: catalog.CellTier, client: list[ClientLegExch
             what = ("stream(s) mid-way, and LiteLLM ended the stream to Claude Code with message_stop: a "
                     "truncated answer taken as complete") if native.in_stream else \
                 "attempt(s), and LiteLLM answered Claude Code with a success"
-            failures.append(f"the provider failed {hidden} {what}")
+            failures.append(_failure(f"the provider failed {hidden} {what}"))
         else:
             findings.append(Finding(kind="fault-absorbed", severity="info", message=(
                 f"the provider failed {len(provider_failures)} attempt(s) ({fault.kind}); LiteLLM retried upstream "
@@ -139,20 +139,24 @@ def judge_fault(fault: Fault, cell: catalog.CellTier, client: list[ClientLegExch
     for answer in faulty:
         where = f"LiteLLM answered {answer.describe()}"  # no turn number: recordings and replays count turns differently
         if not answer.retried:
-            failures.append(f"{where}: Claude Code does not retry it, but it retries the native answer "
-                            f"({_native(fault)})")
+            failures.append(_failure(f"{where}: Claude Code does not retry it, but it retries the native answer "
+                                     f"({_native(fault)})", ERRORS_EVIDENCE))
             continue
         if not native.in_stream and retry_after is not None and not answer.retry_after:
-            failures.append(f"{where} without the provider's retry-after ({retry_after}): Claude Code retries on "
-                            "its own backoff instead of when the provider said")
+            failures.append(_failure(f"{where} without the provider's retry-after ({retry_after}): Claude Code "
+                                     "retries on its own backoff instead of when the provider said", GATEWAY_EVIDENCE))
         if (answer.status, answer.error_type) != (native.status or 200, native.error_type):
             findings.append(Finding(kind="fault-mapping", severity="warning",
                                     evidence=evidence + ([GATEWAY_EVIDENCE] if retry_after else []), message=(
                 f"{where} where the native API answers {_native(fault)}; Claude Code retries both, but reports "
                 "them as different errors")))
     if not clean:
-        failures.append(f"Claude Code got no clean answer after the provider's {fault.kind} cleared")
+        failures.append(_failure(f"Claude Code got no clean answer after the provider's {fault.kind} cleared"))
     return failures, findings, {answer.turn for answer in faulty}
+
+
+def _failure(message: str, *evidence: str) -> Failure:
+    return Failure(kind="fault", message=message, evidence=list(evidence))
 
 
 def _native(fault: Fault) -> str:

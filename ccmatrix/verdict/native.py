@@ -40,6 +40,7 @@ from ccmatrix import catalog
 from ccmatrix.cassette.field_diff import compare, matches, request_view, same_value, short
 from ccmatrix.cassette.models import RecordedRequest
 from ccmatrix.providers import CONVERSE
+from ccmatrix.verdict.results import Failure, Finding
 
 __all__ = ["CONVERSE_FIELDS", "NativeJudgement", "judge_native", "main_request", "reference_of"]
 
@@ -62,8 +63,8 @@ CONVERSE_FIELDS = {
 
 @dataclass
 class NativeJudgement:
-    failures: list[str]
-    findings: list[tuple[str, str, str]]  # (kind, severity, message)
+    failures: list[Failure]  # native-lost: a load-bearing field, named (`field`)
+    findings: list[Finding]  # native-divergence, native-extra
 
 
 def _messages_name(path: str) -> str:
@@ -180,17 +181,19 @@ def judge_native(cell: catalog.CellTier, native: list[RecordedRequest] | None, c
     harmless = [h.pattern for h in cell.provider.native_harmless if h.when(expected)]
     patterns = load_bearing(cell)
     diffs = [d for d in compare(expected, sent_view, patterns) if d.kind != "added"]
-    failures, findings = [], []
+    failures: list[Failure] = []
+    findings: list[Finding] = []
     for d in diffs:
         if any(matches(d.path, [p]) for p in harmless):
             continue
         told = (f"Claude Code sends {d.path}={short(d.recorded)} natively to {cell.provider.name}; "
                 f"LiteLLM sent {short(d.observed) if d.kind == 'changed' else 'none'}")
         if d.load_bearing:
-            failures.append(f"native reference: {told}")
+            failures.append(Failure(kind="native-lost", message=told, field=d.path))
         elif matches(d.path, TRAITS):
-            findings.append(("native-divergence", "warning", told))
+            findings.append(Finding(kind="native-divergence", severity="warning", message=told))
     for path in sorted(p for p in sent_view if p not in native_view and matches(p, TRAITS) and p in client_view):
-        findings.append(("native-extra", "info", f"LiteLLM sent {path}={short(sent_view[path])}, which Claude Code "
-                                                 f"does not send {cell.provider.name} natively"))
+        findings.append(Finding(kind="native-extra", severity="info", message=(
+            f"LiteLLM sent {path}={short(sent_view[path])}, which Claude Code does not send {cell.provider.name} "
+            "natively")))
     return NativeJudgement(failures, findings)

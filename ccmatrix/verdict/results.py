@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from ccmatrix import catalog
 from ccmatrix.cassette.field_diff import FieldDiff
@@ -28,6 +28,71 @@ class Finding(BaseModel):
 
     def describe(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+FailureKind = Literal[
+    "upstream-refused",  # a request went to a host no provider of the cell lives on
+    "upstream-error",  # mitmproxy could not complete an upstream request
+    "contract-refused",  # a provider contract rule refused a request Claude Code did not get past
+    "replay-mismatch",  # a load-bearing field did not reach the provider: no recording matched
+    "side-request-lost",  # ... on Claude Code's session-title request, and Claude Code did not finish
+    "native-lost",  # LiteLLM lost a load-bearing field Claude Code sends the provider natively
+    "client-failed",  # Claude Code failed (or stopped on an answer it read)
+    "criteria-unmet",  # the row's live-harness criterion the client's outcome does not meet
+    "fault",  # a fault row: LiteLLM did not turn the provider's failure into what Claude Code handles
+    "strict-findings",  # --strict: the tier has findings
+    "strict-drift",  # --strict: non-load-bearing differences
+    "strict-changed",  # --strict: requests the cassette has no counterpart for
+    "chunking",  # the verdict holds under this stream chunking only (a prefix to the rest)
+    "run-error",  # no verdict: a process ccmatrix started died or hung
+]
+# the words each kind's text starts with (the rest of the kinds read as their message)
+_LEADS: dict[str, str] = {
+    "upstream-refused": "upstream refused: ",
+    "upstream-error": "upstream error: ",
+    "native-lost": "native reference: ",
+    "strict-findings": "findings (--strict): ",
+    "strict-drift": "drift (--strict): ",
+    "strict-changed": "changed (--strict): ",
+}
+# the kinds whose `field` names a check the tier failed (TierResult.failed_checks)
+_CHECK_KINDS = ("chunking", "criteria-unmet")
+# between a tier's failures in its `error`: the text the matrix JSON and the cassettes'
+# verdicts have always held, so this is the one place it is written
+_BETWEEN = " | "
+
+
+class Failure(BaseModel):
+    """Something that fails a tier, most telling first in its list. `error` is their
+    text (render_error); everything that reads a verdict reads these instead."""
+
+    kind: FailureKind
+    message: str  # in the words of whoever said it (the recorder, the client, a criterion, the provider)
+    # what the failure is about, where it is about one thing: the load-bearing field
+    # lost, the criterion unmet, the contract rule broken, the chunking (`chunking:<name>`)
+    field: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        """The failure's text in the tier's `error`."""
+        if self.kind == "contract-refused":
+            return f"contract {self.field}: {self.message}"
+        if self.kind == "chunking":
+            return f"under chunking {self.message}"
+        return _LEADS.get(self.kind, "") + self.message
+
+
+def failure_lines(failures: list[Failure]) -> list[str]:
+    """Each failure's text once, in order; a chunking leads the first (`under chunking X: ...`)."""
+    if failures and failures[0].kind == "chunking":
+        rest = failure_lines(failures[1:])
+        return [f"{failures[0].describe()}: {rest[0] if rest else 'failed'}", *rest[1:]]
+    return list(dict.fromkeys(f.describe() for f in failures))
+
+
+def render_error(failures: list[Failure]) -> str | None:
+    """A tier's `error`: its failures' texts, in order (None without failures)."""
+    return _BETWEEN.join(failure_lines(failures)) if failures else None
 
 
 class Change(BaseModel):
@@ -52,6 +117,10 @@ class TierResult(BaseModel):
     model_alias: str  # the proxy model name, used as the "[alias]" prefix of errors
     client: str | None = None  # who ran the tier: "cli", "captured" or "probe"
     status: TierStatus
+    # what fails the tier, typed; `error` and `failed_checks` follow from them (see
+    # _derived): kept as fields, since the matrix JSON, the cassettes' verdicts and
+    # older run files carry the text only
+    failures: list[Failure] = Field(default_factory=list)
     error: str | None = None
     reason: str | None = None
     failed_checks: list[str] = Field(default_factory=list)
@@ -63,6 +132,16 @@ class TierResult(BaseModel):
     findings: list[Finding] = Field(default_factory=list)  # wire-level observations beside the verdict
     chunkings: list[str] = Field(default_factory=list)  # replay: the stream chunkings it ran under
 
+    @model_validator(mode="after")
+    def _derived(self) -> "TierResult":
+        # a verdict built from typed failures gets its text from them; one read back from
+        # a file keeps the text it was written with
+        if self.failures and self.error is None:
+            self.error = render_error(self.failures)
+        if self.failures and not self.failed_checks:
+            self.failed_checks = [f.field for f in self.failures if f.kind in _CHECK_KINDS and f.field]
+        return self
+
     @classmethod
     def not_applicable(cls, cell_tier: CellTier) -> "TierResult":
         """A tier the row does not apply to (its reason comes from the catalog)."""
@@ -73,7 +152,21 @@ class TierResult(BaseModel):
     def run_error(cls, cell_tier: CellTier, error: str, findings: list[Finding] | None = None) -> "TierResult":
         """A tier the run could not judge: a process ccmatrix started died or hung (`error` says which)."""
         return cls(feature=cell_tier.feature.id, provider=cell_tier.provider.id, tier=cell_tier.tier.id,
-                   model_alias=cell_tier.proxy_model, status="error", error=error, findings=findings or [])
+                   model_alias=cell_tier.proxy_model, status="error",
+                   failures=[Failure(kind="run-error", message=error)], findings=findings or [])
+
+    def under_chunking(self, name: str) -> None:
+        """This verdict is the one under stream chunking `name`, not under the first
+        chunking: it leads the failures (and so the error and the failed checks)."""
+        chunking = Failure(kind="chunking", message=name, field=f"chunking:{name}")
+        self.error = f"{chunking.describe()}: {self.error or 'failed'}"
+        self.failed_checks = [f"chunking:{name}", *self.failed_checks]
+        self.failures = [chunking, *self.failures]
+
+    def failure_texts(self) -> list[str]:
+        """The failures' texts, one each; a tier read back from a file without typed
+        failures has its error as one."""
+        return failure_lines(self.failures) if self.failures else [self.error or "failed"]
 
     @property
     def drift(self) -> list[FieldDiff]:

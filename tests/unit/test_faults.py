@@ -282,14 +282,14 @@ def test_a_faithful_rate_limit_passes_and_a_dropped_retry_after_fails():
     assert (failures, findings, turns) == ([], [], {0})
     dropped = _client_leg(cell, cassette, [_error(429, "rate_limit_error"), _clean(cassette)])
     [failure], _, _ = judge_fault(fault, cell, dropped, _upstream(cassette))
-    assert "without the provider's retry-after (1)" in failure
+    assert failure.kind == "fault" and "without the provider's retry-after (1)" in failure.message
 
 
 def test_a_fault_mapped_to_an_answer_claude_code_does_not_retry_fails():
     cell, cassette = _recorded("fault_overloaded", "bedrock_invoke")
     leg = _client_leg(cell, cassette, [_error(400, "invalid_request_error"), _clean(cassette)])
     failures, _, _ = judge_fault(cell.feature.fault, cell, leg, _upstream(cassette))
-    assert any("Claude Code does not retry it" in f and "529 overloaded_error" in f for f in failures)
+    assert any("Claude Code does not retry it" in f.message and "529 overloaded_error" in f.message for f in failures)
 
 
 def test_another_retryable_status_is_a_finding_not_a_failure():
@@ -308,7 +308,7 @@ def test_a_broken_stream_closed_with_message_stop_is_a_truncated_success(row):
     swallowed = _ended_cleanly(events)
     leg = _client_leg(cell, cassette, [swallowed, _clean(cassette)])
     failures, _, _ = judge_fault(cell.feature.fault, cell, leg, _upstream(cassette))
-    assert any("truncated answer taken as complete" in f for f in failures)
+    assert any("truncated answer taken as complete" in f.message for f in failures)
     relayed = _client_leg(cell, cassette, [broken, _clean(cassette)])
     assert judge_fault(cell.feature.fault, cell, relayed, _upstream(cassette))[:2] == ([], [])
 
@@ -326,4 +326,4 @@ def test_a_stall_claude_code_gave_up_on_passes_and_one_closed_with_message_stop_
     closed = _ended_cleanly(events)
     leg = _client_leg(cell, cassette, [closed, _clean(cassette)])
     failures, _, _ = judge_fault(cell.feature.fault, cell, leg, _upstream(cassette))
-    assert any("truncated answer taken as complete" in f for f in failures)
+    assert any("truncated answer taken as complete" in f.message for f in failures)

@@ -116,4 +116,4 @@ def test_what_claude_code_sends_only_natively_is_no_loss_of_litellm_s():
     reference.headers["anthropic-beta"] += ",only-native-2099-01-01"
     held = judge_native(cell, native, recorded.client, [i.request for i in recorded.interactions])
     assert held is not None and not held.failures
-    assert not any("only-native-2099-01-01" in message for _, _, message in held.findings)
+    assert not any("only-native-2099-01-01" in finding.message for finding in held.findings)

@@ -32,7 +32,7 @@ from ccmatrix.report import (
     to_schema_v1,
     write_matrix,
 )
-from ccmatrix.verdict.results import NOT_SELECTED, CellResult, FeatureRow, RunResult, TierResult
+from ccmatrix.verdict.results import NOT_SELECTED, CellResult, Failure, FeatureRow, RunResult, TierResult
 
 REPO = CHECKOUT_DIR
 REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
@@ -531,6 +531,72 @@ def test_compare_ccmatrix_output_against_reference():
     # a ccmatrix run (tiers extension) against the published snapshot (plain v1)
     cmp = compare_matrices(load_matrix(REFERENCE), _matrix())
     assert cmp.regressions == [] and len(cmp.fixes) == 27 and cmp.exit_code == 0
+
+
+# --- typed failures ----------------------------------------------------------------
+
+MISMATCH = ("ccmatrix replay: no recorded request in x.json matches POST https://x/model/m/invoke; closest is "
+            "interaction #0; load-bearing differences: body.output_config.effort missing")
+PIPED = "claude CLI failed: exit=1; text=API Error: a | inside Claude Code's own words"
+
+
+def _typed_failures_run() -> RunResult:
+    failures = [Failure(kind="replay-mismatch", message=MISMATCH, field="body.output_config.effort"),
+                Failure(kind="criteria-unmet", message="no `thinking` content block observed in stream-json events",
+                        field="thinking_block"),
+                Failure(kind="contract-refused", message="extraneous key [x]", field="bedrock_invoke.top-level-fields",
+                        evidence=["https://docs.aws.amazon.com/bedrock/"])]
+    return make_run({("thinking", "bedrock_invoke"): [
+        tier("thinking", "bedrock_invoke", "haiku"),
+        tier("thinking", "bedrock_invoke", "sonnet", "fail", recorded_status="pass", failures=failures,
+             diffs=[EFFORT_MISSING]),
+        tier("thinking", "bedrock_invoke", "opus", "fail", recorded_status="pass",
+             failures=[Failure(kind="client-failed", message=PIPED)]),
+    ]})
+
+
+def test_a_tier_s_typed_failures_are_in_the_matrix_json_beside_their_text(tmp_path):
+    run = _typed_failures_run()
+    data = to_schema_v1(run)
+    jsonschema.Draft202012Validator(SCHEMA).validate(data)
+    sonnet = data["features"][5]["providers"]["bedrock_invoke"]["tiers"]["sonnet"]
+    assert sonnet["error"] == (f"{MISMATCH} | no `thinking` content block observed in stream-json events | "
+                               "contract bedrock_invoke.top-level-fields: extraneous key [x]")
+    assert sonnet["failures"] == [
+        {"kind": "replay-mismatch", "message": MISMATCH, "field": "body.output_config.effort"},
+        {"kind": "criteria-unmet", "message": "no `thinking` content block observed in stream-json events",
+         "field": "thinking_block"},
+        {"kind": "contract-refused", "message": "extraneous key [x]", "field": "bedrock_invoke.top-level-fields",
+         "evidence": ["https://docs.aws.amazon.com/bedrock/"]}]
+    assert "failures" not in data["features"][5]["providers"]["bedrock_invoke"]["tiers"]["haiku"]
+    loaded = load_matrix(write_matrix(run, tmp_path)).features[5].providers["bedrock_invoke"].tiers["sonnet"]
+    assert loaded.failures == sonnet["failures"] and loaded.error == sonnet["error"]
+    broken = copy.deepcopy(data)
+    del broken["features"][5]["providers"]["bedrock_invoke"]["tiers"]["sonnet"]["failures"][0]["message"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+def test_the_terminal_lists_a_tier_s_failures_one_each():
+    console = Console(record=True, width=400, no_color=True, color_system=None)
+    render_table(_typed_failures_run(), console)
+    out = console.export_text()
+    assert f"    {MISMATCH}" in out  # each failure on a line of its own, whatever its words hold
+    assert "    no `thinking` content block observed in stream-json events" in out
+    assert "    contract bedrock_invoke.top-level-fields: extraneous key [x]" in out
+    assert f"    {PIPED}" in out
+    assert "check failed: thinking_block" not in out  # the criterion's own words are listed above
+
+
+def test_a_tier_read_back_from_a_run_file_keeps_its_text(tmp_path):
+    from ccmatrix.report import load_run
+
+    run = _typed_failures_run()
+    path = tmp_path / "ccmatrix-run.json"
+    path.write_text(run.model_dump_json())
+    sonnet = load_run(path).rows[5].cells["bedrock_invoke"].tiers[1]
+    assert sonnet.failures == run.rows[5].cells["bedrock_invoke"].tiers[1].failures
+    assert sonnet.failed_checks == ["thinking_block"] and sonnet.error.startswith(MISMATCH + " | ")
 
 
 # --- run errors (docs/faults.md) ----------------------------------------------------
