@@ -21,6 +21,19 @@ def litellm_env():
     return resolve(None)
 
 
+@pytest.fixture(scope="session")
+def replay_stack(litellm_env):
+    """One replay stack (the default LiteLLM and mitmdump, every provider, the live harness's
+    credentials) for this worker's end-to-end tests that vary only cassettes, strictness or
+    chunkings: each cell tier names its own cassette tree when it begins
+    (`runner.execute(..., stack=replay_stack)`), so they need not start LiteLLM again.
+    Tests that stop or break processes start their own."""
+    from ccmatrix.proxy.stack import Stack
+
+    with Stack.start("replay", catalog.DEFAULT_CASSETTE_DIR, litellm_env) as stack:
+        yield stack
+
+
 @pytest.fixture
 def cassette_copy(tmp_path: Path) -> Path:
     """A copy of the bundled cassettes that a test may change."""

@@ -94,7 +94,7 @@ def test_litellm_config_uses_real_hosts_and_environment_credentials():
 def test_a_broken_proxy_config_is_a_usage_error(tmp_path):
     config = tmp_path / "litellm.yaml"
     config.write_text("model_list:\n  - model_name: claude-haiku-4-5\n    litellm_params: {}\n")
-    proc = ccmatrix("run", "-f", "thinking", "--config", str(config), "--out", str(tmp_path / "o"))
+    proc = ccmatrix("run", "-f", "thinking", "--config", str(config), "--jobs", "1", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
     assert f"{config}: model_list[0].litellm_params.model: missing or not a string" in proc.stderr
     assert not (tmp_path / "o").exists()
@@ -144,7 +144,7 @@ def test_shards_run_apart_and_merge_into_one_matrix(tmp_path):
     """Two runners' worth: `run --shard K/2` each, then `merge` their folders."""
     row = ["-f", "basic_messaging_non_streaming"]
     for k in (1, 2):
-        proc = subprocess.run([*CCMATRIX, "run", *row, "--shard", f"{k}/2", "--out", str(tmp_path / f"s{k}")],
+        proc = subprocess.run([*CCMATRIX, "run", *row, "--shard", f"{k}/2", "--jobs", "1", "--out", str(tmp_path / f"s{k}")],
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert f"shard {k}/2)" in proc.stderr

@@ -81,10 +81,10 @@ def test_claude_code_builds_blocks_from_their_deltas_only(cli):
     assert not outcome.text.startswith(ours.start_text[max(ours.start_text)] * 2)
 
 
-def test_cli_client_replays_with_the_captured_clients_verdicts(litellm_env):
+def test_cli_client_replays_with_the_captured_clients_verdicts(litellm_env, replay_stack):
     cells = [catalog.CellTier.parse(c) for c in SAMPLE]
-    captured = runner.execute(cells, litellm_env, RunOptions(client="captured"))
-    by_cli = runner.execute(cells, litellm_env, RunOptions(client="cli"))
+    captured = runner.execute(cells, litellm_env, RunOptions(client="captured"), stack=replay_stack)
+    by_cli = runner.execute(cells, litellm_env, RunOptions(client="cli"), stack=replay_stack)
     assert by_cli.client == "cli"
     for a, b in zip((t for c in captured.cells() for t in c.tiers), (t for c in by_cli.cells() for t in c.tiers)):
         assert (a.feature, a.provider, a.tier) == (b.feature, b.provider, b.tier)

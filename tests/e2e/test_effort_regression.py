@@ -21,9 +21,18 @@ REGRESSED_RELEASE = "1.83.14"
 AFFECTED = ("bedrock_invoke", "vertex_ai")
 
 
-def _thinking(litellm, client: str = "captured", claude_code: str | None = None) -> dict:
+@pytest.fixture(scope="module")
+def regressed_stack():
+    """1.83.14 behind one mitmdump, for every client and release below."""
+    from ccmatrix.proxy.stack import Stack
+
+    with Stack.start("replay", catalog.DEFAULT_CASSETTE_DIR, resolve(REGRESSED_RELEASE)) as stack:
+        yield stack
+
+
+def _thinking(stack, client: str = "captured", claude_code: str | None = None) -> dict:
     cells = catalog.select(features=["thinking"], providers=AFFECTED)
-    result = runner.execute(cells, litellm, RunOptions(client=client, claude_code=claude_code))
+    result = runner.execute(cells, stack.litellm_env, RunOptions(client=client, claude_code=claude_code), stack=stack)
     assert result.claude_code_version == (claude_code or CLAUDE_CODE_VERSION)
     row = next(r for r in result.rows if r.id == "thinking")
     return {p: row.cells[p] for p in AFFECTED}
@@ -50,8 +59,8 @@ CLIENTS = [*(pytest.param("captured", r, id=f"captured-{r}") for r in BUNDLED_VE
 
 
 @pytest.mark.parametrize("client,claude_code", CLIENTS)
-def test_litellm_1_83_14_loses_effort_on_invoke_and_vertex(client, claude_code):
-    cells = _thinking(resolve(REGRESSED_RELEASE), client, claude_code)
+def test_litellm_1_83_14_loses_effort_on_invoke_and_vertex(regressed_stack, client, claude_code):
+    cells = _thinking(regressed_stack, client, claude_code)
     for provider, cell in cells.items():
         assert cell.status == "fail", provider
         assert cell.regressed, provider  # recorded pass -> fail: exit 3 for `ccmatrix run`
@@ -65,6 +74,6 @@ def test_litellm_1_83_14_loses_effort_on_invoke_and_vertex(client, claude_code):
 
 
 @pytest.mark.parametrize("client,claude_code", CLIENTS)
-def test_default_litellm_keeps_effort(litellm_env, client, claude_code):
-    for provider, cell in _thinking(litellm_env, client, claude_code).items():
+def test_default_litellm_keeps_effort(replay_stack, client, claude_code):
+    for provider, cell in _thinking(replay_stack, client, claude_code).items():
         assert cell.status == "pass", (provider, cell.error)

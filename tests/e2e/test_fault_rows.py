@@ -25,8 +25,8 @@ TRUNCATED: set[tuple[str, str]] = set()
 LEFT_OPEN = {("fault_stream_stall", "bedrock_invoke")}
 
 
-def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env):
-    result = runner.execute(catalog.select(features=FAULT_ROWS), litellm_env)
+def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env, replay_stack):
+    result = runner.execute(catalog.select(features=FAULT_ROWS), litellm_env, stack=replay_stack)
     assert [row.id for row in result.rows if any(c.status != "not_tested" for c in row.cells.values())] == []
     assert [row.id for row in result.fault_rows] == FAULT_ROWS
     for row in result.fault_rows:
@@ -48,15 +48,16 @@ def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env):
 
 
 @pytest.mark.claude_cli
-def test_the_cli_retries_past_each_fault_and_finishes(litellm_env):
+def test_the_cli_retries_past_each_fault_and_finishes(litellm_env, replay_stack):
     cells = [catalog.CellTier.parse(f"{row}/bedrock_invoke/haiku") for row in FAULT_ROWS]  # every fault clears
     cells.append(catalog.CellTier.parse("fault_rate_limited/anthropic/haiku"))
-    result = runner.execute(cells, litellm_env, RunOptions(client="cli"))
+    result = runner.execute(cells, litellm_env, RunOptions(client="cli"), stack=replay_stack)
     tiers = {(t.feature, t.provider): t for c in result.cells() for t in c.tiers}
     # the stall row needs a CLI that gets past a stall in seconds: not 2.1.126's (its watchdog waits
     # 300 s at least) nor 2.1.228's (it ends the run when its watchdog fires)
     for release in ("2.1.126", "2.1.228"):
-        older = runner.execute([catalog.CellTier.parse("fault_stream_stall/bedrock_invoke/haiku")], litellm_env, RunOptions(client="cli", claude_code=release))
+        older = runner.execute([catalog.CellTier.parse("fault_stream_stall/bedrock_invoke/haiku")], litellm_env,
+                               RunOptions(client="cli", claude_code=release), stack=replay_stack)
         [stall] = [t for c in older.cells() for t in c.tiers]
         assert stall.status == "not_tested" and "needs Claude Code 2.1.332 or newer" in stall.reason, release
     for (feature, provider), tier in tiers.items():

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.proxy
 TRANSFORMATIONS = Path("litellm/llms/bedrock/messages/invoke_transformations")
 END_OF_TRANSFORM = ("        anthropic_messages_request = self._strip_unsupported_bedrock_invoke_fields("
                     "anthropic_messages_request)\n\n        return anthropic_messages_request\n")
-SELECTION = ("-p", "bedrock_invoke", "-p", "vertex_ai")
+# one stack per side: a second would only split these few cells (the suite runs on 2 cores)
+SELECTION = ("-p", "bedrock_invoke", "-p", "vertex_ai", "--jobs", "1")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.proxy
 CCMATRIX = [sys.executable, "-m", "ccmatrix"]
 REFERENCE = CHECKOUT_DIR.parent / "shared" / "reference" / "litellm-docs-compatibility-matrix.json"
 CONVERSE_HAIKU = ["-f", "basic_messaging_streaming", "-p", "bedrock_converse", "-t", "haiku"]
-SNAPSHOT_RELEASE = ["--claude-code", "2.1.126"]  # the Claude Code release of the reference snapshot
+# the Claude Code release of the reference snapshot; one stack (the suite runs on 2 cores)
+SNAPSHOT_RELEASE = ["--claude-code", "2.1.126", "--jobs", "1"]
 
 
 @pytest.mark.skipif(not REFERENCE.is_file(), reason=f"{REFERENCE} is not beside the checkout")

@@ -36,7 +36,7 @@ def main_job(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     trace = out / "connect.trace"
     proc = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace), *CCMATRIX, "run", "--out", str(out)],
+        ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect", "-o", str(trace), *CCMATRIX, "run", "--out", str(out)],
         capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
     )
     return proc, out, trace
@@ -112,11 +112,11 @@ def _recorded_more(doc):
     doc["interactions"][0]["request"]["body"]["json"]["system"].append({"type": "text", "text": LOST})
 
 
-def test_a_lost_load_bearing_field_turns_the_cell_red_naming_it(cassette_copy, litellm_env):
+def test_a_lost_load_bearing_field_turns_the_cell_red_naming_it(cassette_copy, litellm_env, replay_stack):
     cell = "basic_messaging_non_streaming/bedrock_invoke/haiku"
     derive_cassette(cassette_copy, cell, _recorded_more)
     cells = [catalog.CellTier.parse(cell), catalog.CellTier.parse("basic_messaging_non_streaming/bedrock_invoke/sonnet")]
-    result = runner.execute(cells, litellm_env, RunOptions(root=cassette_copy))
+    result = runner.execute(cells, litellm_env, RunOptions(root=cassette_copy), stack=replay_stack)
     broken, intact = result.rows[0].cells["bedrock_invoke"].tiers
     assert broken.status == "fail" and intact.status == "pass"
     assert "missing" in broken.error and LOST in broken.error
@@ -127,12 +127,13 @@ def test_a_lost_load_bearing_field_turns_the_cell_red_naming_it(cassette_copy, l
     assert cell_result.error.startswith("[claude-haiku-4-5-bedrock-invoke] ")
 
 
-def test_a_changed_load_bearing_value_is_a_finding_not_a_failure(cassette_copy, litellm_env):
+def test_a_changed_load_bearing_value_is_a_finding_not_a_failure(cassette_copy, litellm_env, replay_stack):
     """Nothing was lost: Claude Code works (as the live matrix would say); what changed is
     reported beside the verdict, high, and fails only under --strict."""
     cell = "basic_messaging_non_streaming/bedrock_invoke/haiku"
     derive_cassette(cassette_copy, cell, lambda d: d["interactions"][0]["request"]["body"]["json"].update(max_tokens=1234))
-    result = runner.execute([catalog.CellTier.parse(cell)], litellm_env, RunOptions(root=cassette_copy))
+    result = runner.execute([catalog.CellTier.parse(cell)], litellm_env, RunOptions(root=cassette_copy),
+                            stack=replay_stack)
     (tier,) = result.rows[0].cells["bedrock_invoke"].tiers
     assert tier.status == "pass", tier.error
     assert [d.describe() for d in tier.diffs if d.load_bearing] == ["body.max_tokens changed: 1234 -> 32000"]
@@ -159,7 +160,7 @@ def test_regression_exits_3_and_corrupt_cassette_exits_2(cassette_copy, tmp_path
     assert not (tmp_path / "out2").exists()  # nothing half-written
 
 
-def test_drift_is_reported_and_fails_only_under_strict(cassette_copy, litellm_env):
+def test_drift_is_reported_and_fails_only_under_strict(cassette_copy, litellm_env, replay_stack):
     cell = "basic_messaging_non_streaming/anthropic/sonnet"
 
     def change_context_management(doc):  # not load-bearing for basic messaging
@@ -168,7 +169,8 @@ def test_drift_is_reported_and_fails_only_under_strict(cassette_copy, litellm_en
     derive_cassette(cassette_copy, cell, change_context_management)
     cells = [catalog.CellTier.parse(cell)]
     lenient_options, strict_options = RunOptions(root=cassette_copy), RunOptions(root=cassette_copy, strict=True)
-    with runner.StackRun(runner.plan(cells, lenient_options), litellm_env, lenient_options) as on_stack:
+    with runner.StackRun(runner.plan(cells, lenient_options), litellm_env, lenient_options,
+                         stack=replay_stack) as on_stack:
         lenient = on_stack.run(cells[0])
         on_stack.options = strict_options  # the same stack, judged strictly
         strict = on_stack.run(cells[0])
@@ -204,13 +206,13 @@ def test_ctrl_c_stops_litellm_and_mitmdump(tmp_path):
     assert not (tmp_path / "out" / "compatibility-matrix.json").exists()  # nothing half-written
 
 
-def test_every_chunking_replays_each_provider_stream_as_recorded(litellm_env):
+def test_every_chunking_replays_each_provider_stream_as_recorded(litellm_env, replay_stack):
     """Streams cut every way (ccmatrix/recorder/chunking.py) through the real LiteLLM:
     each provider's streaming tier keeps its recorded verdict under every chunking."""
     from ccmatrix.recorder.chunking import CHUNKINGS
 
     cells = [catalog.CellTier.parse(f"tool_use_streaming/{p.id}/sonnet") for p in catalog.PROVIDERS]
-    result = runner.execute(cells, litellm_env, RunOptions(chunkings=list(CHUNKINGS)))
+    result = runner.execute(cells, litellm_env, RunOptions(chunkings=list(CHUNKINGS)), stack=replay_stack)
     tiers = [t for c in result.cells() for t in c.tiers]
     assert len(tiers) == len(cells)
     for cell, tier in zip(cells, tiers):
@@ -237,7 +239,7 @@ def _ask_about_coffee(doc):
                 block["text"] = "Count from 1 to 6, one number per line."
 
 
-def test_requests_the_recording_never_saw_are_changed_not_red(cassette_copy, litellm_env):
+def test_requests_the_recording_never_saw_are_changed_not_red(cassette_copy, litellm_env, replay_stack):
     """A new conversation, a new route and a turn beyond the recording's last are answered
     by the emulator (contract-checked) and the tier is `changed`, with what to review."""
     conversation = "basic_messaging_streaming/anthropic/haiku"
@@ -248,7 +250,7 @@ def test_requests_the_recording_never_saw_are_changed_not_red(cassette_copy, lit
     new_turn = "tool_use/anthropic/sonnet"
     derive_cassette(cassette_copy, new_turn, lambda d: d["interactions"].pop(1))
     cells = [catalog.CellTier.parse(c) for c in (conversation, new_route, new_turn)]
-    result = runner.execute(cells, litellm_env, RunOptions(root=cassette_copy))
+    result = runner.execute(cells, litellm_env, RunOptions(root=cassette_copy), stack=replay_stack)
     for cell_id, reason in ((conversation, "new conversation"), (new_route, "new route"), (new_turn, "new turn")):
         tier = _tier(result, cell_id)
         assert tier.status == "changed", (cell_id, tier.error)
@@ -258,7 +260,7 @@ def test_requests_the_recording_never_saw_are_changed_not_red(cassette_copy, lit
     assert len(result.changed) == 3
 
 
-def test_a_dropped_message_stays_red(cassette_copy, litellm_env):
+def test_a_dropped_message_stays_red(cassette_copy, litellm_env, replay_stack):
     """Fewer messages than a recorded turn is a loss, not a turn the recording never reached."""
     cell = "tool_use/anthropic/sonnet"
 
@@ -268,7 +270,8 @@ def test_a_dropped_message_stays_red(cassette_copy, litellm_env):
     messages.insert(1, {"role": "assistant", "content": [{"type": "text", "text": "Running it."}]})
     messages.insert(2, {"role": "user", "content": [{"type": "text", "text": "Go on."}]})
     cassettes.save(recorded, path, cassette_copy)
-    result = runner.execute([catalog.CellTier.parse(cell)], litellm_env, RunOptions(root=cassette_copy))
+    result = runner.execute([catalog.CellTier.parse(cell)], litellm_env, RunOptions(root=cassette_copy),
+                            stack=replay_stack)
     tier = _tier(result, cell)
     assert tier.status == "fail" and "no recorded request" in tier.error and not tier.changes
 
@@ -317,7 +320,7 @@ def test_a_users_proxy_config_runs_the_cells_it_names(tmp_path, litellm_env):
     assert result.rows[1].cells["anthropic"].status == "not_tested"
 
 
-def test_stacks_side_by_side_judge_as_one_stack_does(litellm_env):
+def test_stacks_side_by_side_judge_as_one_stack_does(litellm_env, replay_stack):
     """`--jobs 2`: each stack replays its share of whole cells; the run is the same."""
     cells = catalog.select(features=["thinking", "tool_use"], providers=["anthropic", "bedrock_invoke", "vertex_ai"])
     started = []
@@ -326,7 +329,7 @@ def test_stacks_side_by_side_judge_as_one_stack_does(litellm_env):
         def stack_started(self, stack, seconds):  # type: ignore[no-untyped-def]
             started.append(stack.litellm_url)
 
-    one = runner.execute(cells, litellm_env)
+    one = runner.execute(cells, litellm_env, stack=replay_stack)
     two = runner.execute(cells, litellm_env, RunOptions(jobs=2), observer=Counting())
     assert len(set(started)) == 2  # two LiteLLMs
     verdicts = [[(t.feature, t.provider, t.tier, t.status, t.error) for c in r.cells() for t in c.tiers] for r in (one, two)]

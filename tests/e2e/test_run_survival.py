@@ -272,7 +272,9 @@ def test_the_command_survives_a_hung_litellm_and_the_next_run_is_unaffected(tmp_
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp), "COLUMNS": "200"}
-    cmd = [sys.executable, "-m", "ccmatrix", "run", "-f", ROW, "--request-timeout", "10", "--out", str(tmp_path / "out")]
+    # one stack: a second would only double the LiteLLM starts this test pays for (it runs twice)
+    cmd = [sys.executable, "-m", "ccmatrix", "run", "-f", ROW, "--request-timeout", "10", "--jobs", "1",
+           "--out", str(tmp_path / "out")]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _hang_litellm_once_ready(tmp, time.monotonic() + 120)
     stdout, stderr = proc.communicate(timeout=400)
