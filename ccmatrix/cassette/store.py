@@ -59,23 +59,45 @@ def externalize(value: Any, blobs: dict[str, Any], root: bool = True) -> Any:
     The root itself stays inline, so a body's own small fields (max_tokens,
     thinking, output_config ...) are read and diffed in the cassette file.
     """
+    return _externalize(value, blobs, root)[0]
+
+
+def _externalize(value: Any, blobs: dict[str, Any], root: bool) -> tuple[Any, int]:
+    """The value with its large subtrees stored, and its size in compact JSON: counted
+    bottom-up, since serializing every subtree again at each level cost most of a save."""
     if isinstance(value, dict):
-        value = {k: externalize(v, blobs, False) for k, v in value.items()}
+        kept, size = {}, 2 + max(len(value) - 1, 0)  # the braces, and a comma between items
+        for key, item in value.items():
+            kept[key], item_size = _externalize(item, blobs, False)
+            size += _json_size(key) + 1 + item_size  # "key":value
+        value = kept
     elif isinstance(value, list):
-        value = [externalize(v, blobs, False) for v in value]
-        if not root and len(_compact(value)) >= BLOB_THRESHOLD:
+        parts = [_externalize(item, blobs, False) for item in value]
+        value = [item for item, _ in parts]
+        size = 2 + max(len(parts) - 1, 0) + sum(n for _, n in parts)
+        if not root and size >= BLOB_THRESHOLD:
             # the elements of a list stored as a blob are stored on their own too (all
             # but tiny ones): two tool lists that differ in one tool share every other
             # tool, where each was a 15 KB copy
-            value = [_stored(v, blobs) if isinstance(v, dict) and len(_compact(v)) >= ELEMENT_THRESHOLD else v
-                     for v in value]
+            value = [_stored(item, blobs) if isinstance(item, dict) and n >= ELEMENT_THRESHOLD else item
+                     for item, n in parts]
+            size = len(_compact(value))
     elif not isinstance(value, str):
-        return value
+        return value, len(_compact(value))
     elif not root and len(value) >= PIECES_THRESHOLD:
-        return _stored({TEXT_KEY: [_stored(piece, blobs)[BLOB_KEY] for piece in _pieces(value)]}, blobs)
-    if not root and len(_compact(value)) >= BLOB_THRESHOLD:
-        return _stored(value, blobs)
-    return value
+        stored = _stored({TEXT_KEY: [_stored(piece, blobs)[BLOB_KEY] for piece in _pieces(value)]}, blobs)
+        return stored, len(_compact(stored))
+    else:
+        size = _json_size(value)
+    if not root and size >= BLOB_THRESHOLD:
+        stored = _stored(value, blobs)
+        return stored, len(_compact(stored))
+    return value, size
+
+
+def _json_size(text: str) -> int:
+    """A string's length in compact JSON (quoted and escaped as json.dumps with ensure_ascii=False)."""
+    return len(json.encoder.encode_basestring(text))  # type: ignore[attr-defined]
 
 
 def _pieces(text: str) -> list[str]:
