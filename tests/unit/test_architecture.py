@@ -5,6 +5,9 @@
 - Nothing outside ccmatrix/providers/ (and the emulator's per-provider modules)
   branches on a provider id: a new provider is one module there.
 - The benchmark measures through the runner's observer; it patches nothing.
+- The recorder asks the mode (never compares its name); no recorder class outgrows one
+  job; the plugin and the benches run cells only through the run core.
+- Verdicts are typed: no code takes a verdict's text apart or joins failures by hand.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pytest
 
 from ccmatrix import catalog
 from ccmatrix.bundled import CHECKOUT_DIR, PACKAGE_DIR
+from ccmatrix.recorder.mode import Upstream
 
 # Earlier stages first. A module may import from its own stage and the ones above it.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
@@ -190,7 +194,139 @@ def test_the_patch_check_sees_a_patch():
 
 def test_the_import_graph_is_read_from_the_source():
     """The layering checks must see real edges (lazy imports included), or they prove nothing."""
-    assert "ccmatrix.recorder.protocol" in GRAPH["ccmatrix.proxy.stack"]
+    assert "ccmatrix.recorder.exchanges" in GRAPH["ccmatrix.proxy.stack"]
     assert "ccmatrix.run.runner" in GRAPH["ccmatrix.cli"]  # imported inside a function
     assert stage_of("ccmatrix.client.driver") < stage_of("ccmatrix.proxy.stack") < stage_of("ccmatrix.run.runner")
     assert stage_of("ccmatrix.catalog.cells") == stage_of("ccmatrix.catalog")
+
+
+# ---------------------------------------------------------------- the recorder's addons
+
+RECORDER_DIR = PACKAGE_DIR / "recorder"
+MODE_NAMES = {m.value for m in Upstream}
+LONGEST_ADDON_CLASS = 200  # lines: an addon that outgrows it does more than one job
+
+
+def _mode_comparisons(tree: ast.AST) -> list[int]:
+    """Lines comparing something with a mode's name (`upstream == "replay"`, `mode in
+    ("emulate", "live")`): the mode is asked a question instead (Upstream's properties)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        values = [o for operand in operands
+                  for o in (operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand])]
+        if any(isinstance(v, ast.Constant) and v.value in MODE_NAMES for v in values):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_recorder_asks_the_mode_instead_of_comparing_its_name():
+    """Anywhere in the package: the runner, the stack and the command line ask it too."""
+    offenders = [f"{path.relative_to(CHECKOUT_DIR)}:{line}" for path in sorted(PACKAGE_DIR.rglob("*.py"))
+                 if "_bundled" not in path.parts for line in _mode_comparisons(ast.parse(path.read_text()))]
+    assert not offenders, "mode names compared (ask ccmatrix.recorder.mode.Upstream):\n" + "\n".join(offenders)
+
+
+def test_the_mode_check_sees_a_comparison():
+    tree = ast.parse('if self.upstream == "replay":\n    pass\nok = mode != "live" or m in ("emulate", "live")\n')
+    assert _mode_comparisons(tree) == [1, 3, 3]
+
+
+def test_no_recorder_class_outgrows_one_job():
+    long = [f"{path.relative_to(CHECKOUT_DIR)}: {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in sorted(RECORDER_DIR.rglob("*.py")) for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > LONGEST_ADDON_CLASS]
+    assert not long, f"classes over {LONGEST_ADDON_CLASS} lines in ccmatrix/recorder/:\n" + "\n".join(long)
+
+
+# ---------------------------------------------------------------- one core for every entry point
+
+# What an entry point other than the command line may use of the run and proxy stages: the
+# core (ccmatrix.run.runner, which re-exports what a caller needs: RunOptions, plan, StackRun,
+# RunObserver, Timeouts) and what resolves a LiteLLM or launches a mitmdump. The stack, the
+# cell's life, the guard and the plan's internals are the core's own.
+CORE_ONLY = {"ccmatrix.run.runner", "ccmatrix.proxy.litellm_env", "ccmatrix.proxy.mitmdump", "ccmatrix.proxy.process"}
+
+
+def _beyond_the_core(imported: set[str]) -> list[str]:
+    return sorted(m for m in imported if m.startswith(("ccmatrix.run.", "ccmatrix.proxy.")) and m not in CORE_ONLY)
+
+
+def _imports_in(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ccmatrix"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in MODULES)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("ccmatrix"))
+    return found
+
+
+# the benches that run cells (release_sweep.py times LiteLLM's start alone, tree_bench.py a source tree's build)
+RUNS_CELLS = [PACKAGE_DIR / "pytest_plugin.py", CHECKOUT_DIR / "bench" / "replay_bench.py",
+              CHECKOUT_DIR / "bench" / "bisect_bench.py"]
+
+
+@pytest.mark.parametrize("path", RUNS_CELLS, ids=lambda p: p.name)
+def test_the_plugin_and_the_bench_run_cells_only_through_the_core(path):
+    beyond = _beyond_the_core(_imports_in(path))
+    assert not beyond, f"{path.name} reaches past the run core: {', '.join(beyond)}"
+
+
+def test_the_core_check_sees_an_internal():
+    assert _beyond_the_core({"ccmatrix.run.runner", "ccmatrix.proxy.stack", "ccmatrix.run.cell"}) == [
+        "ccmatrix.proxy.stack", "ccmatrix.run.cell"]
+
+
+# ---------------------------------------------------------------- verdicts are typed, text only at the end
+
+VERDICT_TEXT = ("error", "failed_checks", "failures", "failure")  # names whose value is a verdict's words
+BETWEEN = " | "  # between a tier's failures in its text (results._BETWEEN, written in one place)
+
+
+def _mentions_verdict_text(node: ast.AST) -> bool:
+    return any((isinstance(n, ast.Attribute) and n.attr in VERDICT_TEXT)
+               or (isinstance(n, ast.Name) and n.id in VERDICT_TEXT) for n in ast.walk(node))
+
+
+def _verdict_text_parsed(tree: ast.AST) -> list[int]:
+    """Lines that take a verdict's words apart (`t.error.split(":")`, `failure.split(": ", 2)`)
+    or join failures with the tier's separator outside its one place (`" | ".join(...)`)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        receiver, method = node.func.value, node.func.attr
+        if method in ("split", "rsplit", "partition", "rpartition") and _mentions_verdict_text(receiver) \
+                and any(isinstance(a, ast.Constant) and isinstance(a.value, str) and ":" in a.value for a in node.args):
+            lines.append(node.lineno)
+        elif method == "join" and isinstance(receiver, ast.Constant) and receiver.value == BETWEEN \
+                and _mentions_verdict_text(node):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_code_takes_a_verdict_s_text_apart():
+    """Whatever reads a verdict reads its typed failures (ccmatrix.verdict.results.Failure)."""
+    offenders = [f"{path.relative_to(CHECKOUT_DIR)}:{line}" for path in sorted(PACKAGE_DIR.rglob("*.py"))
+                 if "_bundled" not in path.parts for line in _verdict_text_parsed(ast.parse(path.read_text()))]
+    assert not offenders, "verdict text parsed or joined by hand (read Failure values):\n" + "\n".join(offenders)
+
+
+def test_the_failures_separator_is_written_in_one_place():
+    holders = [path.relative_to(CHECKOUT_DIR).as_posix() for path in sorted((PACKAGE_DIR / "verdict").rglob("*.py"))
+               for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.Constant) and node.value == BETWEEN]
+    assert holders == ["ccmatrix/verdict/results.py"]
+
+
+def test_the_verdict_text_check_sees_a_parse():
+    tree = ast.parse('check = t.error.split(":")[0]\n'
+                     'last = failure.split(": ", 2)[-1]\n'
+                     'text = " | ".join(f.message for f in failures)\n'
+                     'cells = " | ".join(header)\n'
+                     'host = url.split(":")[0]\n')
+    assert sorted(_verdict_text_parsed(tree)) == [1, 2, 3]
