@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 
 from ccmatrix.providers import anthropic, azure, bedrock_converse, bedrock_invoke, vertex_ai
-from ccmatrix.providers.base import CONVERSE, MESSAGES, Dialect, DirectUpstream, ErrorAnswer, Provider
+from ccmatrix.providers.base import CONVERSE, MESSAGES, Dialect, ErrorAnswer, Provider
 from ccmatrix.providers.credentials import (
     DEFAULT_CHOICE,
     CredentialChoice,
@@ -64,6 +64,6 @@ def fake_credentials(workdir: Path, token_uri: str | None = None, choice: Creden
 
 __all__ = [
     "AUTH_HOSTS", "CONVERSE", "DEFAULT_CHOICE", "DIALECTS", "CredentialChoice", "CredentialMode", "CredentialsError",
-    "Dialect", "DirectUpstream", "ErrorAnswer", "MESSAGES", "PROVIDERS", "Provider", "auth_cassette_name", "choose", "conflict",
+    "Dialect", "ErrorAnswer", "MESSAGES", "PROVIDERS", "Provider", "auth_cassette_name", "choose", "conflict",
     "fake_credentials", "live_variables", "optional_live_variables",
 ]

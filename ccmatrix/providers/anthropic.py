@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccmatrix.providers import messages_api as api
-from ccmatrix.providers.base import ALNUM, DirectUpstream, Provider, random_text
+from ccmatrix.providers.base import ALNUM, Provider, random_text
 from ccmatrix.providers.contract import Rule, on_path
 from ccmatrix.providers.credentials import CredentialMode, api_key
 
@@ -65,9 +65,6 @@ class Anthropic(Provider):
         lambda workdir, token_uri: {"ANTHROPIC_API_KEY": "sk-ant-api03-" + random_text(ALNUM, 40)},
         api_key("x-api-key"), live_default=True),)
     contract = first_party_rules("anthropic")
-
-    def direct_upstream(self, url: str) -> DirectUpstream:
-        return DirectUpstream(params={"api_base": url})  # LiteLLM appends /v1/messages
 
     native_reference = "client"  # what Claude Code sends LiteLLM is its first-party request
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ccmatrix.providers.anthropic import first_party_rules
-from ccmatrix.providers.base import ALNUM, DirectUpstream, ErrorAnswer, Provider, random_text
+from ccmatrix.providers.base import ALNUM, ErrorAnswer, Provider, random_text
 from ccmatrix.providers.credentials import CredentialMode, api_key
 
 # a Foundry resource name; live runs set AZURE_AI_API_BASE to their own
@@ -40,9 +40,6 @@ class Azure(Provider):
         # Azure's gateway answers before the model does, in Azure's own shape
         return 401, {"content-type": "application/json"}, \
             json.dumps({"error": {"code": "401", "message": message}}).encode()
-
-    def direct_upstream(self, url: str) -> DirectUpstream:
-        return DirectUpstream(params={"api_base": url + "/anthropic"}, env={"AZURE_AI_API_BASE": url + "/anthropic"})
 
     def native_environment(self, workdir: Path) -> dict[str, str]:
         return {"CLAUDE_CODE_USE_FOUNDRY": "1", "ANTHROPIC_FOUNDRY_BASE_URL": DEFAULT_API_BASE,

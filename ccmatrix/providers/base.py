@@ -14,7 +14,7 @@ import fnmatch
 import json
 import secrets
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -42,16 +42,6 @@ class Dialect:
 # Anthropic Messages bodies: first party, Vertex, Bedrock Invoke, Foundry
 MESSAGES = Dialect("messages", ("method", "path", "body.messages", "body.max_tokens", "body.system"))
 CONVERSE = Dialect("converse", ("method", "path", "body.messages", "body.system", "body.inferenceConfig.maxTokens"))
-
-
-@dataclass(frozen=True)
-class DirectUpstream:
-    """How to point a LiteLLM deployment of this provider straight at a loopback
-    server (no mitmdump in between): the bench's floor measurement."""
-
-    params: dict[str, Any] = field(default_factory=dict)  # merged into litellm_params
-    env: dict[str, str] = field(default_factory=dict)  # merged into LiteLLM's environment
-    token_uri: str | None = None  # a service account's token endpoint, where one is used
 
 
 def random_text(alphabet: str, n: int) -> str:
@@ -147,9 +137,6 @@ class Provider:
         """Throwaway values for the mode's variables, real-looking enough for LiteLLM to
         sign requests with, worthless outside the run."""
         return (mode or self.credential_modes[0]).fake(workdir, token_uri)
-
-    def direct_upstream(self, url: str) -> DirectUpstream:
-        raise NotImplementedError
 
     def native_environment(self, workdir: Path) -> dict[str, str]:
         """The variables that make Claude Code talk to this provider itself (the field

@@ -8,15 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ccmatrix.providers import credentials, ids
-from ccmatrix.providers.base import (
-    ALNUM,
-    MISMATCH_STATUS,
-    DirectUpstream,
-    ErrorAnswer,
-    NativeHarmless,
-    Provider,
-    random_text,
-)
+from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, ErrorAnswer, NativeHarmless, Provider, random_text
 from ccmatrix.providers.contract import ProviderRequest, Violation
 from ccmatrix.providers.credentials import CredentialMode
 
@@ -150,12 +142,6 @@ class Bedrock(Provider):
     model_ids = MODEL_IDS
     credential_modes = CREDENTIAL_MODES
     native_harmless = (INTERLEAVED_ON_ADAPTIVE,)
-
-    def direct_upstream(self, url: str) -> DirectUpstream:
-        # SigV4 is still signed, against the loopback host. Count tokens for models only
-        # offered cross-region goes to bedrock-mantle.<region>.api.aws; 1.108.7's
-        # count_tokens handler ignores the deployment's endpoint, only this variable moves it.
-        return DirectUpstream(params={"aws_bedrock_runtime_endpoint": url}, env={"BEDROCK_MANTLE_API_BASE": url})
 
     def rejection(self, violation: Violation, seed: str) -> ErrorAnswer:
         # AWS JSON errors: {"message"} in the body, the type in x-amzn-ErrorType

@@ -10,7 +10,7 @@ from typing import Any
 
 from ccmatrix.providers import ids
 from ccmatrix.providers import messages_api as api
-from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, DirectUpstream, ErrorAnswer, Provider, random_text
+from ccmatrix.providers.base import ALNUM, MISMATCH_STATUS, ErrorAnswer, Provider, random_text
 from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, both, on_path
 from ccmatrix.providers.credentials import (
     METADATA_TOKEN,
@@ -137,11 +137,6 @@ class VertexAI(Provider):
         return {"CLAUDE_CODE_USE_VERTEX": "1", "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1",
                 "ANTHROPIC_VERTEX_PROJECT_ID": FAKE_PROJECT, "CLOUD_ML_REGION": REGION,
                 "ANTHROPIC_AUTH_TOKEN": "ya29." + random_text(ALNUM, 100)}
-
-    def direct_upstream(self, url: str) -> DirectUpstream:
-        # 1.108.7 appends the default .../publishers/anthropic/models/m:rawPredict path to a
-        # base without a path; 1.83.14 posts to it verbatim. The loopback upstream answers any path.
-        return DirectUpstream(params={"api_base": url}, token_uri=url + "/token")
 
     def rejection(self, violation: Violation, seed: str) -> ErrorAnswer:
         if violation.rule.error_type == GOOGLE_INVALID:

@@ -29,7 +29,7 @@ from ccmatrix.run.shards import shard
 from ccmatrix.verdict.results import CellResult, RunResult, TierResult, matrix_rows
 
 __all__ = ["CLIENTS", "Client", "ConfigError", "Plan", "RunObserver", "RunOptions", "StackRun", "Timeouts", "assemble",
-           "execute", "plan", "too_old_tiers"]
+           "execute", "plan", "shard", "too_old_tiers"]
 
 
 class StackRun:
