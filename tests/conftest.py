@@ -29,8 +29,9 @@ def replay_stack(litellm_env):
     (`runner.execute(..., stack=replay_stack)`), so they need not start LiteLLM again.
     Tests that stop or break processes start their own."""
     from ccmatrix.proxy.stack import Stack
+    from ccmatrix.recorder.mode import Upstream
 
-    with Stack.start("replay", catalog.DEFAULT_CASSETTE_DIR, litellm_env) as stack:
+    with Stack.start(Upstream.REPLAY, catalog.DEFAULT_CASSETTE_DIR, litellm_env) as stack:
         yield stack
 
 

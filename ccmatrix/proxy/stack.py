@@ -100,6 +100,7 @@ class Stack:
         modes `credential_choice` names (default: the live harness's).
         `proxy_config`: LiteLLM's config (default: ccmatrix's, with the live harness's settings).
         `mitmdump`: a launched one to put LiteLLM behind (SharedMitmdumps), kept running at stop."""
+        mode = Upstream(mode)  # a caller may name it ("replay")
         exit_stack = ExitStack()
         if workdir is None:
             workdir = Path(exit_stack.enter_context(tempfile.TemporaryDirectory(prefix="ccmatrix-")))
@@ -108,7 +109,6 @@ class Stack:
             # authenticates these (AWS_BEARER_TOKEN_BEDROCK, credentials.conflict)
             credentials = live_credentials(choice=credential_choice, among=providers) if not mode.holds_credentials \
                 else fake_credentials(workdir, choice=credential_choice, among=providers)
-        mode = Upstream(mode)
         stack = cls(mode, cassettes, litellm_env, workdir, mitmdump=mitmdump,  # type: ignore[arg-type]
                     proxy_config=proxy_config or litellm_config.default_config(providers, credential_choice),
                     timeouts=timeouts or Timeouts(), shared_mitmdump=mitmdump is not None,

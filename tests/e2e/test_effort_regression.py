@@ -25,8 +25,9 @@ AFFECTED = ("bedrock_invoke", "vertex_ai")
 def regressed_stack():
     """1.83.14 behind one mitmdump, for every client and release below."""
     from ccmatrix.proxy.stack import Stack
+    from ccmatrix.recorder.mode import Upstream
 
-    with Stack.start("replay", catalog.DEFAULT_CASSETTE_DIR, resolve(REGRESSED_RELEASE)) as stack:
+    with Stack.start(Upstream.REPLAY, catalog.DEFAULT_CASSETTE_DIR, resolve(REGRESSED_RELEASE)) as stack:
         yield stack
 
 
