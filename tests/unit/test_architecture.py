@@ -222,10 +222,15 @@ def _mode_comparisons(tree: ast.AST) -> list[int]:
     return lines
 
 
+def _package_offenders(check) -> list[str]:  # type: ignore[no-untyped-def]
+    """`path:line` of each line `check` finds in the package's own modules."""
+    return [f"{path.relative_to(CHECKOUT_DIR)}:{line}" for path in sorted(PACKAGE_DIR.rglob("*.py"))
+            if "_bundled" not in path.parts for line in check(ast.parse(path.read_text()))]
+
+
 def test_the_recorder_asks_the_mode_instead_of_comparing_its_name():
     """Anywhere in the package: the runner, the stack and the command line ask it too."""
-    offenders = [f"{path.relative_to(CHECKOUT_DIR)}:{line}" for path in sorted(PACKAGE_DIR.rglob("*.py"))
-                 if "_bundled" not in path.parts for line in _mode_comparisons(ast.parse(path.read_text()))]
+    offenders = _package_offenders(_mode_comparisons)
     assert not offenders, "mode names compared (ask ccmatrix.recorder.mode.Upstream):\n" + "\n".join(offenders)
 
 
@@ -311,8 +316,7 @@ def _verdict_text_parsed(tree: ast.AST) -> list[int]:
 
 def test_no_code_takes_a_verdict_s_text_apart():
     """Whatever reads a verdict reads its typed failures (ccmatrix.verdict.results.Failure)."""
-    offenders = [f"{path.relative_to(CHECKOUT_DIR)}:{line}" for path in sorted(PACKAGE_DIR.rglob("*.py"))
-                 if "_bundled" not in path.parts for line in _verdict_text_parsed(ast.parse(path.read_text()))]
+    offenders = _package_offenders(_verdict_text_parsed)
     assert not offenders, "verdict text parsed or joined by hand (read Failure values):\n" + "\n".join(offenders)
 
 
