@@ -15,7 +15,7 @@ from ccmatrix.recorder.match import view
 
 BEDROCK_URL = "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-haiku-4-5-20251001-v1{colon}0/invoke"
 SIGV4 = (
-    "AWS4-HMAC-SHA256 Credential=AKIAABCDEFGHIJKLMNOP/20260101/us-east-1/bedrock/aws4_request, "
+    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEEXAMPLE00/20260101/us-east-1/bedrock/aws4_request, "
     "SignedHeaders=content-type;host;x-amz-date, Signature={sig}"
 )
 
