@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from botocore.eventstream import EventStreamBuffer
+from vcr import serialize as vcr_serialize
+from vcr.serializers import yamlserializer
 
 from ccmatrix.bundled import CHECKOUT_DIR
 
@@ -68,38 +69,50 @@ def _headers(raw: Any) -> dict[str, str]:
     return out
 
 
-def _vcr_body(message: dict) -> tuple[bytes, Any]:
-    """(raw body, parsed body) of a vcrpy request or response (pydantic-ai keeps JSON parsed)."""
-    if "parsed_body" in message:
-        return b"", message["parsed_body"]
-    body = message.get("body")
-    if isinstance(body, dict):
-        return _text(body.get("string")), None
-    return _text(body), None
+class PydanticAISerializer:
+    """vcrpy serializer for pydantic-ai's cassettes: its own serializer keeps JSON bodies
+    parsed, as YAML under `parsed_body`; this gives vcrpy the body as JSON text again
+    (a response keeps its `parsed_body` too: the bytes are not the wire's)."""
+
+    @staticmethod
+    def deserialize(cassette_string: str) -> dict:
+        data = yamlserializer.deserialize(cassette_string)
+        for interaction in data["interactions"]:
+            request, response = interaction["request"], interaction["response"]
+            if "parsed_body" in request:
+                request["body"] = json.dumps(request.pop("parsed_body"))
+            request.setdefault("body", None)
+            if "parsed_body" in response:
+                response["body"] = {"string": json.dumps(response["parsed_body"])}
+        return data
+
+
+class LangChainSerializer:
+    """vcrpy serializer for langchain's cassettes (gzip-compressed YAML, langchain_tests'
+    persister): `requests:` and `responses:` side by side instead of `interactions:`."""
+
+    @staticmethod
+    def deserialize(cassette_string: str) -> dict:
+        data = yamlserializer.deserialize(cassette_string)
+        return {"interactions": [{"request": request, "response": response}
+                                 for request, response in zip(data["requests"], data["responses"], strict=True)]}
 
 
 def _load_yaml(path: Path) -> list[Captured]:
+    """A VCR cassette, read by vcrpy itself (`vcr.serialize.deserialize`)."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        text, serializer = gzip.decompress(raw).decode("utf-8"), LangChainSerializer
+    else:
+        text, serializer = raw.decode("utf-8"), PydanticAISerializer
+    requests, responses = vcr_serialize.deserialize(text, serializer)[:2]
     out = []
-    if "interactions" in doc:  # vcrpy
-        for item in doc["interactions"]:
-            req, res = item["request"], item["response"]
-            body, parsed = _vcr_body(res)
-            req_body, req_parsed = _vcr_body(req)
-            headers = _headers(res.get("headers"))
-            out.append(Captured(path.name, req["method"], req["uri"], req_parsed if req_parsed is not None else
-                                _maybe_json(req_body), int(res["status"]["code"]), headers.get("content-type", ""),
-                                body, parsed, headers))
-    else:  # the older requests:/responses: layout
-        for req, res in zip(doc["requests"], doc["responses"]):
-            body, _ = _vcr_body(res)
-            req_body, _ = _vcr_body(req)
-            headers = _headers(res.get("headers"))
-            out.append(Captured(path.name, req["method"], req["uri"], _maybe_json(req_body),
-                                int(res["status"]["code"]), headers.get("content-type", ""), body, None, headers))
+    for request, response in zip(requests, responses, strict=True):
+        parsed = response.get("parsed_body")
+        headers = _headers(response.get("headers"))
+        body = b"" if parsed is not None else _text(response["body"]["string"])
+        out.append(Captured(path.name, request.method, request.uri, _maybe_json(_text(request.body)),
+                            int(response["status"]["code"]), headers.get("content-type", ""), body, parsed, headers))
     return out
 
 

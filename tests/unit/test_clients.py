@@ -140,6 +140,7 @@ def test_the_session_title_on_the_cell_s_model_is_a_side_request_and_retries_may
     """2.1.228 sends its session-title request on the cell's model, beside its first turn:
     on a fault row both fail once and their retries interleave (title, turn, title, turn)."""
     import httpx
+    import respx
 
     from ccmatrix.cassette.models import Body, RecordedRequest
     from ccmatrix.client.driver import send_requests
@@ -167,7 +168,9 @@ def test_the_session_title_on_the_cell_s_model_is_a_side_request_and_retries_may
 
     requests = [RecordedRequest(method="POST", url="/v1/messages", headers={}, body=Body(json_=b))
                 for b in (title, own, title, own)]
-    with httpx.Client(transport=httpx.MockTransport(provider), base_url="http://proxy") as http:
+    with respx.mock(base_url="http://proxy", assert_all_called=True) as proxy, \
+            httpx.Client(base_url="http://proxy") as http:
+        proxy.post("/v1/messages").mock(side_effect=provider)
         exchanges = send_requests(http, requests, model)
     assert [(ex.main, ex.status, ex.retried) for ex in exchanges] == [
         (False, 429, True), (True, 429, True), (False, 200, False), (True, 200, False)]

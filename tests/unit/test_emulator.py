@@ -22,6 +22,7 @@ import botocore.session
 import httpx
 import pydantic
 import pytest
+import respx
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
@@ -47,7 +48,7 @@ def body_json(response: EmulatedResponse) -> Any:
 
 
 class Recorder:
-    """An httpx transport that answers with respond() and remembers the requests."""
+    """Answers an httpx request with respond() and remembers the requests."""
 
     def __init__(self) -> None:
         self.requests: list[EmulatedRequest] = []
@@ -67,7 +68,11 @@ class Recorder:
         return httpx.Response(res.status, headers=res.headers, content=content)
 
     def client(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.MockTransport(self))
+        """An httpx client whose every request respx routes to the emulator (the SDK's
+        own HTTP stack, no socket)."""
+        router = respx.Router(assert_all_mocked=True)
+        router.route().mock(side_effect=self)
+        return httpx.Client(transport=httpx.MockTransport(router.handler))
 
 
 def assert_fully_parsed(model: pydantic.BaseModel) -> None:
