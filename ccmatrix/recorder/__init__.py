@@ -6,7 +6,6 @@ script/       the file mitmdump loads with -s: the addons, composed
 mode.py       the upstream (replay, emulate, live), asked questions instead of compared by name
 control.py    the control channel's messages (Health, BeginCell, Ok, ErrorReply)
 exchanges.py  what a cell tier caused (CellEnd and its exchanges): what the verdict judges
-protocol.py   control.py, exchanges.py and mode.py in one import (older code imports it)
 session.py    the cell tier in progress (CellSession), a cassette as replay consults it (Recording)
 record.py     wire traffic -> cassette records (redacted, decoded)
 write.py      the cassette and the auth cassettes, written from a CellEnd (the driver's job)

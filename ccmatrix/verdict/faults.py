@@ -25,7 +25,7 @@ from ccmatrix import catalog
 from ccmatrix.cassette import RecordedResponse
 from ccmatrix.catalog.faults import FAULT_HEADER, Fault, sdk_retries
 from ccmatrix.client.driver import main_turn
-from ccmatrix.recorder.protocol import ClientLegExchange
+from ccmatrix.recorder.exchanges import ClientLegExchange
 from ccmatrix.verdict.results import Failure, Finding
 from ccmatrix.wire.messages import from_sse
 

@@ -30,8 +30,7 @@ from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.client.driver import session_title
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.providers import PROVIDERS
-from ccmatrix.recorder.match import Conversation, conversation_of
-from ccmatrix.recorder.protocol import (
+from ccmatrix.recorder.exchanges import (
     CellEnd,
     ClientLegExchange,
     FailedExchange,
@@ -39,6 +38,7 @@ from ccmatrix.recorder.protocol import (
     RefusedExchange,
     ReplayedExchange,
 )
+from ccmatrix.recorder.match import Conversation, conversation_of
 from ccmatrix.verdict.checks import ClientAnswer, run_checks
 from ccmatrix.verdict.criteria import unmet
 from ccmatrix.verdict.faults import judge_fault, provider_failed

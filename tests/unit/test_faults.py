@@ -29,8 +29,8 @@ from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.client.driver import ClientExchange, captured_outcome, send_requests, stream_idle_timeout
 from ccmatrix.emulator import EmulatorServer
 from ccmatrix.providers.vertex_ai import vertex_array_form
+from ccmatrix.recorder.exchanges import ClientLegExchange
 from ccmatrix.recorder.match import match
-from ccmatrix.recorder.protocol import ClientLegExchange
 from ccmatrix.verdict.faults import judge_fault
 from ccmatrix.wire.messages import from_sse
 from ccmatrix.wire.sse import decode_sse, encode_sse_event

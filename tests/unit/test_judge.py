@@ -15,7 +15,7 @@ from ccmatrix import catalog
 from ccmatrix.cassette import RecordedRequest, RecordedResponse, load
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.client.outcome import ClientOutcome
-from ccmatrix.recorder.protocol import CellEnd, ContractNote, FailedExchange, RecordedExchange, RefusedExchange
+from ccmatrix.recorder.exchanges import CellEnd, ContractNote, FailedExchange, RecordedExchange, RefusedExchange
 from ccmatrix.verdict import judge as rules
 from ccmatrix.verdict.judge import judge
 from ccmatrix.verdict.results import Failure, Finding, TierResult, failure_lines, render_error
@@ -66,7 +66,7 @@ def test_a_lost_field_on_claude_codes_session_title_request_is_a_finding_not_a_f
     LiteLLM 1.83.14 drops the title's JSON schema on Bedrock Invoke, a side request Claude
     Code does not wait for (the live run passes the cell); the same loss on a main turn fails it."""
     from ccmatrix.client.driver import session_title
-    from ccmatrix.recorder.protocol import ClientLegExchange, ReplayedExchange
+    from ccmatrix.recorder.exchanges import ClientLegExchange, ReplayedExchange
 
     cell = catalog.CellTier.parse("tool_use/bedrock_invoke/opus")
     cassette = load(cell.cassette_path(catalog.DEFAULT_CASSETTE_DIR, "2.1.228"), catalog.DEFAULT_CASSETTE_DIR)

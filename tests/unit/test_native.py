@@ -14,8 +14,8 @@ from ccmatrix import catalog
 from ccmatrix.cassette import Body, load
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.client.outcome import ClientOutcome
+from ccmatrix.recorder.exchanges import CellEnd, ClientLegExchange, ReplayedExchange
 from ccmatrix.recorder.match import match
-from ccmatrix.recorder.protocol import CellEnd, ClientLegExchange, ReplayedExchange
 from ccmatrix.run.runner import RunOptions, plan
 from ccmatrix.verdict.judge import judge
 from ccmatrix.verdict.native import judge_native, main_request, view

@@ -29,8 +29,7 @@ from ccmatrix.client.inputs import PDF_MARKER
 from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.client.probes import ProbeResult
 from ccmatrix.providers.contract import ProviderRequest
-from ccmatrix.recorder.match import match, view
-from ccmatrix.recorder.protocol import (
+from ccmatrix.recorder.exchanges import (
     CellEnd,
     ClientLegExchange,
     ContractNote,
@@ -39,6 +38,7 @@ from ccmatrix.recorder.protocol import (
     RefusedExchange,
     ReplayedExchange,
 )
+from ccmatrix.recorder.match import match, view
 from ccmatrix.verdict import judge as judge_module
 from ccmatrix.verdict.criteria import CRITERIA
 from ccmatrix.verdict.judge import judge, provider_of_url
