@@ -30,6 +30,11 @@ from ccmatrix.run.runner import RunOptions
 
 pytestmark = pytest.mark.proxy
 ROW, PROVIDER = "basic_messaging_streaming", "anthropic"
+# Mid-stream sabotage needs the answer still on its way when the signal lands: replay's
+# `events` chunking sends the provider's stream event by event. Answered in one write,
+# LiteLLM can pass the whole answer on before a stop lands, and the client then reads it
+# to the end (a hung-mid-stream tier passed so once, in a clean-clone run, 2026-12-07).
+STREAMED_IN_PIECES = "events"
 
 
 def _cells() -> list[catalog.CellTier]:
@@ -74,9 +79,10 @@ class Saboteur(runner.RunObserver):
         self.pids += [p.pid for p in stack.processes]
 
 
-def _run(litellm_env, saboteur: Saboteur, timeouts: Timeouts | None = None) -> dict:
+def _run(litellm_env, saboteur: Saboteur, timeouts: Timeouts | None = None, chunking: str | None = None) -> dict:
     """The three tiers' results by tier id, once the run is over and everything it started has stopped."""
-    result = runner.execute(_cells(), litellm_env, RunOptions(timeouts=timeouts), observer=saboteur)
+    options = RunOptions(timeouts=timeouts, chunkings=(chunking,) if chunking else ())
+    result = runner.execute(_cells(), litellm_env, options, observer=saboteur)
     assert saboteur.pids and not [pid for pid in saboteur.pids if Path(f"/proc/{pid}").exists()]
     return {t.tier: t for c in result.cells() for t in c.tiers}
 
@@ -195,7 +201,7 @@ def test_litellm_killed_mid_stream_at_a_chosen_byte(litellm_env, at):
     """Killed while the client reads a streamed answer: the tier is `error` (the stream
     broke, LiteLLM is gone), never a judged failure and never a traceback."""
     killer = MidStreamKiller("sonnet", at)
-    tiers = _run(litellm_env, killer)
+    tiers = _run(litellm_env, killer, chunking=STREAMED_IN_PIECES)
     assert killer.fired_at == at
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error", sonnet.error
@@ -208,7 +214,7 @@ def test_litellm_hung_mid_stream(litellm_env):
     (bounded), the tier is `error` ("stopped answering"), the rest judged."""
     killer = MidStreamKiller("sonnet", 300, signal.SIGSTOP)
     t0 = time.monotonic()
-    tiers = _run(litellm_env, killer, Timeouts(request=10, health=3))
+    tiers = _run(litellm_env, killer, Timeouts(request=10, health=3), chunking=STREAMED_IN_PIECES)
     assert killer.fired_at == 300 and time.monotonic() - t0 < 120
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error" and "LiteLLM stopped answering" in sonnet.error, sonnet.error
