@@ -35,7 +35,7 @@ from ccmatrix.catalog import layout
 from ccmatrix.providers import auth_cassette_name
 from ccmatrix.recorder.addons import ControlChannel, RecorderState
 from ccmatrix.recorder.addons.flows import hostname, is_client_leg, json_response
-from ccmatrix.recorder.session import CellSession
+from ccmatrix.recorder.session import CellSession, Recording
 
 
 class FloorUpstream:
@@ -45,7 +45,7 @@ class FloorUpstream:
         self.state = state
         self.session: CellSession | None = None  # the cell the cursor is for
         self.next = 0  # its next response
-        self.auth: dict[Path, list[cassette_files.Interaction]] = {}
+        self.auth: dict[Path, Recording] = {}  # the auth cassettes, by path
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or is_client_leg(flow):
@@ -73,8 +73,8 @@ class FloorUpstream:
     def _token(self, root: Path, name: str, request: http.Request) -> cassette_files.RecordedResponse:
         path = layout.auth_cassette_path(root, name)
         if path not in self.auth:
-            self.auth[path] = cassette_files.load(path, root).interactions if path.exists() else []
-        recorded = self.auth[path]
+            self.auth[path] = Recording.load_if_any(path, root)  # as replay loads it
+        recorded = self.auth[path].interactions
         if not recorded:
             return cassette_files.RecordedResponse(status=500, headers={"content-type": "text/plain"},
                                                    body=None)

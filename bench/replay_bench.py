@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from ccmatrix.client.outcome import ClientOutcome
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.proxy.litellm_env import LiteLLMEnv, resolve
 from ccmatrix.proxy.mitmdump import Mitmdump
+from ccmatrix.proxy.process import free_port
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING, parse_chunkings
 from ccmatrix.recorder.mode import Upstream
 from ccmatrix.run import runner
@@ -175,12 +175,6 @@ def run_ccmatrix(cells: list[catalog.CellTier], env: LiteLLMEnv, root: Path, job
 
 
 # ---------------------------------------------------------------- the floor
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def deal(cells: list[catalog.CellTier], jobs: int) -> list[list[catalog.CellTier]]:
