@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.client import driver
+from ccmatrix.run import cell as cell_run
 from ccmatrix.run import runner
 from ccmatrix.run.runner import RunOptions
 
@@ -23,9 +25,22 @@ RETRY_AFTER_DROPPED = {("fault_rate_limited", "anthropic"), ("fault_rate_limited
 TRUNCATED: set[tuple[str, str]] = set()
 # ... and keeps its upstream Bedrock Invoke stream open after Claude Code gave up on a stall
 LEFT_OPEN = {("fault_stream_stall", "bedrock_invoke")}
+# The captured client gives up on a stalled stream as the CLI does, at the CLI's 10 s floor
+# (tests/unit/test_faults.py). Here it gives up after 3 s: what follows (LiteLLM's retry
+# answered, its upstream stream closed or left open) is the same, and the stall row's 15
+# tiers wait 45 s instead of 150 s.
+STALL_WATCHDOG_SECONDS = 3.0
 
 
-def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env, replay_stack):
+@pytest.fixture
+def quicker_stall_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
+    def watchdog(cli_env):  # type: ignore[no-untyped-def]
+        return STALL_WATCHDOG_SECONDS if driver.stream_idle_timeout(cli_env) else None
+
+    monkeypatch.setattr(cell_run, "stream_idle_timeout", watchdog)
+
+
+def test_fault_rows_replay_with_their_recorded_verdicts(litellm_env, replay_stack, quicker_stall_watchdog):
     result = runner.execute(catalog.select(features=FAULT_ROWS), litellm_env, stack=replay_stack)
     assert [row.id for row in result.rows if any(c.status != "not_tested" for c in row.cells.values())] == []
     assert [row.id for row in result.fault_rows] == FAULT_ROWS

@@ -185,7 +185,8 @@ def test_ctrl_c_stops_litellm_and_mitmdump(tmp_path):
 
     # SIGINT as a terminal delivers it: a shell that started this suite in the background
     # hands its children SIGINT ignored, and Python keeps an ignored SIGINT ignored
-    proc = subprocess.Popen([*CCMATRIX, "run", "--out", str(tmp_path / "out")], stdout=subprocess.PIPE,
+    # one stack (--jobs 1): two would only start a second LiteLLM for the signal to stop
+    proc = subprocess.Popen([*CCMATRIX, "run", "--jobs", "1", "--out", str(tmp_path / "out")], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children: set[int] = set()

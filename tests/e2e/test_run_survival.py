@@ -6,7 +6,9 @@ unaffected.
 
 The faults are made by a RunObserver (the runner's own hooks, at a known step of a
 known tier), so each test hits exactly the point it names; the command-line test
-hangs LiteLLM from outside, as a user's machine would.
+hangs LiteLLM from outside, as a user's machine would. The runs share one stack (the
+module's `stack`), restarted by the run after each sabotage as its own would be: a test
+pays for its restarts, not for a start of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 
 from ccmatrix import catalog
 from ccmatrix.proxy.stack import Stack, Timeouts
+from ccmatrix.recorder.mode import Upstream
 from ccmatrix.run import runner
 from ccmatrix.run.runner import RunOptions
 
@@ -42,29 +45,27 @@ def _cells() -> list[catalog.CellTier]:
 
 
 class Saboteur(runner.RunObserver):
-    """Sends `sig` to one process (`target`: "litellm" or "mitmdump") at one point:
-    `when` is a (hook, tier id) pair, e.g. ("begin_cell", "sonnet"); `times` how often."""
+    """Sends `sig` to one process (`target`: "litellm" or "mitmdump") of `stack` at one
+    point: `when` is a (hook, tier id) pair, e.g. ("begin_cell", "sonnet"); `times` how often."""
 
-    def __init__(self, target: str, sig: int, when: tuple[str, str], times: int = 1) -> None:
-        self.target, self.sig, self.when, self.times = target, sig, when, times
-        self.stack: Stack | None = None
-        self.pids: list[int] = []  # every process the run started, at the end
+    def __init__(self, stack: Stack, target: str, sig: int, when: tuple[str, str], times: int = 1) -> None:
+        self.stack, self.target, self.sig, self.when, self.times = stack, target, sig, when, times
+        self.hit: list[int] = []  # the pids it signalled
         self.restarts: list[str] = []
+
+    def fire_now(self) -> None:
+        part = self.stack.litellm if self.target == "litellm" else self.stack.mitmdump
+        assert part is not None and part.process is not None
+        self.hit.append(part.process.pid)
+        os.killpg(part.process.pid, self.sig)
+        if self.sig == signal.SIGKILL:
+            part.process.popen.wait(10)
 
     def _fire(self, hook: str, tier: str) -> None:
         if (hook, tier) != self.when or self.times == 0:
             return
         self.times -= 1
-        assert self.stack is not None
-        part = self.stack.litellm if self.target == "litellm" else self.stack.mitmdump
-        assert part is not None and part.process is not None
-        os.killpg(part.process.pid, self.sig)
-        if self.sig == signal.SIGKILL:
-            part.process.popen.wait(10)
-
-    def stack_started(self, stack: Stack, seconds: float) -> None:
-        self.stack = stack
-        self._fire("start", "")
+        self.fire_now()
 
     def step(self, cell: catalog.CellTier, name: str, seconds: float) -> None:
         self._fire(name, cell.tier.id)
@@ -75,21 +76,39 @@ class Saboteur(runner.RunObserver):
     def stack_restarted(self, why: str) -> None:
         self.restarts.append(why)
 
-    def stack_stopping(self, stack: Stack) -> None:
-        self.pids += [p.pid for p in stack.processes]
+
+@pytest.fixture(scope="module")
+def stack(litellm_env):
+    """One stack for this module's runs: each sabotage costs a restart, not a start. Its
+    request timeout is short so that a hung LiteLLM costs seconds; the replay's own
+    requests answer in well under a second. Stopped at the end, it leaves nothing running."""
+    with Stack.start(Upstream.REPLAY, catalog.DEFAULT_CASSETTE_DIR, litellm_env, providers=[catalog.provider(PROVIDER)],
+                     timeouts=Timeouts(request=10, health=3)) as stack:
+        yield stack
+        pids = [p.pid for p in stack.processes]
+    assert not [pid for pid in pids if _running(pid)]
 
 
-def _run(litellm_env, saboteur: Saboteur, timeouts: Timeouts | None = None, chunking: str | None = None) -> dict:
-    """The three tiers' results by tier id, once the run is over and everything it started has stopped."""
-    options = RunOptions(timeouts=timeouts, chunkings=(chunking,) if chunking else ())
-    result = runner.execute(_cells(), litellm_env, options, observer=saboteur)
-    assert saboteur.pids and not [pid for pid in saboteur.pids if Path(f"/proc/{pid}").exists()]
+def _running(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def _run(litellm_env, stack: Stack, saboteur: Saboteur, chunking: str | None = None) -> dict:
+    """The three tiers' results by tier id. Whatever the saboteur signalled is gone (a
+    restart stopped it, a hung one killed), and the stack runs again for the next test."""
+    options = RunOptions(chunkings=(chunking,) if chunking else ())
+    result = runner.execute(_cells(), litellm_env, options, observer=saboteur, stack=stack)
+    assert saboteur.hit and not [pid for pid in saboteur.hit if _running(pid)]
+    assert stack.faults(probe=True) == []
     return {t.tier: t for c in result.cells() for t in c.tiers}
 
 
-def test_litellm_killed_during_a_tier(litellm_env):
-    saboteur = Saboteur("litellm", signal.SIGKILL, ("begin_cell", "sonnet"))
-    tiers = _run(litellm_env, saboteur)
+def test_litellm_killed_during_a_tier(litellm_env, stack):
+    saboteur = Saboteur(stack, "litellm", signal.SIGKILL, ("begin_cell", "sonnet"))
+    tiers = _run(litellm_env, stack, saboteur)
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error"
     assert f"run error during {ROW}/{PROVIDER}/sonnet" in sonnet.error
@@ -100,9 +119,9 @@ def test_litellm_killed_during_a_tier(litellm_env):
     assert len(saboteur.restarts) == 1
 
 
-def test_twice_in_a_row_is_a_finding_on_the_cell(litellm_env):
-    saboteur = Saboteur("litellm", signal.SIGKILL, ("begin_cell", "haiku"), times=2)
-    tiers = _run(litellm_env, saboteur)
+def test_twice_in_a_row_is_a_finding_on_the_cell(litellm_env, stack):
+    saboteur = Saboteur(stack, "litellm", signal.SIGKILL, ("begin_cell", "haiku"), times=2)
+    tiers = _run(litellm_env, stack, saboteur)
     haiku = tiers["haiku"]
     assert haiku.status == "error"
     assert [f.kind for f in haiku.findings] == ["proxy-crash"]
@@ -110,27 +129,30 @@ def test_twice_in_a_row_is_a_finding_on_the_cell(litellm_env):
     assert tiers["sonnet"].status == "pass" and tiers["opus"].status == "pass"
 
 
-def test_mitmdump_killed_during_a_tier(litellm_env):
-    saboteur = Saboteur("mitmdump", signal.SIGKILL, ("begin_cell", "opus"))
-    tiers = _run(litellm_env, saboteur)
+def test_mitmdump_killed_during_a_tier(litellm_env, stack):
+    saboteur = Saboteur(stack, "mitmdump", signal.SIGKILL, ("begin_cell", "opus"))
+    tiers = _run(litellm_env, stack, saboteur)
     opus = tiers["opus"]
     assert opus.status == "error"
     assert "mitmdump exited with code -9" in opus.error and f"{ROW}/{PROVIDER}/opus" in opus.error
     assert tiers["haiku"].status == "pass" and tiers["sonnet"].status == "pass"
 
 
-@pytest.mark.parametrize("when", [("start", ""), ("tier_done", "haiku")], ids=["at-start", "between-tiers"])
-def test_litellm_killed_outside_a_tier_blames_no_tier(litellm_env, when):
-    saboteur = Saboteur("litellm", signal.SIGKILL, when)
-    tiers = _run(litellm_env, saboteur)
+@pytest.mark.parametrize("when", [("before_the_run", ""), ("tier_done", "haiku")],
+                         ids=["before-the-first-tier", "between-tiers"])
+def test_litellm_killed_outside_a_tier_blames_no_tier(litellm_env, stack, when):
+    saboteur = Saboteur(stack, "litellm", signal.SIGKILL, when)
+    if when == ("before_the_run", ""):
+        saboteur.fire_now()
+    tiers = _run(litellm_env, stack, saboteur)
     assert {t: r.status for t, r in tiers.items()} == {"haiku": "pass", "sonnet": "pass", "opus": "pass"}
     assert len(saboteur.restarts) == 1 and saboteur.restarts[0].startswith("between cell tiers: LiteLLM exited")
 
 
-def test_litellm_hung_during_a_tier(litellm_env):
-    saboteur = Saboteur("litellm", signal.SIGSTOP, ("begin_cell", "sonnet"))
+def test_litellm_hung_during_a_tier(litellm_env, stack):
+    saboteur = Saboteur(stack, "litellm", signal.SIGSTOP, ("begin_cell", "sonnet"))
     t0 = time.monotonic()
-    tiers = _run(litellm_env, saboteur, Timeouts(request=10, health=3))
+    tiers = _run(litellm_env, stack, saboteur)
     assert time.monotonic() - t0 < 120  # bounded: the request timeout, the probe, one restart
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error"
@@ -163,13 +185,9 @@ class MidStreamKiller(Saboteur):
     """Sends `sig` (SIGKILL, or SIGSTOP: a hang) to LiteLLM when the client has read byte
     `at` of its streamed answer in one tier."""
 
-    def __init__(self, tier: str, at: int, sig: int = signal.SIGKILL) -> None:
-        super().__init__("litellm", sig, ("never", ""))
+    def __init__(self, stack: Stack, tier: str, at: int, sig: int = signal.SIGKILL) -> None:
+        super().__init__(stack, "litellm", sig, ("never", ""))
         self.tier, self.at, self.armed, self.fired_at = tier, at, False, None
-        self.partial: bytes = b""
-
-    def stack_started(self, stack: Stack, seconds: float) -> None:
-        super().stack_started(stack, seconds)
         killer = self
 
         class Transport(httpx.HTTPTransport):
@@ -180,6 +198,7 @@ class MidStreamKiller(Saboteur):
                 return httpx.Response(response.status_code, headers=response.headers,
                                       stream=_KillingStream(response.stream, killer.at, killer.fire), request=request)
 
+        # the client's connection to LiteLLM, until the restart the kill brings makes a new one
         http = stack.http
         stack._http = httpx.Client(base_url=http.base_url, headers=http.headers, timeout=http.timeout,
                                    trust_env=False, transport=Transport())
@@ -189,19 +208,16 @@ class MidStreamKiller(Saboteur):
             self.armed = cell.tier.id == self.tier and self.fired_at is None
 
     def fire(self) -> None:
-        assert self.stack is not None and self.stack.litellm is not None
         self.armed, self.fired_at = False, self.at
-        os.killpg(self.stack.litellm.process.pid, self.sig)
-        if self.sig == signal.SIGKILL:
-            self.stack.litellm.process.popen.wait(10)
+        self.fire_now()
 
 
 @pytest.mark.parametrize("at", [1, 300], ids=["first-byte", "byte-300"])
-def test_litellm_killed_mid_stream_at_a_chosen_byte(litellm_env, at):
+def test_litellm_killed_mid_stream_at_a_chosen_byte(litellm_env, stack, at):
     """Killed while the client reads a streamed answer: the tier is `error` (the stream
     broke, LiteLLM is gone), never a judged failure and never a traceback."""
-    killer = MidStreamKiller("sonnet", at)
-    tiers = _run(litellm_env, killer, chunking=STREAMED_IN_PIECES)
+    killer = MidStreamKiller(stack, "sonnet", at)
+    tiers = _run(litellm_env, stack, killer, chunking=STREAMED_IN_PIECES)
     assert killer.fired_at == at
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error", sonnet.error
@@ -209,12 +225,12 @@ def test_litellm_killed_mid_stream_at_a_chosen_byte(litellm_env, at):
     assert tiers["haiku"].status == "pass" and tiers["opus"].status == "pass"
 
 
-def test_litellm_hung_mid_stream(litellm_env):
+def test_litellm_hung_mid_stream(litellm_env, stack):
     """Stopped while the client reads its stream: the read waits out the request timeout
     (bounded), the tier is `error` ("stopped answering"), the rest judged."""
-    killer = MidStreamKiller("sonnet", 300, signal.SIGSTOP)
+    killer = MidStreamKiller(stack, "sonnet", 300, signal.SIGSTOP)
     t0 = time.monotonic()
-    tiers = _run(litellm_env, killer, Timeouts(request=10, health=3), chunking=STREAMED_IN_PIECES)
+    tiers = _run(litellm_env, stack, killer, chunking=STREAMED_IN_PIECES)
     assert killer.fired_at == 300 and time.monotonic() - t0 < 120
     sonnet = tiers["sonnet"]
     assert sonnet.status == "error" and "LiteLLM stopped answering" in sonnet.error, sonnet.error
