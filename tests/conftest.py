@@ -12,6 +12,31 @@ import pytest
 from ccmatrix import catalog
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 
+TESTS = Path(__file__).parent
+# The slowest modules first (worker seconds in a full run, 2026-12-07: 175, 115, 80, then
+# 50 down to 15). Under `--dist loadfile` a module runs whole on one worker, and xdist hands
+# modules out in collection order: a slow one handed out last keeps the other worker idle
+# while it runs (the live-agreement module did so for about a minute). Unlisted modules
+# (the fast ones, the unit tests) follow, in their own order.
+SLOWEST_FIRST = (
+    "e2e/test_run_survival.py", "e2e/test_replay.py", "e2e/test_fault_rows.py", "e2e/test_bisect_command.py",
+    "e2e/test_recording.py", "e2e/test_wheel.py", "e2e/test_credentials.py", "e2e/test_live_agreement.py",
+    "e2e/test_cli.py", "e2e/test_source_bisect.py", "e2e/test_gate.py", "e2e/test_cli_client.py",
+    "e2e/test_pytest_plugin.py", "unit/test_cassette.py", "e2e/test_live_edge.py", "e2e/test_effort_regression.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+
+    def slowest_first(item: pytest.Item) -> int:
+        try:
+            return rank.get(item.path.relative_to(TESTS).as_posix(), len(rank))
+        except ValueError:  # an item from outside tests/ (the ccmatrix plugin's cells)
+            return len(rank)
+
+    items.sort(key=slowest_first)  # stable: a module's own tests keep their order
+
 
 @pytest.fixture(scope="session")
 def litellm_env():
