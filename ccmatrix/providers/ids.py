@@ -84,3 +84,33 @@ def padding(seed: str, label: str, low: int = 2, high: int = 61) -> str:
     """Bedrock's `p` field: a prefix of a-zA-Z0-9 of varying length."""
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     return alphabet[: number(seed, "p:" + label, low, min(high, len(alphabet)))]
+
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def openai_completion_id(seed: str) -> str:
+    """Chat Completions ids: chatcmpl- + 29 letters and digits (the captures'
+    chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl)."""
+    return "chatcmpl-" + _alphabet(seed, "chatcmpl-", _ALNUM, 29)
+
+
+def openai_call_id(seed: str, label: str) -> str:
+    """A tool call's id: call_ + 24 letters and digits (call_ZR5UUuTt3pf61kjwAJIYdVMj)."""
+    return "call_" + _alphabet(seed, "call_" + label, _ALNUM, 24)
+
+
+def openai_created(seed: str) -> int:
+    """`created` (Unix seconds): a fixed day in 2026 plus a second of it from the seed, so
+    the same request is answered with the same bytes."""
+    return 1_782_950_400 + number(seed, "created", 0, 86_399)
+
+
+def openai_fingerprint(seed: str) -> str:
+    """system_fingerprint: fp_ + 10 hex digits (fp_d0469e1700)."""
+    return "fp_" + digest(seed, "fingerprint").hex()[:10]
+
+
+def openai_obfuscation(seed: str, label: str) -> str:
+    """A stream chunk's `obfuscation`: 3 to 15 random letters and digits ("C63r", "qfQVOwfh62oUst")."""
+    return _alphabet(seed, "obfuscation:" + label, _ALNUM, number(seed, "obfuscation-length:" + label, 3, 15))

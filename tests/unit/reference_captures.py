@@ -21,6 +21,8 @@ from vcr.serializers import yamlserializer
 from ccmatrix.bundled import CHECKOUT_DIR
 
 CAPTURES = CHECKOUT_DIR.parent / "shared" / "reference" / "provider-captures"
+# OpenAI's and Azure OpenAI's, kept in this project (tests/reference/openai-captures/README.md)
+OPENAI_CAPTURES = Path(__file__).parents[1] / "reference" / "openai-captures"
 
 
 @dataclass
@@ -43,8 +45,8 @@ class Captured:
         out = []
         for block in self.body.decode("utf-8").split("\n\n"):
             lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
-            if "data" in lines:
-                out.append({"event": lines.get("event"), "data": json.loads(lines["data"])})
+            if "data" in lines:  # JSON, or a sentinel as it is (OpenAI's "[DONE]")
+                out.append({"event": lines.get("event"), "data": _maybe_json(lines["data"].encode()) or lines["data"]})
         return out
 
     @property
@@ -79,6 +81,13 @@ class PydanticAISerializer:
         data = yamlserializer.deserialize(cassette_string)
         for interaction in data["interactions"]:
             request, response = interaction["request"], interaction["response"]
+            # its older layout: `body: {type: json, content: ...}`, the status a number
+            for message in (request, response):
+                body = message.get("body")
+                if isinstance(body, dict) and body.get("type") == "json" and "content" in body:
+                    message["parsed_body"] = message.pop("body")["content"]
+            if isinstance(response.get("status"), int):
+                response["status"] = {"code": response["status"], "message": ""}
             if "parsed_body" in request:
                 request["body"] = json.dumps(request.pop("parsed_body"))
             request.setdefault("body", None)
@@ -136,8 +145,8 @@ def _load_req_llm(path: Path) -> list[Captured]:
                      None if body else res.get("body"), headers)]
 
 
-def load(relative: str) -> list[Captured]:
-    path = CAPTURES / relative
+def load(relative: str, root: Path = CAPTURES) -> list[Captured]:
+    path = root / relative
     if path.suffix in (".yaml", ".gz"):
         return _load_yaml(path)
     return _load_req_llm(path)
