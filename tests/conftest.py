@@ -22,7 +22,8 @@ SLOWEST_FIRST = (
     "e2e/test_run_survival.py", "e2e/test_replay.py", "e2e/test_fault_rows.py", "e2e/test_bisect_command.py",
     "e2e/test_recording.py", "e2e/test_wheel.py", "e2e/test_credentials.py", "e2e/test_live_agreement.py",
     "e2e/test_cli.py", "e2e/test_source_bisect.py", "e2e/test_gate.py", "e2e/test_cli_client.py",
-    "e2e/test_pytest_plugin.py", "unit/test_cassette.py", "e2e/test_live_edge.py", "e2e/test_effort_regression.py",
+    "e2e/test_pytest_plugin.py", "unit/test_cassette.py", "e2e/test_live_edge.py", "e2e/test_openai_translation.py",
+    "e2e/test_effort_regression.py",
 )
 
 
