@@ -175,3 +175,87 @@ def chat_completions_rules(provider: str, on_route: Callable[[ProviderRequest], 
              ("https://platform.openai.com/docs/guides/function-calling", "https://github.com/smarter-sh/smarter/issues/264",
               "https://github.com/microsoft/promptflow/pull/3130"), tool_results_answer_calls, on_route),
     )
+
+
+# ---------------------------------------------------------------- the Responses API
+# What LiteLLM sends Claude Code's requests to for GPT-5.6 (docs/gpt-columns.md).
+
+RESPONSES_DOC = "https://platform.openai.com/docs/api-reference/responses/create"
+RESPONSES_FIELDS = frozenset({
+    "background", "conversation", "include", "input", "instructions", "max_output_tokens", "max_tool_calls",
+    "metadata", "model", "parallel_tool_calls", "previous_response_id", "prompt", "prompt_cache_key",
+    "prompt_cache_retention", "reasoning", "safety_identifier", "service_tier", "store", "stream", "stream_options",
+    "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p", "truncation", "user",
+})
+
+
+def unknown_responses_fields(request: ProviderRequest) -> str | None:
+    body = request.body if isinstance(request.body, dict) else {}
+    extra = [key for key in body if key not in RESPONSES_FIELDS]
+    return f"Unknown parameter: '{extra[0]}'." if extra else None
+
+
+def responses_effort_value(request: ProviderRequest) -> str | None:
+    body = request.body if isinstance(request.body, dict) else {}
+    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    return reasoning_effort_value(ProviderRequest(request.method, request.host, request.path, request.headers,
+                                                  {"reasoning_effort": reasoning.get("effort")}))
+
+
+def responses_tools_are_named(request: ProviderRequest) -> str | None:
+    body = request.body if isinstance(request.body, dict) else {}
+    for n, tool in enumerate(body.get("tools") or []):
+        if isinstance(tool, dict) and tool.get("type") == "function":
+            name = tool.get("name")
+            if not isinstance(name, str) or not FUNCTION_NAME.match(name):
+                return f"Invalid 'tools[{n}].name': string does not match pattern. " \
+                       "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'."
+    return None
+
+
+def outputs_answer_calls(request: ProviderRequest) -> str | None:
+    """A function_call_output answers a function_call of the same input (a request that
+    continues a stored response, previous_response_id, may answer one of that response)."""
+    body = request.body if isinstance(request.body, dict) else {}
+    if body.get("previous_response_id") or not isinstance(body.get("input"), list):
+        return None
+    calls = {i.get("call_id") for i in body["input"] if isinstance(i, dict) and i.get("type") == "function_call"}
+    for item in body["input"]:
+        if isinstance(item, dict) and item.get("type") == "function_call_output" and item.get("call_id") not in calls:
+            return f"No tool call found for function call output with call_id {item.get('call_id')}."
+    return None
+
+
+_PARAM_AND_CODE.update({
+    "responses-known-fields": (_first_quoted, "unknown_parameter"),
+    "responses-reasoning-effort-values": ("reasoning.effort", "invalid_value"),
+    "responses-tools-are-named": (_first_quoted, "invalid_value"),
+    "function-call-outputs-answer-calls": ("input", None),
+})
+
+
+def responses_rules(provider: str, on_route: Callable[[ProviderRequest], bool]) -> tuple[Rule, ...]:
+    """The Responses API contract on `on_route`."""
+    reasoning = model_matches(REASONING_MODEL)
+
+    def reasoning_on_route(request: ProviderRequest) -> bool:
+        return on_route(request) and reasoning(request)
+
+    return (
+        Rule(f"{provider}.responses-known-fields", "a field the Responses API does not know is refused, naming it",
+             (RESPONSES_DOC, "https://github.com/BerriAI/litellm/issues/13420",
+              "https://github.com/teabranch/open-responses-server/issues/41"),
+             unknown_responses_fields, on_route),
+        Rule(f"{provider}.responses-reasoning-sampling",
+             "a reasoning model takes only the default temperature and top_p (1)",
+             (REASONING_DOC,), sampling_on_a_reasoning_model, reasoning_on_route),
+        Rule(f"{provider}.responses-reasoning-effort-values", "reasoning.effort is one of the documented levels",
+             (RESPONSES_DOC + "#responses-create-reasoning",), responses_effort_value, on_route),
+        Rule(f"{provider}.responses-tools-are-named", "each function tool has a name of letters, digits, _ and -",
+             (RESPONSES_DOC + "#responses-create-tools",), responses_tools_are_named, on_route),
+        Rule(f"{provider}.function-call-outputs-answer-calls",
+             "a function_call_output answers a function_call sent with it",
+             ("https://platform.openai.com/docs/guides/function-calling",
+              "https://github.com/continuedev/continue/issues/10092", "https://github.com/vercel/ai/issues/8216"),
+             outputs_answer_calls, on_route),
+    )

@@ -21,16 +21,20 @@ from pathlib import Path
 import pytest
 
 from ccmatrix.emulator import EmulatedRequest, openai_responses
+from ccmatrix.providers.contract import ProviderRequest, judge, on_path
+from ccmatrix.providers.openai_api import responses_rules
 from ccmatrix.proxy.litellm_env import resolve
 
 pytestmark = pytest.mark.proxy
 PROBE = Path(__file__).with_name("litellm_messages_probe.py")
 DEPLOYMENTS = ("openai/gpt-5.6-sol", "azure/gpt-5.6-sol")
 REGRESSED = "1.83.14"  # sends no `stream` to the Responses API (docs/gpt-columns.md)
+CONTRACT = responses_rules("openai", on_path(r"/responses$"))
 
 
 class Upstream(ThreadingHTTPServer):
-    """OpenAI on loopback: the Responses API as the emulator answers it; every request kept."""
+    """OpenAI on loopback: the Responses API as the emulator answers it, held to its
+    contract (a request that breaks a rule gets OpenAI's refusal); every request kept."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict]] = []
@@ -52,8 +56,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "/responses" not in self.path:
             self.send_error(404)
             return
-        answer = openai_responses.answer(EmulatedRequest("POST", "api.openai.com", self.path, dict(self.headers), raw),
-                                         body, {})
+        verdict = judge(CONTRACT, ProviderRequest.of("POST", "api.openai.com", self.path, dict(self.headers), body))
+        answer = openai_responses.refusal(verdict.rejected, {}) if verdict.rejected else \
+            openai_responses.answer(EmulatedRequest("POST", "api.openai.com", self.path, dict(self.headers), raw), body, {})
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)

@@ -6,8 +6,13 @@ right (tests/e2e/test_openai_translation.py runs LiteLLM's own translator over t
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from ccmatrix.emulator import EmulatedRequest, openai_responses
+from ccmatrix.providers.contract import ProviderRequest, judge, on_path
+from ccmatrix.providers.openai_api import error_body, responses_rules
 from tests.unit.reference_captures import OPENAI_CAPTURES, load
 
 GPT_5_6_SOL = "pydantic__pydantic-ai/test_azure_responses_reasoning_context_default_wire_contract[gpt-5.6-sol].yaml"
@@ -123,3 +128,53 @@ def test_streamed_text_comes_as_a_content_part_with_text_deltas():
 
 def test_the_same_request_gets_the_same_bytes():
     assert emulate({**TURN_1, "stream": True}).body == emulate({**TURN_1, "stream": True}).body
+
+
+# ------------------------------------------------------------------ the contract
+
+RULES = responses_rules("openai", on_path(r"/responses$"))
+
+
+def _request(body: dict) -> ProviderRequest:
+    return ProviderRequest.of("POST", "api.openai.com", "/v1/responses", {}, body)
+
+
+def test_what_openai_and_litellm_send_is_accepted():
+    [real] = load(GPT_5_6_SOL, OPENAI_CAPTURES)
+    for body in (real.request_body, TURN_1, TURN_2, {**TURN_1, "stream": True}):
+        verdict = judge(RULES, _request(body))
+        assert verdict.rejected is None and verdict.warnings == [], verdict
+
+
+REFUSED = {
+    "responses-known-fields": ({"max_tokens": 32000}, "Unknown parameter: 'max_tokens'."),
+    "responses-reasoning-sampling": ({"temperature": 0.5}, "Unsupported value: 'temperature' does not support 0.5"),
+    "responses-reasoning-effort-values": ({"reasoning": {"effort": "max"}}, "Invalid value: 'max'."),
+    "responses-tools-are-named": ({"tools": [{**BASH, "name": "mcp__a.b"}]}, "Invalid 'tools[0].name'"),
+    "function-call-outputs-answer-calls": (
+        {"input": [USER, {"type": "function_call_output", "call_id": "call_9", "output": "pong"}]},
+        "No tool call found for function call output with call_id call_9."),
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(REFUSED))
+def test_each_rule_refuses_what_openai_refuses(rule_id):
+    change, said = REFUSED[rule_id]
+    verdict = judge(RULES, _request({**TURN_1, **change}))
+    assert verdict.rejected is not None and verdict.rejected.rule.id == f"openai.{rule_id}", verdict
+    assert said in verdict.rejected.message
+    assert set(error_body(verdict.rejected)["error"]) == {"message", "type", "param", "code"}
+
+
+def test_every_rule_has_a_refusal_case_and_a_row_in_the_docs():
+    assert {r.id.split(".", 1)[1] for r in RULES} == set(REFUSED)
+    doc = (Path(__file__).parents[2] / "docs" / "contracts.md").read_text()
+    for rule in RULES:
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{rule.id}` |")), None)
+        assert row is not None and all(link in row for link in rule.evidence), rule.id
+
+
+def test_a_continued_response_may_answer_a_call_it_does_not_repeat():
+    body = {**TURN_1, "previous_response_id": "resp_0", "input": [
+        {"type": "function_call_output", "call_id": "call_9", "output": "pong"}]}
+    assert judge(RULES, _request(body)).rejected is None
