@@ -17,6 +17,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm  # noqa: E402
 
+# as the live harness's proxy config sets them (ccmatrix/proxy/litellm_config.py)
+litellm.drop_params = True
+litellm.modify_params = True
+
 PAIRS = list(zip(sys.argv[1::2], sys.argv[2::2]))
 TOOLS = [{"name": "Bash", "description": "Run a shell command", "input_schema": {
     "type": "object", "properties": {"command": {"type": "string"}, "description": {"type": "string"}},
@@ -29,6 +33,8 @@ FIELDS = {"max_tokens": 32000, "system": [{"type": "text", "text": "You are Clau
 
 
 def where(upstream: str, model: str) -> dict:
+    if model.startswith("bedrock_mantle/"):  # SigV4, with the AWS keys of the environment
+        return {"api_base": upstream, "aws_region_name": "us-east-1"}
     if model.startswith("azure/"):
         return {"api_base": upstream, "api_key": "ccmatrix-test-key", "api_version": "2025-04-01-preview"}
     return {"api_base": upstream + "/v1", "api_key": "sk-ccmatrix-test"}
@@ -64,7 +70,11 @@ async def turn(upstream: str, model: str, messages: list, stream: bool) -> dict:
 async def main() -> None:
     for upstream, model in PAIRS:
         for stream in (False, True):
-            await run(upstream, model, stream)
+            try:
+                await run(upstream, model, stream)
+            except Exception as exc:  # what the proxy would answer Claude Code with instead
+                print(json.dumps({"model": model, "stream": stream, "raised": f"{type(exc).__name__}: {exc}"}),
+                      flush=True)
 
 
 async def run(upstream: str, model: str, stream: bool) -> None:

@@ -12,6 +12,7 @@ and the requests must carry what Claude Code asked for.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,21 +21,26 @@ from pathlib import Path
 
 import pytest
 
-from ccmatrix.emulator import EmulatedRequest, openai_responses
+from ccmatrix.emulator import EmulatedRequest, openai_chat, openai_responses
 from ccmatrix.providers.contract import ProviderRequest, judge, on_path
-from ccmatrix.providers.openai_api import responses_rules
+from ccmatrix.providers.openai_api import chat_completions_rules, responses_rules
 from ccmatrix.proxy.litellm_env import resolve
 
 pytestmark = pytest.mark.proxy
 PROBE = Path(__file__).with_name("litellm_messages_probe.py")
-DEPLOYMENTS = ("openai/gpt-5.6-sol", "azure/gpt-5.6-sol")
+DEPLOYMENTS = ("openai/gpt-5.6-sol", "azure/gpt-5.6-sol", "bedrock_mantle/openai.gpt-5.6-sol")
+# throwaway keys for Bedrock Mantle's SigV4 signature (the upstream here checks none)
+AWS_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
 REGRESSED = "1.83.14"  # sends no `stream` to the Responses API (docs/gpt-columns.md)
-CONTRACT = responses_rules("openai", on_path(r"/responses$"))
+# OpenAI's contracts; Bedrock Mantle's own strictness is not measured (docs/gpt-columns.md)
+CONTRACT = responses_rules("openai", on_path(r"/responses$")) + \
+    chat_completions_rules("openai", on_path(r"/chat/completions$"))
 
 
 class Upstream(ThreadingHTTPServer):
-    """OpenAI on loopback: the Responses API as the emulator answers it, held to its
-    contract (a request that breaks a rule gets OpenAI's refusal); every request kept."""
+    """OpenAI on loopback: the Responses API and Chat Completions as the emulator answers
+    them, held to their contracts (a request that breaks a rule gets OpenAI's refusal);
+    every request kept."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict]] = []
@@ -53,12 +59,18 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("content-length", 0)))
         body = json.loads(raw)
         self.server.requests.append((self.path, body))
-        if "/responses" not in self.path:
+        route = self.path.split("?")[0]
+        if not route.endswith(("/responses", "/chat/completions")):
             self.send_error(404)
             return
         verdict = judge(CONTRACT, ProviderRequest.of("POST", "api.openai.com", self.path, dict(self.headers), body))
-        answer = openai_responses.refusal(verdict.rejected, {}) if verdict.rejected else \
-            openai_responses.answer(EmulatedRequest("POST", "api.openai.com", self.path, dict(self.headers), raw), body, {})
+        request = EmulatedRequest("POST", "api.openai.com", self.path, dict(self.headers), raw)
+        if verdict.rejected:
+            answer = openai_chat.refusal(verdict.rejected, {})
+        elif route.endswith("/responses"):
+            answer = openai_responses.answer(request, body, {})
+        else:
+            answer = openai_chat.answer(request, body, str(body["model"]), {})
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -74,7 +86,8 @@ def _probe(release: str | None, upstreams: dict[str, Upstream]) -> dict[str, lis
     """One LiteLLM process of `release` runs every deployment, each against its own upstream."""
     python = resolve(release, install=False).python
     pairs = [arg for model, upstream in upstreams.items() for arg in (upstream.url, model)]
-    done = subprocess.run([str(python), str(PROBE), *pairs], capture_output=True, text=True, timeout=240)
+    done = subprocess.run([str(python), str(PROBE), *pairs], capture_output=True, text=True, timeout=240,
+                          env={**os.environ, **AWS_KEYS})
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return {model: [line for line in lines if line["model"] == model] for model in upstreams}
@@ -103,7 +116,7 @@ def _tool_call(answer: dict) -> dict | None:
 @pytest.mark.parametrize("model", DEPLOYMENTS)
 def test_claude_code_s_tool_turns_come_through_the_default_litellm(runs, model):
     answers, requests = runs[(None, model)]
-    assert [a["stream"] for a in answers] == [False, True]
+    assert [a["stream"] for a in answers] == [False, True] and not [a for a in answers if "raised" in a], answers
     for answer in answers:
         first, second = answer["first"], answer["second"]
         call = _tool_call(first)
@@ -118,6 +131,7 @@ def test_claude_code_s_tool_turns_come_through_the_default_litellm(runs, model):
     assert len(requests) == 4 and all(path.split("?")[0].endswith("/responses") for path, _ in requests)
     for n, (_, body) in enumerate(requests):
         assert body["reasoning"]["effort"] == "high" and body["max_output_tokens"] == 32000, body
+        assert "max_tokens" not in body and "output_config" not in body
         assert [t["name"] for t in body["tools"]] == ["Bash"]
         assert body.get("stream", False) is (n >= 2)
     # the tool result went back as the call's output
@@ -126,7 +140,7 @@ def test_claude_code_s_tool_turns_come_through_the_default_litellm(runs, model):
     assert len(outputs) == len(calls) == 1 and outputs[0]["call_id"] == calls[0]["call_id"]
 
 
-@pytest.mark.parametrize("model", DEPLOYMENTS)
+@pytest.mark.parametrize("model", DEPLOYMENTS[:2])
 def test_litellm_1_83_14_asks_for_no_stream_and_the_streamed_tool_call_is_lost(runs, model):
     """1.83.14 sends Claude Code's streamed request to the Responses API without
     `stream: true`; the API answers such a request with one JSON object (OpenAI's
@@ -139,3 +153,15 @@ def test_litellm_1_83_14_asks_for_no_stream_and_the_streamed_tool_call_is_lost(r
     unstreamed, stream = answers[0], answers[1]
     assert _tool_call(unstreamed["first"]) is not None  # unstreamed, the call comes through
     assert stream["first"]["stop_reason"] == "tool_use" and _tool_call(stream["first"]) is None, stream
+
+
+def test_litellm_1_83_14_sends_bedrock_mantle_an_anthropic_field_openai_refuses(runs):
+    """1.83.14 sends Bedrock Mantle's GPT-5.6 Chat Completions (not the Responses API, as
+    1.110.2 does), with Claude Code's `output_config` left in: OpenAI's contract refuses it
+    by name, and Claude Code gets an error instead of an answer. Measured: the request;
+    emulator only: the refusal (OpenAI's rule; Mantle's own strictness is not measured)."""
+    answers, requests = runs[(REGRESSED, DEPLOYMENTS[2])]
+    assert requests and all(path.endswith("/chat/completions") for path, _ in requests)
+    assert all("output_config" in body and "max_tokens" in body for _, body in requests)
+    assert len(answers) == 2 and all("Unrecognized request argument supplied: output_config" in a["raised"]
+                                     for a in answers), answers
