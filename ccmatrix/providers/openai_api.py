@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, model_matches
+from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, both, model_matches
 
 CHAT_COMPLETIONS_DOC = "https://platform.openai.com/docs/api-reference/chat/create"
 REASONING_DOC = "https://platform.openai.com/docs/guides/reasoning"
@@ -145,11 +145,7 @@ _PARAM_AND_CODE: dict[str, tuple[str | Callable[[str], str | None] | None, str |
 
 def chat_completions_rules(provider: str, on_route: Callable[[ProviderRequest], bool]) -> tuple[Rule, ...]:
     """The Chat Completions contract on `on_route` (each deployment family's own path)."""
-    reasoning = model_matches(REASONING_MODEL)
-
-    def reasoning_on_route(request: ProviderRequest) -> bool:
-        return on_route(request) and reasoning(request)
-
+    reasoning_on_route = both(on_route, model_matches(REASONING_MODEL))
     return (
         Rule(f"{provider}.known-fields", "a field the API does not know is refused, naming it",
              (CHAT_COMPLETIONS_DOC, "https://github.com/coroot/coroot/issues/698",
@@ -236,11 +232,7 @@ _PARAM_AND_CODE.update({
 
 def responses_rules(provider: str, on_route: Callable[[ProviderRequest], bool]) -> tuple[Rule, ...]:
     """The Responses API contract on `on_route`."""
-    reasoning = model_matches(REASONING_MODEL)
-
-    def reasoning_on_route(request: ProviderRequest) -> bool:
-        return on_route(request) and reasoning(request)
-
+    reasoning_on_route = both(on_route, model_matches(REASONING_MODEL))
     return (
         Rule(f"{provider}.responses-known-fields", "a field the Responses API does not know is refused, naming it",
              (RESPONSES_DOC, "https://github.com/BerriAI/litellm/issues/13420",
