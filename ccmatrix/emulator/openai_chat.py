@@ -190,7 +190,7 @@ def answer(req: EmulatedRequest, body: dict, model: str, headers: dict[str, str]
 
 
 def refusal(violation: Violation, headers: dict[str, str]) -> EmulatedResponse:
-    """OpenAI's answer to a request that breaks its contract."""
+    """OpenAI's answer to a request that breaks its contract (either API's: one error body)."""
     return json_response(violation.rule.status, error_body(violation), headers)
 
 

@@ -34,8 +34,6 @@ from ccmatrix.emulator.plan import (
     split_text,
 )
 from ccmatrix.providers import ids
-from ccmatrix.providers.contract import Violation
-from ccmatrix.providers.openai_api import error_body
 from ccmatrix.wire.sse import encode_sse_event
 
 SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
@@ -217,7 +215,3 @@ def answer(req: EmulatedRequest, body: dict, headers: dict[str, str]) -> Emulate
         return EmulatedResponse(200, {**SSE_HEADERS, **headers}, sse_chunks(render_events(plan, body)))
     return json_response(200, render_response(plan, body), headers)
 
-
-def refusal(violation: Violation, headers: dict[str, str]) -> EmulatedResponse:
-    """OpenAI's answer to a request that breaks the Responses API's contract."""
-    return json_response(violation.rule.status, error_body(violation), headers)
