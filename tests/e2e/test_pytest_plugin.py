@@ -1,9 +1,8 @@
 """The pytest plugin (ccmatrix.pytest_plugin): collection, ids, narrowing, and real
 replays under xdist with JUnit XML and compatibility-matrix.json.
 
-Collection tests run pytest in-process (fast). The `proxy` tests run pytest in a
-subprocess and start real LiteLLM proxies: three in all (two under `-n 2`, one
-for the broken-cassette run).
+Collection tests run pytest in-process (fast). The `proxy` test runs pytest in a
+subprocess under `-n 2` and starts two real LiteLLM proxies, one per worker.
 """
 
 from __future__ import annotations
@@ -165,47 +164,17 @@ def test_not_applicable_cells_skip_without_a_proxy(pytester: pytest.Pytester, mo
 
 # ---------------------------------------------------------------- real replays
 @pytest.mark.proxy
-def test_replay_under_xdist_writes_junit_and_matrix(pytester: pytest.Pytester) -> None:
-    junit = pytester.path / "ccmatrix.xml"
-    result = pytester.runpytest_subprocess(
-        *PLUGIN, "--ccmatrix", *BASIC_ARGS, "-n", "2", "-k", "anthropic and haiku", "--junitxml", str(junit),
-        "--ccmatrix-out", str(pytester.path / "out"), timeout=600,
-    )
-    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*2 workers [[]2 items[]]*", "*2 cell tier(s) against litellm *: 2 pass*"])
-
-    cases = junit_cases(junit)
-    assert sorted(cases) == ["ccmatrix[basic_messaging_non_streaming-anthropic-haiku]",
-                             "ccmatrix[basic_messaging_streaming-anthropic-haiku]"]
-    for name, case in cases.items():
-        assert case.get("classname") == "ccmatrix"
-        props = properties(case)
-        assert props["status"] == "pass"
-        assert props["recorded_status"] == "pass"
-        assert props["model"] == "claude-haiku-4-5"
-        assert props["cell"].endswith("/anthropic/haiku")
-        assert "error" not in props
-
-    # the controller gathered the workers' verdicts
-    matrix = json.loads((pytester.path / "out" / "compatibility-matrix.json").read_text())
-    rows = {f["id"]: f["providers"] for f in matrix["features"]}
-    for row in ("basic_messaging_non_streaming", "basic_messaging_streaming"):
-        assert rows[row]["anthropic"]["status"] == "pass"
-        assert list(rows[row]["anthropic"]["tiers"]) == ["haiku"]
-        assert rows[row]["azure"]["status"] == "not_tested"
-
-
-@pytest.mark.proxy
-def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
+def test_replay_under_xdist_fails_a_broken_cassette_and_writes_junit_and_matrix(pytester: pytest.Pytester) -> None:
+    """Two cells, one per worker (`-n 2`): one whose recording carries a system block the
+    proxy no longer sends (a load-bearing loss: fails, naming it), one whose recording is
+    of another conversation (passes, changed). The controller gathers both workers'
+    verdicts into JUnit XML and compatibility-matrix.json."""
     root = pytester.path / "cassettes"
     shutil.copytree(catalog.DEFAULT_CASSETTE_DIR, root)
     path = catalog.CellTier.parse("basic_messaging_non_streaming/anthropic/haiku").cassette_path(root, CLAUDE_CODE_VERSION)
     data = json.loads(path.read_text())
-    # the recording carries a system block the proxy's request now lacks: a load-bearing loss
     data["interactions"][0]["request"]["body"]["json"]["system"].append({"type": "text", "text": LOST})
     path.write_text(json.dumps(data, indent=1))
-    # and the streaming cell's recording is of another conversation: it passes, changed
     behind = catalog.CellTier.parse("basic_messaging_streaming/anthropic/haiku").cassette_path(root, CLAUDE_CODE_VERSION)
     data = json.loads(behind.read_text())
     for block in data["interactions"][0]["request"]["body"]["json"]["messages"][0]["content"]:
@@ -215,31 +184,43 @@ def test_a_broken_cassette_fails_its_cell(pytester: pytest.Pytester) -> None:
 
     junit = pytester.path / "ccmatrix.xml"
     result = pytester.runpytest_subprocess(
-        *PLUGIN, "--ccmatrix", *BASIC_ARGS, "--ccmatrix-cassettes", str(root), "--ccmatrix-provider", "anthropic",
-        "--ccmatrix-tier", "haiku", "--junitxml", str(junit), "--ccmatrix-out", str(pytester.path / "out"),
-        timeout=600,
+        *PLUGIN, "--ccmatrix", *BASIC_ARGS, "--ccmatrix-cassettes", str(root), "-n", "2", "-k", "anthropic and haiku",
+        "--junitxml", str(junit), "--ccmatrix-out", str(pytester.path / "out"), timeout=600,
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*2 workers [[]2 items[]]*"])
     result.stdout.fnmatch_lines([
         "*_ ccmatrix[[]basic_messaging_non_streaming-anthropic-haiku[]] _*",
         "[[]claude-haiku-4-5[]] *",
         "load-bearing differences:",
         f"  body.system[[]*[]].text missing (recorded '{LOST}')",
         "recorded verdict: pass (regression)",
-        "regressed (recorded pass, now fail): basic_messaging_non_streaming/anthropic/haiku",
     ])
-
-    case = junit_cases(junit)["ccmatrix[basic_messaging_non_streaming-anthropic-haiku]"]
-    failure = case.find("failure")
-    assert failure is not None and "body.system" in failure.get("message", "")
-    props = properties(case)
-    assert props["status"] == "fail" and props["recorded_status"] == "pass"
-    assert "body.system" in props["error"] and LOST in props["diff"]
-    assert properties(junit_cases(junit)["ccmatrix[basic_messaging_streaming-anthropic-haiku]"])["status"] == "changed"
+    result.stdout.fnmatch_lines(["*2 cell tier(s) against litellm *: 1 changed, 1 fail*"])
+    result.stdout.fnmatch_lines(["regressed (recorded pass, now fail): basic_messaging_non_streaming/anthropic/haiku"])
     result.stdout.fnmatch_lines(["*CassetteBehind: basic_messaging_streaming/anthropic/haiku: new conversation: *"])
 
+    cases = junit_cases(junit)
+    assert sorted(cases) == ["ccmatrix[basic_messaging_non_streaming-anthropic-haiku]",
+                             "ccmatrix[basic_messaging_streaming-anthropic-haiku]"]
+    for case in cases.values():
+        props = properties(case)
+        assert case.get("classname") == "ccmatrix" and props["recorded_status"] == "pass"
+        assert props["model"] == "claude-haiku-4-5" and props["cell"].endswith("/anthropic/haiku")
+    broken = cases["ccmatrix[basic_messaging_non_streaming-anthropic-haiku]"]
+    failure = broken.find("failure")
+    assert failure is not None and "body.system" in failure.get("message", "")
+    props = properties(broken)
+    assert props["status"] == "fail" and "body.system" in props["error"] and LOST in props["diff"]
+    changed = properties(cases["ccmatrix[basic_messaging_streaming-anthropic-haiku]"])
+    assert changed["status"] == "changed" and "error" not in changed
+
+    # the controller gathered the workers' verdicts
     matrix = json.loads((pytester.path / "out" / "compatibility-matrix.json").read_text())
-    cell = matrix["features"][0]["providers"]["anthropic"]
-    assert cell["status"] == "fail"
-    assert any(LOST in d for d in cell["tiers"]["haiku"]["diff"])
+    rows = {f["id"]: f["providers"] for f in matrix["features"]}
+    assert rows["basic_messaging_non_streaming"]["anthropic"]["status"] == "fail"
+    assert any(LOST in d for d in rows["basic_messaging_non_streaming"]["anthropic"]["tiers"]["haiku"]["diff"])
+    assert rows["basic_messaging_streaming"]["anthropic"]["status"] == "pass"
+    assert list(rows["basic_messaging_streaming"]["anthropic"]["tiers"]) == ["haiku"]
+    assert rows["basic_messaging_streaming"]["azure"]["status"] == "not_tested"
