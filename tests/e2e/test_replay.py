@@ -141,23 +141,45 @@ def test_a_changed_load_bearing_value_is_a_finding_not_a_failure(cassette_copy, 
     assert finding.severity == "high" and "body.max_tokens changed: 1234 -> 32000" in finding.message
 
 
-def test_regression_exits_3_and_corrupt_cassette_exits_2(cassette_copy, tmp_path):
-    cell = "basic_messaging_streaming/vertex_ai/opus"
-    derive_cassette(cassette_copy, cell, _recorded_more)
-    proc = subprocess.run([*CCMATRIX, "run", "-f", "basic_messaging_streaming", "-p", "vertex_ai", "-t", "opus",
-                           "--cassettes", str(cassette_copy), "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+def test_exit_codes_a_regression_3_changed_a_warning_strict_3_a_corrupt_cassette_2(cassette_copy, tmp_path):
+    """One run, two derived cassettes: a lost load-bearing field (Vertex) is a regression
+    (exit 3, the field named), a recording of another conversation (first party) only a
+    warning. Under --strict the changed tier fails too; a corrupt cassette stops the
+    run before anything is written (exit 2)."""
+    lost, changed = "basic_messaging_streaming/vertex_ai/opus", "basic_messaging_streaming/anthropic/haiku"
+    derive_cassette(cassette_copy, lost, _recorded_more)
+    derive_cassette(cassette_copy, changed, _ask_about_coffee)
+    env = {**os.environ, "COLUMNS": "200"}
+
+    def run(*args: str, out: str) -> subprocess.CompletedProcess:
+        # one stack: a second would only start another LiteLLM for these few tiers
+        return subprocess.run([*CCMATRIX, "run", "-f", "basic_messaging_streaming", *args, "--jobs", "1",
+                               "--cassettes", str(cassette_copy), "--out", str(tmp_path / out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    proc = run("-p", "anthropic", "-p", "vertex_ai", "-t", "haiku", "-t", "opus", out="a")
     assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert LOST in proc.stdout
+    assert "1 cell tier(s) changed" in proc.stderr and "re-record" in proc.stderr
+    matrix = json.loads((tmp_path / "a" / "compatibility-matrix.json").read_text())
+    providers = next(f for f in matrix["features"] if f["id"] == "basic_messaging_streaming")["providers"]
+    entry = providers["anthropic"]
+    assert entry["status"] == "pass" and entry["changed"] is True  # a warning: the cell stays green
+    assert entry["tiers"]["haiku"]["status"] == "changed"
+    assert entry["tiers"]["haiku"]["changes"][0].startswith("new conversation: ")
+    assert providers["vertex_ai"]["status"] == "fail" and providers["vertex_ai"]["tiers"]["opus"]["status"] == "fail"
+    assert "changed" in (tmp_path / "a" / "summary.md").read_text()
 
-    corrupt = catalog.CellTier.parse(cell).cassette_path(cassette_copy, CLAUDE_CODE_VERSION)
+    strict = run("-p", "anthropic", "-t", "haiku", "--strict", out="b")
+    assert strict.returncode == 3, strict.stdout[-2000:]  # recorded pass, now failing: the gate
+    assert "changed (--strict): new conversation" in strict.stdout
+
+    corrupt = catalog.CellTier.parse(lost).cassette_path(cassette_copy, CLAUDE_CODE_VERSION)
     corrupt.write_text(corrupt.read_text()[:500])
-    proc = subprocess.run([*CCMATRIX, "run", "-f", "basic_messaging_streaming", "-p", "vertex_ai",
-                           "--cassettes", str(cassette_copy), "--out", str(tmp_path / "out2")],
-                          capture_output=True, text=True, timeout=120)
+    proc = run("-p", "vertex_ai", out="c")
     assert proc.returncode == 2
     assert str(corrupt) in proc.stderr and "not valid JSON" in proc.stderr
-    assert not (tmp_path / "out2").exists()  # nothing half-written
+    assert not (tmp_path / "c").exists()  # nothing half-written
 
 
 def test_drift_is_reported_and_fails_only_under_strict(cassette_copy, litellm_env, replay_stack):
@@ -275,28 +297,6 @@ def test_a_dropped_message_stays_red(cassette_copy, litellm_env, replay_stack):
                             stack=replay_stack)
     tier = _tier(result, cell)
     assert tier.status == "fail" and "no recorded request" in tier.error and not tier.changes
-
-
-def test_changed_is_a_warning_and_strict_fails_it(cassette_copy, tmp_path):
-    cell = "basic_messaging_streaming/anthropic/haiku"
-    derive_cassette(cassette_copy, cell, _ask_about_coffee)
-    args = [*CCMATRIX, "run", "-f", "basic_messaging_streaming", "-p", "anthropic", "-t", "haiku",
-            "--cassettes", str(cassette_copy)]
-    env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([*args, "--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "1 cell tier(s) changed" in proc.stderr and "re-record" in proc.stderr
-    matrix = json.loads((tmp_path / "a" / "compatibility-matrix.json").read_text())
-    entry = next(f for f in matrix["features"] if f["id"] == "basic_messaging_streaming")["providers"]["anthropic"]
-    assert entry["status"] == "pass" and entry["changed"] is True
-    assert entry["tiers"]["haiku"]["status"] == "changed"
-    assert entry["tiers"]["haiku"]["changes"][0].startswith("new conversation: ")
-    assert "changed" in (tmp_path / "a" / "summary.md").read_text()
-
-    strict = subprocess.run([*args, "--strict", "--out", str(tmp_path / "b")], capture_output=True, text=True,
-                            timeout=300, env=env)
-    assert strict.returncode == 3, strict.stdout[-2000:]  # recorded pass, now failing: the gate
-    assert "changed (--strict): new conversation" in strict.stdout
 
 
 def test_a_users_proxy_config_runs_the_cells_it_names(tmp_path, litellm_env):
