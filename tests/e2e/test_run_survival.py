@@ -89,6 +89,17 @@ def stack(litellm_env):
     assert not [pid for pid in pids if _running(pid)]
 
 
+@pytest.fixture(autouse=True)
+def _a_working_stack(request: pytest.FixtureRequest) -> None:
+    """Each test on the shared stack starts on a working one: a test that failed half-way
+    may have left it broken (a LiteLLM stopped and never restarted), and the next would
+    fail for that."""
+    if "stack" in request.fixturenames:
+        stack: Stack = request.getfixturevalue("stack")
+        if stack.faults(probe=True):
+            stack.restart()
+
+
 def _running(pid: int) -> bool:
     try:
         return "zombie" not in Path(f"/proc/{pid}/status").read_text()
