@@ -21,19 +21,10 @@ import json
 from typing import Any
 
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
-from ccmatrix.emulator.plan import (
-    Conversation,
-    ReplyPlan,
-    TextBlock,
-    ToolSpec,
-    ToolUseBlock,
-    plan_reply,
-    split_json,
-    split_text,
-)
+from ccmatrix.emulator.plan import Conversation, ReplyPlan, ToolSpec, ToolUseBlock, plan_reply, split_json, split_text
 from ccmatrix.providers import ids
 from ccmatrix.providers.contract import Violation
-from ccmatrix.providers.openai_api import error_body
+from ccmatrix.providers.openai_api import error_body, reasons
 from ccmatrix.wire.sse import encode_sse_event
 
 SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
@@ -88,26 +79,25 @@ def conversation(req: EmulatedRequest, body: dict, model: str) -> Conversation:
 # ---------------------------------------------------------------- the answer
 
 
-def _calls(plan: ReplyPlan) -> list[ToolUseBlock]:
-    return [b for b in plan.blocks if isinstance(b, ToolUseBlock)]
+# A plan's other blocks (thinking, server tools) come only of requests these APIs cannot
+# make (no thinking field, no server tools): its text and tool calls are all there is.
 
 
-def _text_of(plan: ReplyPlan) -> str:
-    # a plan's other blocks (thinking, server tools) come only of requests Chat Completions
-    # cannot make (no thinking field, no server tools): text and tool calls are all there is
-    return "".join(b.text for b in plan.blocks if isinstance(b, TextBlock))
-
-
-def _call_id(call: ToolUseBlock) -> str:
+def call_id(call: ToolUseBlock) -> str:
     # from the plan's own id, derived from the conversation's content: the same call
     # gets the same id on a retry of the request
-    return ids.openai_call_id(call.id, "")
+    return ids.openai_call_id(call.id)
+
+
+def reasoning_tokens(plan: ReplyPlan) -> int:
+    """What a GPT-5-class model reasoned (both APIs count it in the output's usage)."""
+    return ids.number(plan.seed, "reasoning-tokens", 8, 64) if reasons(plan.model) else 0
 
 
 def usage(plan: ReplyPlan) -> dict:
     """Usage as OpenAI reports it; the reasoning a GPT-5-class model did counts in the
     completion tokens and is broken out as reasoning_tokens."""
-    reasoning = ids.number(plan.seed, "reasoning-tokens", 0, 64) if plan.model.startswith(("gpt-5", "o")) else 0
+    reasoning = reasoning_tokens(plan)
     completion = plan.output_tokens + reasoning
     return {
         "prompt_tokens": plan.input_tokens, "completion_tokens": completion,
@@ -125,11 +115,11 @@ def _envelope(plan: ReplyPlan, obj: str) -> dict:
 
 def render_completion(plan: ReplyPlan) -> dict:
     """The `chat.completion` object."""
-    calls = _calls(plan)
-    message: dict[str, Any] = {"role": "assistant", "content": _text_of(plan) or None, "refusal": None,
+    calls = plan.tool_calls
+    message: dict[str, Any] = {"role": "assistant", "content": plan.text or None, "refusal": None,
                                "annotations": []}
     if calls:
-        message["tool_calls"] = [{"id": _call_id(c), "type": "function",
+        message["tool_calls"] = [{"id": call_id(c), "type": "function",
                                   "function": {"name": c.name, "arguments": c.input_json}} for c in calls]
     return {**_envelope(plan, "chat.completion"),
             "choices": [{"index": 0, "message": message, "logprobs": None,
@@ -142,7 +132,7 @@ def render_chunks(plan: ReplyPlan, include_usage: bool, obfuscation: bool = True
     `obfuscation`, random padding of varying length that hides the size of the delta
     (unless the request's stream_options.include_obfuscation is false)."""
     envelope = _envelope(plan, "chat.completion.chunk")
-    calls, text = _calls(plan), _text_of(plan)
+    calls, text = plan.tool_calls, plan.text
     chunks: list[dict] = []
 
     def add(choices: list[dict], usage_value: dict | None = None) -> None:
@@ -161,7 +151,7 @@ def render_chunks(plan: ReplyPlan, include_usage: bool, obfuscation: bool = True
         for piece in split_text(text):
             delta({"content": piece})
     for n, call in enumerate(calls):
-        head = {"index": n, "id": _call_id(call), "type": "function", "function": {"name": call.name, "arguments": ""}}
+        head = {"index": n, "id": call_id(call), "type": "function", "function": {"name": call.name, "arguments": ""}}
         if not chunks:  # a reply of tool calls only opens with the first call, the role beside it
             delta({"role": "assistant", "content": None, "tool_calls": [head], "refusal": None})
         else:

@@ -23,20 +23,11 @@ import base64
 from typing import Any
 
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
-from ccmatrix.emulator.plan import (
-    Conversation,
-    ReplyPlan,
-    TextBlock,
-    ToolSpec,
-    ToolUseBlock,
-    plan_reply,
-    split_json,
-    split_text,
-)
+from ccmatrix.emulator.openai_chat import SSE_HEADERS, call_id, reasoning_tokens
+from ccmatrix.emulator.plan import Conversation, ReplyPlan, ToolSpec, plan_reply, split_json, split_text
 from ccmatrix.providers import ids
 from ccmatrix.wire.sse import encode_sse_event
 
-SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 
@@ -93,21 +84,13 @@ def conversation(req: EmulatedRequest, body: dict) -> Conversation:
 # ---------------------------------------------------------------- the answer
 
 
-def _reasons(model: str) -> bool:
-    return model.startswith(("gpt-5", "o"))
-
-
 def _item_id(plan: ReplyPlan, prefix: str, n: int) -> str:
     """Output item ids: a prefix and 50 hex digits (msg_038c1731..., rs_..., fc_...)."""
     return prefix + ids.digest(plan.seed, f"{prefix}{n}").hex()[:50]
 
 
-def _reasoning_tokens(plan: ReplyPlan) -> int:
-    return ids.number(plan.seed, "reasoning-tokens", 8, 64) if _reasons(plan.model) else 0
-
-
 def usage(plan: ReplyPlan) -> dict:
-    reasoning = _reasoning_tokens(plan)
+    reasoning = reasoning_tokens(plan)
     output = plan.output_tokens + reasoning
     return {"input_tokens": plan.input_tokens, "input_tokens_details": {"cached_tokens": 0},
             "output_tokens": output, "output_tokens_details": {"reasoning_tokens": reasoning},
@@ -117,17 +100,14 @@ def usage(plan: ReplyPlan) -> dict:
 def output_items(plan: ReplyPlan, body: dict) -> list[dict]:
     """The response's output, complete: reasoning, then the message, then the calls."""
     items: list[dict] = []
-    if _reasoning_tokens(plan):
+    if reasoning_tokens(plan):
         reasoning: dict[str, Any] = {"id": _item_id(plan, "rs_", 0), "type": "reasoning"}
         if ENCRYPTED_REASONING in (body.get("include") or []):
             # opaque to the client, echoed back as is; Fernet-like, as OpenAI's are
             reasoning["encrypted_content"] = "gAAAAAB" + base64.urlsafe_b64encode(
                 ids.digest(plan.seed, "encrypted-reasoning") * 3).decode().rstrip("=")
         items.append({**reasoning, "summary": []})
-    calls = [b for b in plan.blocks if isinstance(b, ToolUseBlock)]
-    # a plan's other blocks come only of requests the Responses route cannot make here
-    # (no thinking field, no server tools): text and function calls are all there is
-    text = "".join(b.text for b in plan.blocks if isinstance(b, TextBlock))
+    calls, text = plan.tool_calls, plan.text  # all there is (openai_chat.py says why)
     if text or not calls:
         items.append({"id": _item_id(plan, "msg_", 1), "type": "message", "status": "completed",
                       "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}],
@@ -136,7 +116,7 @@ def output_items(plan: ReplyPlan, body: dict) -> list[dict]:
                       "phase": "commentary" if calls else "final_answer", "role": "assistant"})
     for n, call in enumerate(calls):
         items.append({"id": _item_id(plan, "fc_", 2 + n), "type": "function_call", "status": "completed",
-                      "arguments": call.input_json, "call_id": ids.openai_call_id(call.id, ""), "name": call.name})
+                      "arguments": call.input_json, "call_id": call_id(call), "name": call.name})
     return items
 
 

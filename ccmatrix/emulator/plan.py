@@ -192,6 +192,16 @@ class ReplyPlan:
     def cache_creation_5m_tokens(self) -> int:
         return self.cache_creation_input_tokens - (self.cache_creation_1h_tokens or 0)
 
+    @property
+    def text(self) -> str:
+        """The reply's text blocks, joined (for APIs whose answer has one text)."""
+        return "".join(b.text for b in self.blocks if isinstance(b, TextBlock))
+
+    @property
+    def tool_calls(self) -> list[ToolUseBlock]:
+        """The reply's client tool calls, in order."""
+        return [b for b in self.blocks if isinstance(b, ToolUseBlock)]
+
 
 # ---------------------------------------------------------------- content helpers
 

@@ -95,9 +95,9 @@ def openai_completion_id(seed: str) -> str:
     return "chatcmpl-" + _alphabet(seed, "chatcmpl-", _ALNUM, 29)
 
 
-def openai_call_id(seed: str, label: str) -> str:
+def openai_call_id(seed: str) -> str:
     """A tool call's id: call_ + 24 letters and digits (call_ZR5UUuTt3pf61kjwAJIYdVMj)."""
-    return "call_" + _alphabet(seed, "call_" + label, _ALNUM, 24)
+    return "call_" + _alphabet(seed, "call_", _ALNUM, 24)
 
 
 def openai_created(seed: str) -> int:

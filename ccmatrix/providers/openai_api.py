@@ -28,6 +28,12 @@ CHAT_COMPLETIONS_FIELDS = frozenset({
 # GPT-5-class and o-series models reason before they answer: they take
 # max_completion_tokens (not max_tokens) and only the default sampling settings
 REASONING_MODEL = r"^(gpt-5|o\d)"
+
+
+def reasons(model: str) -> bool:
+    """A GPT-5-class or o-series model, under OpenAI's name or a host's (Bedrock's
+    "openai.gpt-5.6-sol"): it reasons before it answers, and says so in its usage."""
+    return bool(re.search(REASONING_MODEL, model.removeprefix("openai.")))
 REASONING_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
 # a function's name (the API reference: "a-z, A-Z, 0-9, or contain underscores and
 # dashes, with a maximum length of 64")
@@ -69,7 +75,10 @@ def sampling_on_a_reasoning_model(request: ProviderRequest) -> str | None:
 
 def reasoning_effort_value(request: ProviderRequest) -> str | None:
     body = request.body if isinstance(request.body, dict) else {}
-    effort = body.get("reasoning_effort")
+    return _effort_problem(body.get("reasoning_effort"))
+
+
+def _effort_problem(effort: object) -> str | None:
     if effort is None or effort in REASONING_EFFORTS:
         return None
     allowed = ", ".join(f"'{e}'" for e in sorted(REASONING_EFFORTS))
@@ -194,8 +203,7 @@ def unknown_responses_fields(request: ProviderRequest) -> str | None:
 def responses_effort_value(request: ProviderRequest) -> str | None:
     body = request.body if isinstance(request.body, dict) else {}
     reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
-    return reasoning_effort_value(ProviderRequest(request.method, request.host, request.path, request.headers,
-                                                  {"reasoning_effort": reasoning.get("effort")}))
+    return _effort_problem(reasoning.get("effort"))
 
 
 def responses_tools_are_named(request: ProviderRequest) -> str | None:

@@ -46,7 +46,8 @@ class Captured:
         for block in self.body.decode("utf-8").split("\n\n"):
             lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
             if "data" in lines:  # JSON, or a sentinel as it is (OpenAI's "[DONE]")
-                out.append({"event": lines.get("event"), "data": _maybe_json(lines["data"].encode()) or lines["data"]})
+                parsed = _maybe_json(lines["data"].encode())
+                out.append({"event": lines.get("event"), "data": lines["data"] if parsed is None else parsed})
         return out
 
     @property
@@ -123,6 +124,16 @@ def _load_yaml(path: Path) -> list[Captured]:
         out.append(Captured(path.name, request.method, request.uri, _maybe_json(_text(request.body)),
                             int(response["status"]["code"]), headers.get("content-type", ""), body, parsed, headers))
     return out
+
+
+def keys(value: Any) -> Any:
+    """The key structure of a JSON value, values aside (dicts: their keys, each with its
+    own structure; lists: their first element's): what a shape test compares."""
+    if isinstance(value, dict):
+        return {k: keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keys(value[0])] if value else []
+    return None
 
 
 def _maybe_json(data: bytes) -> Any:

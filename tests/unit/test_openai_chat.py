@@ -15,7 +15,7 @@ import pytest
 from ccmatrix.emulator import EmulatedRequest, openai_chat
 from ccmatrix.providers.contract import ProviderRequest, Rule, judge, on_path
 from ccmatrix.providers.openai_api import chat_completions_rules, error_body
-from tests.unit.reference_captures import OPENAI_CAPTURES, Captured, load
+from tests.unit.reference_captures import OPENAI_CAPTURES, Captured, keys, load
 
 STREAMED = "pydantic__pydantic-ai/test_run_stream_sync_streams_real_model.yaml"
 TOOL_CALLS = "pydantic__pydantic-ai/test_openai_tool_output.yaml"
@@ -48,16 +48,6 @@ def emulate(body: dict) -> tuple[int, str, bytes]:
 
 def sse_data(raw: bytes) -> list[object]:
     return [line[6:] for line in raw.decode().splitlines() if line.startswith("data: ")]
-
-
-def keys(value: object) -> object:
-    """The key structure of a JSON value (dicts: their keys, each with its own structure;
-    lists: their first element's)."""
-    if isinstance(value, dict):
-        return {k: keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [keys(value[0])] if value else []
-    return None
 
 
 TURN_1 = [{"role": "user", "content": PROMPT}]

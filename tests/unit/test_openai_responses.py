@@ -13,7 +13,7 @@ import pytest
 from ccmatrix.emulator import EmulatedRequest, openai_responses
 from ccmatrix.providers.contract import ProviderRequest, judge, on_path
 from ccmatrix.providers.openai_api import error_body, responses_rules
-from tests.unit.reference_captures import OPENAI_CAPTURES, load
+from tests.unit.reference_captures import OPENAI_CAPTURES, keys, load
 
 GPT_5_6_SOL = "pydantic__pydantic-ai/test_azure_responses_reasoning_context_default_wire_contract[gpt-5.6-sol].yaml"
 MODEL = "gpt-5.6-sol"
@@ -32,14 +32,6 @@ TURN_2 = {**TURN_1, "input": [*TURN_1["input"], CALL, {"type": "function_call_ou
 def emulate(body: dict):  # type: ignore[no-untyped-def]
     return openai_responses.answer(EmulatedRequest("POST", "api.openai.com", "/v1/responses", {},
                                                    json.dumps(body).encode()), body, {})
-
-
-def keys(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [keys(value[0])] if value else []
-    return None
 
 
 def events(raw: bytes) -> list[tuple[str, dict]]:
