@@ -104,8 +104,9 @@ def _cassettes(given: Optional[Path], *, writing: bool = False) -> Path:
     return cassette_dir(given, writing=writing)
 
 
-def _select(features, providers, tiers, faults: bool = False) -> list[catalog.CellTier]:
-    cells = catalog.select(features or (), providers or (), tiers or (), faults=faults)
+def _select(features, providers, tiers, faults: bool = False,
+            columns: catalog.Columns = catalog.Columns.PUBLISHED) -> list[catalog.CellTier]:
+    cells = catalog.select(features or (), providers or (), tiers or (), faults=faults, columns=columns)
     if not cells:
         raise _fail("the selection has no implemented cell (rows without a client are not run)")
     return cells
@@ -136,6 +137,19 @@ def _env(spec: Optional[str]):
 
     with err.status(f"preparing LiteLLM {spec or DEFAULT_LITELLM_VERSION} ..."):
         return resolve(spec)
+
+
+ColumnsOpt = typer.Option(
+    catalog.Columns.PUBLISHED.value, "--columns",
+    help="published (the five Claude columns of the published matrix; the default) or all (also the live "
+         "harness's four GPT-5.6 columns: openai, azure_openai, bedrock_mantle, vertex_ai_gpt; docs/gpt-columns.md)")
+
+
+def _columns(value: str) -> catalog.Columns:
+    try:
+        return catalog.Columns(value)
+    except ValueError:
+        raise _fail(f"--columns must be published or all, not {value!r}") from None
 
 
 FaultsOpt = typer.Option(
@@ -169,7 +183,7 @@ def _credential_choice(values: Optional[List[str]]):  # type: ignore[no-untyped-
     from ccmatrix.providers import CredentialsError, choose
 
     try:
-        return choose(values or [], catalog.PROVIDERS)
+        return choose(values or [], catalog.ALL_PROVIDERS)
     except CredentialsError as exc:
         raise _fail(str(exc)) from None
 
@@ -294,6 +308,7 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="list every finding, those on passing tiers too (they are counted otherwise)"),
     credentials: Optional[List[str]] = CredentialsOpt,
+    columns: str = ColumnsOpt,
 ) -> None:
     """Replay the bundled cassettes against a LiteLLM and print the matrix (the main job)."""
     from ccmatrix.recorder.chunking import parse_chunkings
@@ -305,7 +320,8 @@ def run(
         chunking_names = parse_chunkings(chunkings)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    cells = _select(feature, provider, tier, faults)
+    view = _columns(columns)
+    cells = _select(feature, provider, tier, faults, view)
     choice = _credential_choice(credentials)
     if shard is not None:
         from ccmatrix.run.shards import shard as shard_of
@@ -320,7 +336,8 @@ def run(
     err.print(f"replaying {len(cells)} cell tier(s) against {env.label} (client: {client}"
               + (f", shard {shard})" if shard else ")"), highlight=False, soft_wrap=True)
     options = _options(root=root, strict=strict, chunkings=tuple(chunking_names), client=client, config=config,
-                       request_timeout=request_timeout, claude_code=claude_code, jobs=jobs, credentials=choice)
+                       request_timeout=request_timeout, claude_code=claude_code, jobs=jobs, credentials=choice,
+                       columns=view)
     result = _execute(cells, options, env)
     _publish(result, out, known_issues, verbose)
 
@@ -406,6 +423,7 @@ def record(
     faults: bool = FaultsOpt,
     claude_code: Optional[str] = ClaudeCodeOpt,
     credentials: Optional[List[str]] = CredentialsOpt,
+    columns: str = ColumnsOpt,
 ) -> None:
     """Re-record cassettes (all, or a selection) through the recorder addon.
 
@@ -422,7 +440,8 @@ def record(
     if mode is None:
         raise _fail(f"--upstream must be emulate or live, not {upstream!r}")
     claude_code = _claude_code(claude_code)
-    cells = _select(feature, provider, tier, faults)
+    view = _columns(columns)
+    cells = _select(feature, provider, tier, faults, view)
     choice = _credential_choice(credentials)
     if not mode.forwards_to_emulator:
         faulty = sorted({c.feature.id for c in cells if c.feature.fault is not None})
@@ -430,7 +449,7 @@ def record(
             raise _fail(f"fault rows are emulator-only (a live provider cannot be made to fail on request): "
                         f"{', '.join(faulty)}")
         # names the missing variables before anything starts
-        live_credentials(choice=choice, among=sorted({c.provider for c in cells}, key=catalog.PROVIDERS.index))
+        live_credentials(choice=choice, among=sorted({c.provider for c in cells}, key=catalog.ALL_PROVIDERS.index))
     root = _cassettes(cassettes, writing=True)
     env = _env(litellm)
     release = claude_code or CLAUDE_CODE_VERSION
@@ -439,7 +458,7 @@ def record(
               highlight=False, soft_wrap=True)
     result = _execute(cells, _options(mode=mode, root=root, client=client, config=config,
                                       request_timeout=request_timeout, claude_code=claude_code,
-                                      credentials=choice), env)
+                                      credentials=choice, columns=view), env)
     render_table(result, console)
     _name_what_changed(before, cells, root, release, env, complete=not (feature or provider or tier)
                        and config is None and not result.run_errors)

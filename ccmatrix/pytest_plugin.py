@@ -385,7 +385,7 @@ def _run_options(opt, root: Path, claude_code: str) -> "RunOptions":  # type: ig
                           chunkings=tuple(parse_chunkings(opt("ccmatrix_chunkings"))), client=opt("ccmatrix_client"),
                           config=Path(opt("ccmatrix_config")) if opt("ccmatrix_config") else None,
                           timeouts=Timeouts(request=opt("ccmatrix_request_timeout")),
-                          credentials=choose(opt("ccmatrix_credentials"), catalog.PROVIDERS))
+                          credentials=choose(opt("ccmatrix_credentials"), catalog.ALL_PROVIDERS))
     except (ValueError, ConfigError, CredentialsError) as exc:
         raise pytest.UsageError(f"ccmatrix: {exc}") from None
 

@@ -49,15 +49,17 @@ def litellm_env():
 
 @pytest.fixture(scope="session")
 def replay_stack(litellm_env):
-    """One replay stack (the default LiteLLM and mitmdump, every provider, the live harness's
-    credentials) for this worker's end-to-end tests that vary only cassettes, strictness or
+    """One replay stack (the default LiteLLM and mitmdump, every provider of the nine columns, the live
+    harness's credentials) for this worker's end-to-end tests that vary only cassettes, strictness or
     chunkings: each cell tier names its own cassette tree when it begins
     (`runner.execute(..., stack=replay_stack)`), so they need not start LiteLLM again.
     Tests that stop or break processes start their own."""
     from ccmatrix.proxy.stack import Stack
     from ccmatrix.recorder.mode import Upstream
 
-    with Stack.start(Upstream.REPLAY, catalog.DEFAULT_CASSETTE_DIR, litellm_env) as stack:
+    # every column's deployments, the GPT-5.6 ones too (a run's own stack has its cells' only)
+    with Stack.start(Upstream.REPLAY, catalog.DEFAULT_CASSETTE_DIR, litellm_env,
+                     providers=list(catalog.ALL_PROVIDERS)) as stack:
         yield stack
 
 

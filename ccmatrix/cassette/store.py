@@ -3,7 +3,7 @@
 Large repeated values (Claude Code's system prompt, tool definitions) and header
 sets (a few dozen distinct ones across a thousand requests) live once in
 `cassettes/blobs/`, shared by every Claude Code release's tree, referenced as
-``{"$blob": name}``: that keeps three releases' trees within their budget (16 MB) while a
+``{"$blob": name}``: that keeps three releases' trees within their budget (18.5 MB) while a
 pull-request diff still shows what changed (a changed header set is a new blob,
 one header per line).
 """
@@ -234,14 +234,29 @@ def externalize_bodies(document: Any, blobs: dict[str, Any]) -> Any:
                 out[key] = {**value, "json": externalize(value["json"], blobs)}
             elif key == "headers" and isinstance(value, dict) and len(_compact(value)) >= HEADERS_BLOB_THRESHOLD:
                 out[key] = _stored(value, blobs)
-            elif key == "stream":  # its events' own headers are part of the event
-                out[key] = value
+            elif key == "stream" and isinstance(value, dict):  # its events' own headers are part of the event
+                out[key] = {**value, "events": [_externalize_echoes(e, blobs) for e in value.get("events") or []]}
             else:
                 out[key] = externalize_bodies(value, blobs)
         return out
     if isinstance(document, list):
         return [externalize_bodies(v, blobs) for v in document]
     return document
+
+
+def _externalize_echoes(event: Any, blobs: dict[str, Any]) -> Any:
+    """A stream event with its large lists and texts stored as blobs, its objects kept
+    inline (one event per line, readable): OpenAI's Responses API echoes the request's
+    tools, some 200 KB of Claude Code's, in three events of every stream."""
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, (list, str)):
+            return _externalize(value, blobs, False)[0]
+        return value
+
+    return {**event, "data": walk(event["data"])} if isinstance(event, dict) and isinstance(event.get("data"), dict) \
+        else event
 
 
 def read_document(path: Path, blob_root: Path) -> Any:

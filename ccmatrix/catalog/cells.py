@@ -13,9 +13,9 @@ from typing import Iterable
 
 from ccmatrix.catalog import layout
 from ccmatrix.catalog.features import FAULT_FEATURES, FEATURE_ALIASES, FEATURES, Feature
-from ccmatrix.catalog.tiers import TIERS, Tier
+from ccmatrix.catalog.tiers import FAMILIES, Tier
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import PROVIDERS, Provider
+from ccmatrix.providers import ALL_PROVIDERS, PROVIDERS, Columns, Provider
 
 
 class CatalogError(CcmatrixError, ValueError):
@@ -23,9 +23,9 @@ class CatalogError(CcmatrixError, ValueError):
 
 
 _FEATURES = {f.id: f for f in FEATURES + FAULT_FEATURES}
-_PROVIDERS = {p.id: p for p in PROVIDERS}
-_TIERS = {t.id: t for t in TIERS}
-_TIERS_BY_ALIAS = {t.alias: t for t in TIERS}
+_PROVIDERS = {p.id: p for p in ALL_PROVIDERS}
+_TIERS = {t.id: t for family in FAMILIES.values() for t in family}
+_TIERS_BY_ALIAS = {t.alias: t for t in _TIERS.values()}
 
 
 def _lookup(table: dict, key: str, kind: str):
@@ -49,6 +49,16 @@ def tier(tier_id: str) -> Tier:
     if tier_id in _TIERS_BY_ALIAS:
         return _TIERS_BY_ALIAS[tier_id]
     return _lookup(_TIERS, tier_id, "tier")
+
+
+def tiers_of(p: Provider) -> tuple[Tier, ...]:
+    """The tiers a provider's cells are judged on (its family's)."""
+    return FAMILIES[p.tier_family]
+
+
+def column_providers(which: Columns = Columns.PUBLISHED) -> tuple[Provider, ...]:
+    """The providers of a view: the published five, or all nine."""
+    return PROVIDERS if which is Columns.PUBLISHED else ALL_PROVIDERS
 
 
 def proxy_model_name(p: Provider, t: Tier) -> str:
@@ -96,7 +106,7 @@ class CellTier:
 
     @property
     def not_applicable_reason(self) -> str | None:
-        return self.feature.not_applicable_reason(self.provider.id, self.tier.id)
+        return self.feature.not_applicable_reason(self.provider.id, self.tier.id) or self.provider.not_applicable
 
     def cassette_path(self, root: Path, release: str) -> Path:
         """Its cassette in the tree of Claude Code `release` (catalog.layout)."""
@@ -111,7 +121,11 @@ class CellTier:
         parts = cell_tier_id.split("/")
         if len(parts) != 3:
             raise CatalogError(f"cell tier id {cell_tier_id!r} is not feature/provider/tier")
-        return cls(feature(parts[0]), provider(parts[1]), tier(parts[2]))
+        found = cls(feature(parts[0]), provider(parts[1]), tier(parts[2]))
+        if found.tier not in tiers_of(found.provider):
+            known = ", ".join(t.id for t in tiers_of(found.provider))
+            raise CatalogError(f"cell tier id {cell_tier_id!r}: {found.provider.id} runs the tiers {known}")
+        return found
 
 
 def select(
@@ -120,18 +134,21 @@ def select(
     tiers: Iterable[str] = (),
     implemented_only: bool = True,
     faults: bool = False,
+    columns: Columns = Columns.PUBLISHED,
 ) -> list[CellTier]:
     """Cell tiers in matrix order, narrowed by ids (empty = the published rows, plus the
-    fault rows with `faults`). Unknown ids raise CatalogError."""
+    fault rows with `faults`, on the view's columns: `columns`, the published five by
+    default; a provider named in `providers` is in whatever the view). A column runs the
+    rows it backs (Provider.rows) on its own tiers. Unknown ids raise CatalogError."""
     fs = [feature(f) for f in features] or list(FEATURES) + (list(FAULT_FEATURES) if faults else [])
-    ps = [provider(p) for p in providers] or list(PROVIDERS)
-    ts = [tier(t) for t in tiers] or list(TIERS)
+    ps = [provider(p) for p in providers] or list(column_providers(columns))
+    ts = [tier(t) for t in tiers]
     return [
         CellTier(f, p, t)
         for f in FEATURES + FAULT_FEATURES
         if f in fs and (f.implemented or not implemented_only)
-        for p in PROVIDERS
-        if p in ps
-        for t in TIERS
-        if t in ts
+        for p in ALL_PROVIDERS
+        if p in ps and p.backs(f.id)
+        for t in tiers_of(p)
+        if not ts or t in ts
     ]

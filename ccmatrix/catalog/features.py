@@ -99,7 +99,12 @@ _THINKING = _fields(
     ("body.thinking", "body.output_config.effort"),
     ("body.additionalModelRequestFields.thinking", "body.additionalModelRequestFields.output_config.effort"),
 )
-_TOOLS = _fields(("body.tools", "body.tool_choice"), ("body.toolConfig",))
+# the GPT-5.6 columns' Responses API bodies: tools flattened to {type, name, parameters}
+_TOOLS = {**_fields(("body.tools", "body.tool_choice"), ("body.toolConfig",)),
+          "responses": ("body.tools", "body.tool_choice")}
+# a streamed answer on the Responses API is asked for (streaming is opt-in there; LiteLLM
+# 1.83.14 does not ask, and Claude Code's streamed tool call is lost: docs/gpt-columns.md)
+_STREAM = {"responses": ("body.stream",)}
 _CACHE = _fields(
     ("body.system[*].cache_control", "body.tools[*].cache_control"),
     ("body.system[*].cachePoint", "body.toolConfig.tools[*].cachePoint"),
@@ -142,6 +147,7 @@ FEATURES: tuple[Feature, ...] = (
         cli=CliRun("Count from 1 to 5, one number per line.", ("--include-partial-messages",)),
         criteria=("assistant_text", "stream_events"),
         checks=_WIRE,
+        fields=_STREAM,
     ),
     Feature(
         id="tool_use",
@@ -183,7 +189,7 @@ FEATURES: tuple[Feature, ...] = (
                    BASH_PONG + ("--include-partial-messages",)),
         criteria=("tool_use_block", "input_json_delta"),
         checks=("tool_use_roundtrip",) + _WIRE,
-        fields=_TOOLS,
+        fields={**_TOOLS, "responses": _TOOLS["responses"] + _STREAM["responses"]},
     ),
     Feature(
         id="thinking_with_tool_use",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import fnmatch
 from typing import Callable
 
-from ccmatrix.emulator import anthropic_messages, bedrock, gce_metadata, google_token, sts, vertex
+from ccmatrix.emulator import anthropic_messages, bedrock, gce_metadata, google_token, openai, sts, vertex
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
-from ccmatrix.providers import anthropic, azure, vertex_ai
+from ccmatrix.providers import anthropic, azure, azure_openai, vertex_ai
 from ccmatrix.providers import bedrock as aws
+from ccmatrix.providers import openai as openai_provider
 
 Handler = Callable[[EmulatedRequest], "EmulatedResponse | None"]
 
-# (host patterns, handler); a handler returns None for a path it does not serve.
+# (host patterns, handler); a handler returns None for a path it does not serve, and the
+# next route for the host is asked (Bedrock Mantle serves Anthropic and OpenAI paths).
 # The patterns are the providers' own (ccmatrix/providers/), never copied here.
 ROUTES: tuple[tuple[tuple[str, ...], Handler], ...] = (
     (anthropic.PROVIDER.hosts, anthropic_messages.first_party),
@@ -23,6 +25,9 @@ ROUTES: tuple[tuple[tuple[str, ...], Handler], ...] = (
     (aws.STS_HOSTS, sts.handle),
     (aws.RUNTIME_HOSTS, bedrock.handle),
     (aws.MANTLE_HOSTS, anthropic_messages.bedrock_mantle),
+    (aws.MANTLE_HOSTS, openai.mantle),
+    (openai_provider.PROVIDER.hosts, openai.openai),
+    (azure_openai.PROVIDER.hosts, openai.azure),
 )
 
 
@@ -34,7 +39,6 @@ def respond(req: EmulatedRequest) -> EmulatedResponse:
             response = handler(req)
             if response is not None:
                 return response
-            break
     return not_found(req)
 
 

@@ -42,6 +42,9 @@ class Dialect:
 # Anthropic Messages bodies: first party, Vertex, Bedrock Invoke, Foundry
 MESSAGES = Dialect("messages", ("method", "path", "body.messages", "body.max_tokens", "body.system"))
 CONVERSE = Dialect("converse", ("method", "path", "body.messages", "body.system", "body.inferenceConfig.maxTokens"))
+# OpenAI's Responses API bodies, what LiteLLM sends the GPT-5.6 columns (docs/gpt-columns.md):
+# the conversation (`input`, the system prompt in it or as `instructions`) and its limit
+RESPONSES = Dialect("responses", ("method", "path", "body.model", "body.input", "body.max_output_tokens"))
 
 
 def random_text(alphabet: str, n: int) -> str:
@@ -97,10 +100,19 @@ class Provider:
     # LiteLLM's requests are compared with (ccmatrix/verdict/native.py): "capture" (the
     # CLI run natively against the emulator: native_environment), "client" (the client
     # leg itself: the first-party API is what Claude Code speaks to LiteLLM), or another
-    # provider's capture, mapped (Converse has no native mode: Invoke's)
+    # provider's capture, mapped (Converse has no native mode: Invoke's), or "none" (Claude
+    # Code cannot talk to the provider itself: the GPT-5.6 columns)
     native_reference: ClassVar[str] = "capture"
     # differences from that reference that do not change what the provider does
     native_harmless: ClassVar[tuple["NativeHarmless", ...]] = ()
+    # the models its cells are judged on (ccmatrix/catalog/tiers.py FAMILIES)
+    tier_family: ClassVar[str] = "claude"
+    # the rows (feature ids) the column backs, None: every row; the others are
+    # not_tested in its column, for `rows_reason`
+    rows: ClassVar[tuple[str, ...] | None] = None
+    rows_reason: ClassVar[str] = ""
+    # why none of the column's cells applies (None: they do), as the live harness says it
+    not_applicable: ClassVar[str | None] = None
 
     def __repr__(self) -> str:
         return f"<provider {self.id}>"
@@ -108,6 +120,9 @@ class Provider:
     @property
     def base_fields(self) -> tuple[str, ...]:
         return self.dialect.base_fields + self.extra_base_fields
+
+    def backs(self, feature_id: str) -> bool:
+        return self.rows is None or feature_id in self.rows
 
     def owns_host(self, host: str) -> bool:
         return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.hosts)

@@ -89,7 +89,7 @@ def access_keys(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
     }
 
 
-def _bedrock_api_key(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
+def bedrock_api_key(workdir: Path, token_uri: str | None = None) -> dict[str, str]:
     return {"AWS_BEARER_TOKEN_BEDROCK": credentials.BEDROCK_API_KEY_PREFIX + random_text(ALNUM, 100)}
 
 
@@ -112,7 +112,7 @@ CREDENTIAL_MODES: tuple[CredentialMode, ...] = (
     CredentialMode(
         "api-key", "a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), sent as a bearer token",
         (HARNESS_ENV, HARNESS_CONFIG, BEDROCK_API_KEYS_DOC),
-        {"aws_region_name": AWS_REGION}, ("AWS_BEARER_TOKEN_BEDROCK",), _bedrock_api_key,
+        {"aws_region_name": AWS_REGION}, ("AWS_BEARER_TOKEN_BEDROCK",), bedrock_api_key,
         credentials.bearer(credentials.BEDROCK_API_KEY_PREFIX, "a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)"),
         # LiteLLM (1.83.14 to 1.110.2, llms/bedrock/base_aws_llm.py) sends the variable as a
         # bearer token whenever it is set, whatever keys a deployment names

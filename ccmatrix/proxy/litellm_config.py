@@ -71,14 +71,16 @@ class ProxyConfig:
 def build_config(providers: list[catalog.Provider] | None = None,
                  credentials: CredentialChoice = DEFAULT_CHOICE) -> dict[str, Any]:
     """One deployment per (provider, tier), named as the published matrix names it, set up
-    for the provider's credential mode (default: the live harness's)."""
+    for the provider's credential mode (default: the live harness's); none for a column
+    that does not apply (vertex_ai_gpt)."""
     model_list = [
         {
             "model_name": catalog.proxy_model_name(p, t),
             "litellm_params": p.litellm_params(p.model_ids[t.id], credentials.for_provider(p)),
         }
         for p in providers or catalog.PROVIDERS
-        for t in catalog.TIERS
+        if p.not_applicable is None
+        for t in catalog.tiers_of(p)
     ]
     return {
         "model_list": model_list,
@@ -135,7 +137,7 @@ def check_aliases(config: ProxyConfig, path: Path, cells: list[catalog.CellTier]
     anything starts; a config serving none of the selected cells is refused the same way."""
     import difflib
 
-    aliases = {catalog.proxy_model_name(p, t) for p in catalog.PROVIDERS for t in catalog.TIERS}
+    aliases = {catalog.proxy_model_name(p, t) for p in catalog.ALL_PROVIDERS for t in catalog.tiers_of(p)}
     for name in sorted(config.model_names - aliases):
         near = difflib.get_close_matches(name, sorted(aliases), n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""

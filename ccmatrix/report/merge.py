@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ccmatrix import catalog
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.verdict.results import CellResult, RunResult, matrix_rows
 
@@ -60,6 +61,7 @@ def merge(runs: list[tuple[str, RunResult]]) -> RunResult:
                 if key in owner:
                     raise MergeError(f"{name} and {owner[key]} both ran {row.id}/{provider}: overlapping shards")
                 owner[key], cells[key] = name, cell
-    rows, fault_rows = matrix_rows(cells)
+    shown = {p for _, run in runs for p in run.providers}
+    rows, fault_rows = matrix_rows(cells, tuple(p for p in catalog.ALL_PROVIDERS if p.id in shown))
     return first.model_copy(update={"rows": rows, "fault_rows": fault_rows,
                                     "generated_at": max(r.generated_at for _, r in runs)})

@@ -9,7 +9,7 @@ from typing import Literal
 
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice
+from ccmatrix.providers import DEFAULT_CHOICE, Columns, CredentialChoice
 from ccmatrix.proxy.stack import Timeouts
 from ccmatrix.recorder.chunking import DEFAULT_CHUNKING
 from ccmatrix.recorder.mode import Upstream
@@ -37,6 +37,8 @@ class RunOptions:
     credentials: CredentialChoice = DEFAULT_CHOICE  # each provider's credential mode
     # the variables LiteLLM gets for them; None: throwaway ones offline, the environment's live
     environment: dict[str, str] | None = None
+    # the columns selected by default and shown: the published five, or all nine (--columns all)
+    columns: Columns = Columns.PUBLISHED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", Upstream(self.mode))

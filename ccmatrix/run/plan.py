@@ -70,7 +70,7 @@ def _native_references(cell_tiers: list[catalog.CellTier], root: Path,
     try:
         for cell in cell_tiers:
             source = cell.provider.native_reference
-            if source == "client" or cell.feature.cli is None or cell.not_applicable_reason:
+            if source in ("client", "none") or cell.feature.cli is None or cell.not_applicable_reason:
                 continue
             path = cell.native_path(root, version, None if source == "capture" else catalog.provider(source))
             if path.exists():

@@ -53,7 +53,7 @@ class StackRun:
 
     @property
     def providers(self) -> list[catalog.Provider]:
-        return [p for p in catalog.PROVIDERS if any(c.provider == p for c in self.plan.cell_tiers)]
+        return [p for p in catalog.ALL_PROVIDERS if any(c.provider == p for c in self.plan.cell_tiers)]
 
     def start(self) -> Stack:
         """The stack, started now if it is not yet (raises StackError when it does not start)."""
@@ -126,10 +126,10 @@ def _check_fits(stack: Stack, litellm: LiteLLMEnv, options: RunOptions,
         raise ConfigError(f"the running stack was started with another {', '.join(differs)} than this run asks for")
 
 
-def credentials_used(choice: CredentialChoice) -> dict[str, dict[str, str]]:
+def credentials_used(choice: CredentialChoice, providers: tuple[catalog.Provider, ...]) -> dict[str, dict[str, str]]:
     """Each provider's credential mode, as the matrix JSON names it."""
     out = {}
-    for p in catalog.PROVIDERS:
+    for p in providers:
         m = choice.for_provider(p)
         out[p.id] = {"mode": m.id, **({"location": m.location} if m.location else {}), "summary": m.summary}
     return out
@@ -138,23 +138,26 @@ def credentials_used(choice: CredentialChoice) -> dict[str, dict[str, str]]:
 def assemble(results: list[TierResult], options: RunOptions, *, litellm_version: str, claude_code_version: str,
              proxy_config: str | None = None) -> RunResult:
     """All rows x providers, in the catalog's order; cells without results are not_tested, with a reason."""
-    order = {c.id: n for n, c in enumerate(catalog.select(implemented_only=False))}
+    order = {c.id: n for n, c in enumerate(catalog.select(implemented_only=False, columns=catalog.Columns.ALL))}
+    # the view's columns, and any other a selected cell ran on (-p openai in the published view)
+    ran = {r.provider for r in results}
+    shown = tuple(p for p in catalog.ALL_PROVIDERS if p in catalog.column_providers(options.columns) or p.id in ran)
     results = sorted(results, key=lambda r: order.get(f"{r.feature}/{r.provider}/{r.tier}", len(order)))
     by_cell: dict[tuple[str, str], list[TierResult]] = {}
     for r in results:
         by_cell.setdefault((r.feature, r.provider), []).append(r)
-    rows, fault_rows = matrix_rows({key: CellResult.aggregate(*key, tiers) for key, tiers in by_cell.items()})
+    rows, fault_rows = matrix_rows({key: CellResult.aggregate(*key, tiers) for key, tiers in by_cell.items()}, shown)
     return RunResult(
         mode=options.mode.run_label,
         litellm_version=litellm_version,
         claude_code_version=claude_code_version,
         ccmatrix_version=__version__,
-        providers=[p.id for p in catalog.PROVIDERS],
+        providers=[p.id for p in shown],
         rows=rows,
         fault_rows=fault_rows,
         client=options.client,
         proxy_config=proxy_config,
-        credentials=credentials_used(options.credentials),
+        credentials=credentials_used(options.credentials, shown),
     )
 
 
@@ -169,7 +172,7 @@ def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: Ru
     one process, and a second stack puts the second core to work (bench/replay_bench.py)."""
     observer = observer or RunObserver()
     proxy_config = litellm_config.load_user_config(options.config) if options.config is not None else None
-    clash = conflict(options.credentials, sorted({c.provider for c in cell_tiers}, key=catalog.PROVIDERS.index))
+    clash = conflict(options.credentials, sorted({c.provider for c in cell_tiers}, key=catalog.ALL_PROVIDERS.index))
     if clash is not None:
         raise ConfigError(f"--credentials {clash}")
     the_plan = plan(cell_tiers, options)

@@ -29,7 +29,7 @@ from ccmatrix.cassette import Cassette, Interaction, RecordedRequest, RecordedRe
 from ccmatrix.cassette.field_diff import FieldDiff
 from ccmatrix.client.driver import session_title
 from ccmatrix.client.outcome import ClientOutcome
-from ccmatrix.providers import PROVIDERS
+from ccmatrix.providers import provider_for_host
 from ccmatrix.recorder.exchanges import (
     CellEnd,
     ClientLegExchange,
@@ -88,7 +88,7 @@ def provider_of_url(url: str, cell_provider: catalog.Provider) -> catalog.Provid
     host = urlsplit(url).hostname or ""
     if cell_provider.owns_host(host):
         return cell_provider
-    return next((p for p in PROVIDERS if p.owns_host(host)), None)
+    return provider_for_host(host)
 
 
 def provider_message(exchange: UpstreamExchange, cell_provider: catalog.Provider) -> AssistantMessage | None:

@@ -153,6 +153,8 @@ def reference_of(cell: catalog.CellTier, native: list[RecordedRequest] | None,
     """The cell tier's reference requests and the model they are on: the client leg for
     the first-party API, else the native capture given (its provider's, for Converse)."""
     source = cell.provider.native_reference
+    if source == "none":  # Claude Code has no native mode for the provider (the GPT-5.6 columns)
+        return None
     if source == "client":
         return client, cell.proxy_model
     if native is None:

@@ -250,15 +250,19 @@ class FeatureRow(BaseModel):
 NOT_SELECTED = "not selected in this run"
 
 
-def matrix_rows(cells: dict[tuple[str, str], CellResult]) -> tuple[list[FeatureRow], list[FeatureRow]]:
-    """(the published rows, the fault rows that ran) over every provider, from the cells
-    that have a result ((feature id, provider id) -> cell); the rest is not_tested, with why."""
+def matrix_rows(cells: dict[tuple[str, str], CellResult],
+                providers: tuple[catalog.Provider, ...] = catalog.PROVIDERS) -> tuple[list[FeatureRow], list[FeatureRow]]:
+    """(the published rows, the fault rows that ran) over `providers` (the view's columns),
+    from the cells that have a result ((feature id, provider id) -> cell); the rest is
+    not_tested, with why (a column's rows it does not back: its own reason)."""
+    def unrun(feature: catalog.Feature, p: catalog.Provider) -> CellResult:
+        reason = NOT_SELECTED if feature.implemented else "no client defined for this row yet"
+        reason = reason if p.backs(feature.id) else p.rows_reason
+        return CellResult(feature=feature.id, provider=p.id, status="not_tested", reason=reason)
+
     def row(feature: catalog.Feature) -> FeatureRow:
-        unrun = NOT_SELECTED if feature.implemented else "no client defined for this row yet"
         return FeatureRow(id=feature.id, name=feature.name, cells={
-            p.id: cells.get((feature.id, p.id)) or CellResult(feature=feature.id, provider=p.id, status="not_tested",
-                                                             reason=unrun)
-            for p in catalog.PROVIDERS})
+            p.id: cells.get((feature.id, p.id)) or unrun(feature, p) for p in providers})
 
     ran = {feature_id for feature_id, _ in cells}
     # fault rows only when run: they are ccmatrix's own, beside the published fifteen

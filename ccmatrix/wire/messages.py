@@ -45,6 +45,9 @@ class AssistantMessage:
     # started), and whether message_stop arrived (the answer is complete)
     stream_error: dict[str, Any] | None = None
     stopped: bool = False
+    # the provider's reasoning reaches the client in a form of the proxy's choosing (OpenAI's
+    # answers: see below), so thinking blocks are not compared with it
+    opaque_reasoning: bool = False
 
     @property
     def text(self) -> str:
@@ -283,4 +286,101 @@ def from_converse_stream(data: bytes) -> AssistantMessage:
         elif kind == "metadata":
             out.usage = _converse_usage(event.get("usage"))
     out.content = [_block(blocks[i]) for i in sorted(blocks)]
+    return out
+
+
+# ---------------------------------------------------------------- OpenAI (the GPT-5.6 columns)
+# What LiteLLM translates back into Anthropic Messages for Claude Code: text, function
+# calls as tool_use blocks (the call_id as their id), the stop reason the answer implies.
+# Reasoning items are not blocks here (`opaque_reasoning`): LiteLLM hands them to Claude
+# Code in a form of its own, by release (1.110.2: a redacted_thinking block whose data is
+# "litellm_encrypted_reasoning:" + the encrypted_content; 1.93.0 streamed: a thinking
+# block), for it to send back on the next turn.
+
+_CHAT_STOP = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens", "content_filter": "refusal"}
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text or "{}")
+    except ValueError:
+        return text  # reported as it came: a client that got JSON differs from it
+
+
+def from_openai_response(response: dict[str, Any]) -> AssistantMessage:
+    """A Responses API response object (JSON, or a stream's final event's)."""
+    out = AssistantMessage(opaque_reasoning=True)
+    for item in response.get("output") or []:
+        if item.get("type") == "message":
+            text = "".join(part.get("text", "") for part in item.get("content") or []
+                           if part.get("type") == "output_text")
+            out.content.append({"type": "text", "text": text})
+        elif item.get("type") == "function_call":
+            out.content.append({"type": "tool_use", "id": item.get("call_id"), "name": item.get("name"),
+                                "input": _arguments(item.get("arguments", ""))})
+    if response.get("status") == "incomplete":
+        out.stop_reason = "max_tokens"
+    elif response.get("status") == "completed":
+        out.stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in out.content) else "end_turn"
+    usage = response.get("usage") or {}
+    out.usage = {k: usage[k] for k in ("input_tokens", "output_tokens") if isinstance(usage.get(k), int)}
+    return out
+
+
+def from_openai_response_stream(data: bytes) -> AssistantMessage:
+    """A Responses API event stream: its final response, or (a stream cut short) the
+    output items it finished."""
+    events = [e["data"] for e in decode_sse(data) if isinstance(e.get("data"), dict)]
+    final = next((e["response"] for e in reversed(events)
+                  if e.get("type") in ("response.completed", "response.incomplete", "response.failed")), None)
+    if final is None:
+        out = from_openai_response({"output": [e["item"] for e in events if e.get("type") == "response.output_item.done"]})
+        out.stream_problems.append("the stream ended before response.completed")
+    else:
+        out = from_openai_response(final)
+    out.event_count = len(events)
+    return out
+
+
+def from_openai_chat_completion(body: dict[str, Any]) -> AssistantMessage:
+    """A Chat Completions answer (JSON)."""
+    choice = (body.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    out = AssistantMessage(stop_reason=_CHAT_STOP.get(choice.get("finish_reason"), choice.get("finish_reason")),
+                           opaque_reasoning=True)
+    if message.get("content"):
+        out.content.append({"type": "text", "text": message["content"]})
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        out.content.append({"type": "tool_use", "id": call.get("id"), "name": function.get("name"),
+                            "input": _arguments(function.get("arguments", ""))})
+    usage = body.get("usage") or {}
+    out.usage = {"input_tokens": usage.get("prompt_tokens", 0), "output_tokens": usage.get("completion_tokens", 0)}
+    return out
+
+
+def from_openai_chat_stream(data: bytes) -> AssistantMessage:
+    """Chat Completions chunks, reassembled: text, tool calls by index, the finish reason,
+    the usage of the last chunk."""
+    text, calls, finish, usage, count = "", {}, None, {}, 0
+    for event in decode_sse(data):
+        chunk = event.get("data")
+        if not isinstance(chunk, dict):
+            continue  # the [DONE] sentinel
+        count += 1
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            text += delta.get("content") or ""
+            for call in delta.get("tool_calls") or []:
+                entry = calls.setdefault(call.get("index", 0), {"id": None, "name": None, "arguments": ""})
+                function = call.get("function") or {}
+                entry["id"] = call.get("id") or entry["id"]
+                entry["name"] = function.get("name") or entry["name"]
+                entry["arguments"] += function.get("arguments") or ""
+            finish = choice.get("finish_reason") or finish
+    message = {"content": text or None, "tool_calls": [
+        {"id": c["id"], "function": {"name": c["name"], "arguments": c["arguments"]}} for _, c in sorted(calls.items())]}
+    out = from_openai_chat_completion({"choices": [{"message": message, "finish_reason": finish}], "usage": usage})
+    out.event_count = count
     return out

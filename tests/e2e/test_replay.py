@@ -47,6 +47,7 @@ def test_main_job_replays_every_cell_as_recorded(main_job):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     matrix = json.loads((out / "compatibility-matrix.json").read_text())
     assert matrix["schema_version"] == "1"
+    assert matrix["providers"] == [p.id for p in catalog.PROVIDERS]  # the published five, by default
     assert [f["id"] for f in matrix["features"]] == [f.id for f in catalog.FEATURES]
     implemented = [f for f in catalog.FEATURES if f.implemented]
     for feature in implemented:

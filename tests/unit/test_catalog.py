@@ -76,8 +76,8 @@ def test_select_unimplemented_rows_only_when_asked(monkeypatch):
     [
         ({"features": ["basic_messaging_streaming", "telepathy"]}, "feature", "telepathy",
          catalog.FEATURES + catalog.FAULT_FEATURES),
-        ({"providers": ["openai"]}, "provider", "openai", catalog.PROVIDERS),
-        ({"tiers": ["claude-3-opus"]}, "tier", "claude-3-opus", catalog.TIERS),
+        ({"providers": ["groq"]}, "provider", "groq", catalog.ALL_PROVIDERS),
+        ({"tiers": ["claude-3-opus"]}, "tier", "claude-3-opus", catalog.TIERS + catalog.GPT_TIERS),
     ],
 )
 def test_unknown_ids_raise_catalog_error_naming_the_known_ones(kwargs, kind, bad, known):

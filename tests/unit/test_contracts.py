@@ -23,7 +23,7 @@ import pytest
 from ccmatrix import catalog
 from ccmatrix.cassette import load
 from ccmatrix.emulator import EmulatedRequest, respond
-from ccmatrix.providers import PROVIDERS
+from ccmatrix.providers import ALL_PROVIDERS, PROVIDERS
 from ccmatrix.providers import messages_api as api
 from ccmatrix.providers.contract import ProviderRequest
 
@@ -417,7 +417,7 @@ def test_docs_list_every_rule_with_its_evidence():
     from ccmatrix.bundled import CHECKOUT_DIR
 
     doc = (CHECKOUT_DIR / "docs" / "contracts.md").read_text()
-    for provider in PROVIDERS:
+    for provider in ALL_PROVIDERS:
         for rule in provider.contract:
             row = next((line for line in doc.splitlines() if line.startswith(f"| `{rule.id}` |")), None)
             assert row is not None, f"docs/contracts.md has no row for {rule.id}"

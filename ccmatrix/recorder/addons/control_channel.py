@@ -19,7 +19,7 @@ from ccmatrix import __version__, catalog
 from ccmatrix.bundled import DEFAULT_CASSETTE_DIR
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.errors import CcmatrixError
-from ccmatrix.providers import PROVIDERS, choose
+from ccmatrix.providers import ALL_PROVIDERS, choose
 from ccmatrix.recorder.addons.flows import json_response
 from ccmatrix.recorder.addons.forward import record_exchange
 from ccmatrix.recorder.addons.state import FlowState, RecorderState
@@ -102,7 +102,7 @@ class ControlChannel:
             if mode.answers_from_cassettes else None
         self.state.session = CellSession(cell=cell, claude_code=begin.claude_code, root=root, native=begin.native,
                                          provenance=begin.provenance, recorded=recorded, chunking=begin.chunking,
-                                         credentials=choose([begin.credentials], PROVIDERS))
+                                         credentials=choose([begin.credentials], ALL_PROVIDERS))
 
     def end(self) -> CellEnd:
         session = self.state.session

@@ -15,7 +15,7 @@ import json
 
 from mitmproxy import http
 
-from ccmatrix.providers import PROVIDERS, Provider, auth_cassette_name
+from ccmatrix.providers import Provider, auth_cassette_name, provider_for_host
 from ccmatrix.providers.contract import ProviderRequest, Verdict
 from ccmatrix.recorder.addons.flows import failure, hostname, is_client_leg, json_response
 from ccmatrix.recorder.addons.state import FlowState, RecorderState
@@ -23,10 +23,6 @@ from ccmatrix.recorder.control import CONTROL_HOST
 from ccmatrix.recorder.exchanges import FailedExchange, RefusedExchange
 from ccmatrix.recorder.record import record_request
 from ccmatrix.recorder.session import CellSession
-
-
-def provider_for_host(host: str) -> Provider | None:
-    return next((p for p in PROVIDERS if p.owns_host(host)), None)
 
 
 class ProviderGate:
