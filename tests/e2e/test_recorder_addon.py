@@ -300,8 +300,10 @@ def test_unknown_cell_is_refused_with_the_known_ids(replay):
     r = begin(replay, "telepathy/anthropic/haiku")
     assert r.status_code == 409
     assert r.json()["error"].startswith("unknown feature 'telepathy'; known: basic_messaging_non_streaming, ")
-    r = begin(replay, "basic_messaging_streaming/openai/haiku")
-    assert r.status_code == 409 and r.json()["error"].startswith("unknown provider 'openai'; known: anthropic, ")
+    r = begin(replay, "basic_messaging_streaming/groq/haiku")
+    assert r.status_code == 409 and r.json()["error"].startswith("unknown provider 'groq'; known: anthropic, ")
+    r = begin(replay, "basic_messaging_streaming/openai/haiku")  # a provider, a tier, not of one family
+    assert r.status_code == 409 and r.json()["error"].endswith("openai runs the tiers sol, terra, luna")
     r = begin(replay, "basic_messaging_streaming/anthropic")
     assert r.status_code == 409 and "is not feature/provider/tier" in r.json()["error"]
 
