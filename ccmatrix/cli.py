@@ -675,6 +675,35 @@ def check(
 
 
 @command()
+def export(
+    cell_tier: str = typer.Argument(..., metavar="FEATURE/PROVIDER/TIER", help="the cell tier, e.g. thinking/bedrock_invoke/opus"),
+    to: Path = typer.Option(..., "--to", help="folder for the exported test and its data (created; its files replaced)"),
+    cassettes: Optional[Path] = CassettesOpt,
+    claude_code: Optional[str] = ClaudeCodeOpt,
+    credentials: Optional[List[str]] = CredentialsOpt,
+) -> None:
+    """Write a cell tier's traffic as a LiteLLM unit test: the step after a red cell.
+
+    The provider leg as a vcrpy cassette, Claude Code's requests, and a pytest file that
+    calls LiteLLM in-process as the proxy does for the deployment and replays the
+    provider's answers with respx: it fails naming a load-bearing field LiteLLM no longer
+    sends, or a criterion its answer misses. Run it in a LiteLLM environment with pytest
+    and respx (LiteLLM's dev dependencies): python -m pytest DIR. docs/red-cells.md."""
+    from ccmatrix.export import export_cell
+
+    try:
+        cell = catalog.CellTier.parse(cell_tier)
+    except catalog.CatalogError as exc:
+        raise _fail(str(exc)) from None
+    release = _claude_code(claude_code) or CLAUDE_CODE_VERSION
+    written = export_cell(cell, _cassettes(cassettes), release, to, _credential_choice(credentials))
+    for path in written:
+        console.print(str(path), highlight=False, markup=False, soft_wrap=True)
+    err.print(f"run it in a LiteLLM environment with pytest and respx: python -m pytest {to}", highlight=False,
+              markup=False, soft_wrap=True)
+
+
+@command()
 def merge(
     shards: List[Path] = typer.Argument(..., help="the --out folders of `ccmatrix run --shard K/N` (or their "
                                                    "ccmatrix-run.json files)"),

@@ -1,0 +1,171 @@
+'''The exported test's source: a pytest module that needs LiteLLM, pytest, respx and
+PyYAML (LiteLLM's own dependencies and dev dependencies), and nothing of ccmatrix.
+
+Why respx and not vcrpy: LiteLLM talks to providers with httpx, and respx mocks httpx's
+transports, as LiteLLM's own tests do (its dev dependencies pin respx). Its async
+clients use an aiohttp transport by default, which respx cannot see, so the test sets
+LiteLLM's own switch for httpx's transport (DISABLE_AIOHTTP_TRANSPORT). The provider
+leg stays a vcrpy cassette (provider_leg.yaml, loadable by vcrpy and pytest-recording);
+the test reads it with PyYAML and answers each route's requests in recorded order.
+'''
+
+from __future__ import annotations
+
+from ccmatrix import catalog
+
+TEMPLATE = '''"""ccmatrix cell tier {cell_id}: {feature_name} on {provider_name}, {tier_name}, as a LiteLLM unit test.
+
+Exported by `ccmatrix export {cell_id}`. LiteLLM is called in-process the way its proxy
+calls it for the deployment (`litellm.anthropic_messages` with the deployment's
+litellm_params, expected.json), with the requests Claude Code sent (its turns on this
+model); the provider's answers are replayed from provider_leg.yaml (a vcrpy cassette)
+with respx. It fails, naming the field, when an upstream request lacks a load-bearing
+field it carried when recorded, or when LiteLLM's answer lacks what the row needs.
+
+    python -m pytest {directory}     (in a LiteLLM environment with pytest and respx)
+"""
+
+import asyncio
+import json
+import os
+import pathlib
+import re
+
+HERE = pathlib.Path(__file__).parent
+EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
+os.environ.update(EXPECTED["environment"])  # throwaway credentials, as the recording had
+os.environ["DISABLE_AIOHTTP_TRANSPORT"] = "True"  # httpx's own transport, which respx mocks
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # nothing fetched at import
+
+import httpx  # noqa: E402
+import litellm  # noqa: E402
+import respx  # noqa: E402
+import yaml  # noqa: E402
+
+litellm.drop_params = True  # the live harness's proxy settings
+litellm.modify_params = True
+
+if EXPECTED.get("google_adc"):
+    # Vertex AI on application default credentials (the GCE metadata server, live): a
+    # token is all LiteLLM needs of them, and the replay does not check it
+    import google.auth
+    import google.auth.credentials
+
+    class _Token(google.auth.credentials.Credentials):
+        def refresh(self, request):
+            self.token = "ya29.ccmatrix-export-example"
+
+    google.auth.default = lambda *args, **kwargs: (_Token(), EXPECTED["environment"].get("VERTEXAI_PROJECT"))
+
+
+def _deployment():
+    """litellm_params as the proxy resolves them: os.environ/NAME read from the environment."""
+    return {{key: os.environ[value[len("os.environ/"):]] if isinstance(value, str) and value.startswith("os.environ/")
+            else value for key, value in EXPECTED["deployment"].items()}}
+
+
+def _mock(router):
+    """The recorded answers, per route (method, host, path), in recorded order."""
+    answers = {{}}
+    for interaction in yaml.safe_load((HERE / "provider_leg.yaml").read_text(encoding="utf-8"))["interactions"]:
+        request, response = interaction["request"], interaction["response"]
+        url = httpx.URL(request["uri"])
+        body = response["body"]["string"]
+        answers.setdefault((request["method"], url.host, url.path), []).append(httpx.Response(
+            response["status"]["code"], headers=[(k, v) for k, vs in response["headers"].items() for v in vs],
+            content=body.encode() if isinstance(body, str) else body))
+    for (method, host, path), responses in answers.items():
+        router.route(method=method, host=host, path=path).mock(side_effect=responses)
+
+
+async def _answer(turn):
+    """LiteLLM's answer to one of Claude Code's requests, as Anthropic content blocks and stream events."""
+    body = dict(turn)
+    body.pop("model", None)
+    stream = bool(body.pop("stream", False))
+    answer = await litellm.anthropic_messages(**_deployment(), **body, stream=stream)
+    if not stream:
+        return {{"content": answer.get("content") or [], "events": []}}
+    raw = b"".join([part if isinstance(part, bytes) else json.dumps(part).encode() async for part in answer])
+    events = [json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")]
+    blocks = {{}}
+    for event in events:
+        if event.get("type") == "content_block_start":
+            blocks[event["index"]] = dict(event["content_block"])
+        elif event.get("type") == "content_block_delta" and event.get("index") in blocks:
+            delta, block = event["delta"], blocks[event["index"]]
+            for key in ("text", "thinking"):
+                if key in delta:
+                    block[key] = block.get(key, "") + delta[key]
+    return {{"content": [blocks[i] for i in sorted(blocks)], "events": events}}
+
+
+def _view(request):
+    """The request's fields as ccmatrix names them: method, path, body.a.b[0].c."""
+    view = {{"method": request.method, "path": re.sub(r"/locations/[^/]+/", "/locations/{{location}}/", re.sub(
+        r"/projects/[^/]+/", "/projects/{{project}}/", httpx.URL(str(request.url)).path))}}
+
+    def flatten(value, prefix):
+        if value == {{}} or value == []:
+            view[prefix] = value  # an empty object or list is a field too (`required: []`)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "anthropic_beta" and isinstance(item, list):
+                    view.update({{f"{{prefix}}.{{key}}.{{flag}}": True for flag in item}})
+                else:
+                    flatten(item, f"{{prefix}}.{{key}}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                flatten(item, f"{{prefix}}[{{index}}]")
+        else:
+            view[prefix] = value
+
+    try:
+        flatten(json.loads(request.content or b"null"), "body")
+    except ValueError:
+        pass
+    return view
+
+
+CRITERIA = {{
+    "assistant_text": lambda answers: any(b.get("type") == "text" and b.get("text", "").strip()
+                                          for a in answers for b in a["content"]),
+    "tool_use_block": lambda answers: any(b.get("type") == "tool_use" for a in answers for b in a["content"]),
+    "thinking_block": lambda answers: any(b.get("type") == "thinking" for a in answers for b in a["content"]),
+    "input_json_delta": lambda answers: any(e.get("delta", {{}}).get("type") == "input_json_delta"
+                                            for a in answers for e in a["events"]),
+    "stream_events": lambda answers: sum(len(a["events"]) for a in answers) >= 2,
+}}
+
+
+def test_{test_name}():
+    with respx.mock(assert_all_called=False) as router:
+        _mock(router)
+
+        async def turns():
+            return [await _answer(turn) for turn in EXPECTED["turns"]]
+
+        answers = asyncio.run(turns())
+        sent = [call.request for call in router.calls]
+    problems = []
+    for index, recorded in enumerate(EXPECTED["requests"]):
+        if index >= len(sent):
+            problems.append(f"upstream request #{{index}} ({{recorded['route']}}) was not sent")
+            continue
+        view = _view(sent[index])
+        for path, value in recorded["fields"].items():
+            if path not in view:
+                problems.append(f"{{path}} missing (recorded {{value!r}})")
+            elif view[path] != value or type(view[path]) is not type(value):
+                problems.append(f"{{path}} changed: {{value!r}} -> {{view[path]!r}}")
+    problems += [f"LiteLLM's answer fails the row's criterion {{name}}" for name in EXPECTED["criteria"]
+                 if not CRITERIA[name](answers)]
+    shown = problems[:5] + ([f"and {{len(problems) - 5}} more"] if len(problems) > 5 else [])
+    assert not problems, "; ".join(shown)
+'''
+
+
+def render(cell: catalog.CellTier, directory: str = "DIR") -> str:
+    return TEMPLATE.format(
+        cell_id=cell.id, feature_name=cell.feature.name, provider_name=cell.provider.name, tier_name=cell.tier.name,
+        directory=directory, test_name=f"{cell.feature.id}_{cell.provider.id}_{cell.tier.id}")

@@ -1,0 +1,56 @@
+"""`ccmatrix export` end to end (issue 24): a red cell's traffic as a LiteLLM unit test,
+run in two cached LiteLLM releases' own environments: it fails on the release where the
+cell is red, naming the field ccmatrix names, and passes where it is green. No proxy,
+no mitmdump, no network."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccmatrix.proxy.litellm_env import resolve
+
+pytestmark = pytest.mark.proxy
+CCMATRIX = [sys.executable, "-m", "ccmatrix"]
+REGRESSED = "1.83.14"  # strips output_config.effort on Bedrock Invoke and Vertex (docs/red-cells.md)
+
+
+@pytest.fixture(scope="module")
+def test_tools(tmp_path_factory) -> Path:
+    """pytest and respx for a LiteLLM environment, which has neither (a LiteLLM checkout's
+    dev environment has both): this environment's own packages, on PYTHONPATH; the rest
+    (httpx, PyYAML) is LiteLLM's."""
+    tools = tmp_path_factory.mktemp("tools")
+    for name in ("pytest", "_pytest", "pluggy", "iniconfig", "respx", "py"):
+        module = importlib.import_module(name)
+        source = Path(module.__file__)
+        source = source.parent if source.name == "__init__.py" else source
+        (tools / source.name).symlink_to(source)
+    return tools
+
+
+def _run_exported(directory: Path, release: str | None, tools: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(directory), "PYTHONPATH": str(tools), "LANG": "C.UTF-8"}
+    return subprocess.run([str(resolve(release).python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=directory)
+
+
+@pytest.mark.parametrize("cell", ["thinking/bedrock_invoke/opus", "thinking/vertex_ai/opus"])
+def test_an_exported_red_cell_fails_on_the_red_release_naming_the_field_and_passes_on_the_default(cell, tmp_path,
+                                                                                                 test_tools):
+    out = tmp_path / "repro"
+    exported = subprocess.run([*CCMATRIX, "export", cell, "--to", str(out)], capture_output=True, text=True, timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "client_leg.json", "expected.json", "provider_leg.yaml", f"test_{cell.replace('/', '_')}.py"]
+    red = _run_exported(out, REGRESSED, test_tools)
+    assert red.returncode == 1, red.stdout[-2000:] + red.stderr[-2000:]
+    assert "body.output_config.effort missing (recorded 'max')" in red.stdout
+    green = _run_exported(out, None, test_tools)
+    assert green.returncode == 0, green.stdout[-3000:] + green.stderr[-2000:]
+    assert "1 passed" in green.stdout

@@ -1,0 +1,56 @@
+"""What `ccmatrix export` writes (issue 24), read back as its users read it: the provider
+leg by vcrpy's own loader, byte for byte; the expectations a red cell is judged by."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from vcr.serialize import deserialize
+from vcr.serializers import yamlserializer
+
+from ccmatrix import cassette as cassettes
+from ccmatrix import catalog
+from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.export import ExportError, export_cell
+
+ROOT = catalog.DEFAULT_CASSETTE_DIR
+
+
+@pytest.mark.parametrize("cell_id", ["thinking/bedrock_invoke/opus", "tool_use_streaming/bedrock_converse/sonnet",
+                                     "thinking/vertex_ai/opus", "tool_use_streaming/openai/sol"])
+def test_the_provider_leg_is_a_vcrpy_cassette_with_every_body_intact(cell_id, tmp_path):
+    cell = catalog.CellTier.parse(cell_id)
+    export_cell(cell, ROOT, CLAUDE_CODE_VERSION, tmp_path)
+    requests, responses = deserialize((tmp_path / "provider_leg.yaml").read_text(), yamlserializer)
+    recorded = [i for i in cassettes.load(cell.cassette_path(ROOT, CLAUDE_CODE_VERSION), ROOT).interactions
+                if cell.model_id in i.request.url or (i.request.body and isinstance(i.request.body.json_, dict)
+                                                      and i.request.body.json_.get("model") == cell.model_id)]
+    assert [r.uri for r in requests] == [i.request.url for i in recorded]
+    for response, interaction in zip(responses, recorded):
+        body = response["body"]["string"]
+        assert (body.encode() if isinstance(body, str) else body) == interaction.response.content()
+        assert response["status"]["code"] == interaction.response.status
+
+
+def test_the_expectations_name_the_rows_load_bearing_fields_as_recorded(tmp_path):
+    export_cell(catalog.CellTier.parse("thinking/bedrock_invoke/opus"), ROOT, CLAUDE_CODE_VERSION, tmp_path)
+    expected = json.loads((tmp_path / "expected.json").read_text())
+    assert expected["deployment"] == {"model": "bedrock/invoke/us.anthropic.claude-opus-4-7",
+                                      "aws_region_name": "us-east-1"}
+    assert set(expected["environment"]) == {"AWS_BEARER_TOKEN_BEDROCK"}  # throwaway, the live harness's mode
+    (request,) = expected["requests"]
+    assert request["fields"]["body.output_config.effort"] == "max"
+    assert request["fields"]["path"].endswith("/invoke-with-response-stream")
+    assert expected["criteria"] == ["thinking_block"]
+    assert all(turn["model"] == "claude-opus-4-7-bedrock-invoke" for turn in expected["turns"])
+    source = next(tmp_path.glob("test_*.py")).read_text()
+    assert "import ccmatrix" not in source and "from ccmatrix" not in source  # it needs nothing of ccmatrix
+    compile(source, "exported", "exec")
+
+
+def test_a_probe_row_is_refused_and_nothing_is_written(tmp_path):
+    with pytest.raises(ExportError, match="a probe row"):
+        export_cell(catalog.CellTier.parse("count_tokens/anthropic/haiku"), ROOT, CLAUDE_CODE_VERSION,
+                    tmp_path / "out")
+    assert not (tmp_path / "out").exists()
