@@ -35,6 +35,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("verdict", ("ccmatrix.verdict",)),
     ("run", ("ccmatrix.run",)),
     ("report", ("ccmatrix.report",)),
+    ("export", ("ccmatrix.export",)),
     ("entry points", ("ccmatrix.cli", "ccmatrix.pytest_plugin", "ccmatrix.__main__")),
 ]
 # the emulator's per-provider modules may speak of providers by name
