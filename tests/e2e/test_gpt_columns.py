@@ -134,3 +134,21 @@ def test_every_chunking_replays_the_gpt_columns_streams_as_recorded(litellm_env,
     for cell in cells:
         tier = tiers[(cell.feature.id, cell.provider.id)]
         assert tier.chunkings == list(CHUNKINGS) and tier.status == "pass", (cell.id, tier.error)
+
+
+def test_litellm_1_83_14_loses_strict_false_on_openai_and_sends_mantle_a_field_openai_refuses():
+    """What the GPT columns show on an older release (docs/gpt-columns.md): OpenAI's tools
+    without `strict: false` (the Responses API then normalizes their schemas into strict
+    mode), and Bedrock Mantle's Chat Completions request carrying Claude Code's
+    `output_config`; Azure OpenAI's tool row stays green."""
+    from ccmatrix.proxy.litellm_env import resolve
+
+    cells = [catalog.CellTier.parse(c) for c in ("tool_use/openai/sol", "tool_use/azure_openai/sol",
+                                                  "basic_messaging_non_streaming/bedrock_mantle/sol")]
+    result = runner.execute(cells, resolve("1.83.14"), RunOptions(jobs=1))
+    tiers = {t.provider: t for c in result.cells() for t in c.tiers}
+    assert tiers["openai"].status == "fail" and "body.tools[0].strict missing (recorded false)" in tiers["openai"].error
+    assert tiers["azure_openai"].status == "pass", tiers["azure_openai"].error
+    mantle = tiers["bedrock_mantle"]
+    assert mantle.status == "fail"
+    assert "bedrock_mantle.known-fields: Unrecognized request argument supplied: output_config" in mantle.error
