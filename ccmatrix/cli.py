@@ -678,6 +678,11 @@ def check(
 def export(
     cell_tier: str = typer.Argument(..., metavar="FEATURE/PROVIDER/TIER", help="the cell tier, e.g. thinking/bedrock_invoke/opus"),
     to: Path = typer.Option(..., "--to", help="folder for the exported test and its data (created; its files replaced)"),
+    litellm: Optional[str] = typer.Option(
+        None, "--litellm", metavar=LITELLM_METAVAR,
+        help="take the provider's answers from a run of the cell through this LiteLLM (Claude Code's recorded "
+             "requests sent again, the emulator answering) instead of the cassette; the expectations stay the "
+             f"cassette's. {LITELLM_FORMS}"),
     cassettes: Optional[Path] = CassettesOpt,
     claude_code: Optional[str] = ClaudeCodeOpt,
     credentials: Optional[List[str]] = CredentialsOpt,
@@ -689,14 +694,16 @@ def export(
     provider's answers with respx: it fails naming a load-bearing field LiteLLM no longer
     sends, or a criterion its answer misses. Run it in a LiteLLM environment with pytest
     and respx (LiteLLM's dev dependencies): python -m pytest DIR. docs/red-cells.md."""
-    from ccmatrix.export import export_cell
+    from ccmatrix.export import export_cell, run_traffic
 
     try:
         cell = catalog.CellTier.parse(cell_tier)
     except catalog.CatalogError as exc:
         raise _fail(str(exc)) from None
     release = _claude_code(claude_code) or CLAUDE_CODE_VERSION
-    written = export_cell(cell, _cassettes(cassettes), release, to, _credential_choice(credentials))
+    root, choice = _cassettes(cassettes), _credential_choice(credentials)
+    traffic = run_traffic(cell, _env(litellm), root, release, choice) if litellm is not None else None
+    written = export_cell(cell, root, release, to, choice, traffic)
     for path in written:
         console.print(str(path), highlight=False, markup=False, soft_wrap=True)
     err.print(f"run it in a LiteLLM environment with pytest and respx: python -m pytest {to}", highlight=False,

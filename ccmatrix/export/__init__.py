@@ -11,6 +11,6 @@ dependencies): `python -m pytest repro`. docs/red-cells.md shows it as the step 
 red cell.
 """
 
-from ccmatrix.export.writer import ExportError, export_cell
+from ccmatrix.export.writer import ExportError, export_cell, run_traffic
 
-__all__ = ["ExportError", "export_cell"]
+__all__ = ["ExportError", "export_cell", "run_traffic"]

@@ -22,6 +22,7 @@ import yaml
 
 from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
+from ccmatrix.catalog import layout
 from ccmatrix.cassette.field_diff import matches, request_view
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.export import unit_test
@@ -40,8 +41,11 @@ class ExportError(CcmatrixError):
 
 
 def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
-                credentials: CredentialChoice = DEFAULT_CHOICE) -> list[Path]:
-    """Write the export into `to` (created; its files replaced), all or nothing."""
+                credentials: CredentialChoice = DEFAULT_CHOICE,
+                traffic: list[cassettes.Interaction] | None = None) -> list[Path]:
+    """Write the export into `to` (created; its files replaced), all or nothing. The
+    expectations are the cassette's; the provider leg is the cassette's too, or
+    `traffic` (what a run's provider answered: `run_traffic`)."""
     if cell.feature.cli is None:
         raise ExportError(f"{cell.id}: a probe row ({cell.feature.probe}); its traffic is one plain HTTP request, "
                           "nothing for a LiteLLM unit test to replay")
@@ -53,10 +57,10 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
     except cassettes.CassetteError as exc:
         raise ExportError(str(exc)) from None
     mode = credentials.for_provider(cell.provider)
-    interactions = [i for i in recorded.interactions if auth_cassette_name(_host(i.request.url)) is None]
     turns = [r for r in recorded.client if _model(r) == cell.proxy_model]
-    upstream = [i for i in interactions if cell.model_id in i.request.url or _model(i.request) == cell.model_id]
-    if not turns or not upstream:
+    upstream = _on_model(cell, recorded.interactions)
+    answers = upstream if traffic is None else _on_model(cell, traffic)
+    if not turns or not upstream or not answers:
         raise ExportError(f"{path}: no request on {cell.proxy_model} in its client leg, or none upstream on "
                           f"{cell.model_id}")
     fields = tuple(p for p in cell.feature.load_bearing(cell.provider) if p not in _CONVERSATION)
@@ -76,7 +80,7 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
     }
     staging = Path(tempfile.mkdtemp(prefix=".ccmatrix-export-", dir=to.parent if to.parent.exists() else None))
     try:
-        (staging / "provider_leg.yaml").write_text(vcr_cassette(upstream), encoding="utf-8")
+        (staging / "provider_leg.yaml").write_text(vcr_cassette(answers), encoding="utf-8")
         (staging / "client_leg.json").write_text(json.dumps([r.model_dump(by_alias=True, exclude_none=True)
                                                              for r in recorded.client], indent=1), encoding="utf-8")
         (staging / "expected.json").write_text(json.dumps(expected, indent=1), encoding="utf-8")
@@ -91,6 +95,37 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_traffic(cell: catalog.CellTier, litellm: Any, root: Path, release: str,
+                credentials: CredentialChoice = DEFAULT_CHOICE) -> list[cassettes.Interaction]:
+    """What the provider answered when `litellm` ran the cell tier: Claude Code's recorded
+    requests sent again through it, its upstream requests answered by the emulator (a
+    recording into a scratch tree; the bundled one is left alone)."""
+    from ccmatrix.recorder.mode import Upstream
+    from ccmatrix.run.options import RunOptions
+    from ccmatrix.run.runner import execute
+
+    with tempfile.TemporaryDirectory(prefix="ccmatrix-export-run-") as scratch:
+        tree = Path(scratch)
+        source = cell.cassette_path(root, release)
+        if not source.exists():
+            raise ExportError(f"{source}: no such cassette")
+        target = cell.cassette_path(tree, release)
+        target.parent.mkdir(parents=True)
+        shutil.copy2(source, target)
+        shutil.copytree(layout.blob_dir(root), layout.blob_dir(tree))
+        result = execute([cell], litellm, RunOptions(mode=Upstream.EMULATE, root=tree, client="captured",
+                                                     claude_code=release, credentials=credentials))
+        if result.run_errors:
+            raise ExportError(f"{cell.id}: the run through {litellm.label} broke: {result.run_errors[0].error}")
+        return cassettes.load(target, tree).interactions
+
+
+def _on_model(cell: catalog.CellTier, interactions: list[cassettes.Interaction]) -> list[cassettes.Interaction]:
+    """The exchanges of the cell's conversation: on its model, no token endpoint's."""
+    return [i for i in interactions if auth_cassette_name(_host(i.request.url)) is None
+            and (cell.model_id in i.request.url or _model(i.request) == cell.model_id)]
 
 
 def vcr_cassette(interactions: list[cassettes.Interaction]) -> str:

@@ -54,3 +54,21 @@ def test_an_exported_red_cell_fails_on_the_red_release_naming_the_field_and_pass
     green = _run_exported(out, None, test_tools)
     assert green.returncode == 0, green.stdout[-3000:] + green.stderr[-2000:]
     assert "1 passed" in green.stdout
+
+
+def test_export_with_litellm_takes_the_providers_answers_from_a_run_through_it(tmp_path):
+    """--litellm: the provider leg is what LiteLLM 1.83.14 sent (Claude Code's recorded
+    requests again, the emulator answering): no output_config in its requests; the
+    expectations stay the cassette's (effort 'max')."""
+    import json
+
+    import yaml
+
+    out = tmp_path / "repro"
+    exported = subprocess.run([*CCMATRIX, "export", "thinking/vertex_ai/opus", "--litellm", REGRESSED, "--to", str(out)],
+                              capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    (request,) = json.loads((out / "expected.json").read_text())["requests"]
+    assert request["fields"]["body.output_config.effort"] == "max"
+    sent = [json.loads(i["request"]["body"]) for i in yaml.safe_load((out / "provider_leg.yaml").read_text())["interactions"]]
+    assert sent and all("output_config" not in body for body in sent)
