@@ -22,8 +22,8 @@ import yaml
 
 from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
-from ccmatrix.catalog import layout
 from ccmatrix.cassette.field_diff import matches, request_view
+from ccmatrix.catalog import layout
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.export import unit_test
 from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice, auth_cassette_name
