@@ -361,6 +361,7 @@ def gate(
     jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", min=1,
                              help="LiteLLM stacks side by side for each replay (see run)"),
     credentials: Optional[List[str]] = CredentialsOpt,
+    columns: str = ColumnsOpt,
 ) -> None:
     """Judge a head LiteLLM against its base: exit 3 only for what the head breaks.
 
@@ -374,7 +375,8 @@ def gate(
 
     known_issues = load_known_issues()
     claude_code = _claude_code(claude_code)
-    cells = _select(feature, provider, tier)
+    view = _columns(columns)
+    cells = _select(feature, provider, tier, columns=view)
     choice = _credential_choice(credentials)
     root = _cassettes(cassettes)
     _writable(out)
@@ -387,10 +389,11 @@ def gate(
         return _execute(cells, run_options, env)
 
     run_options = _options(root=root, client=client, config=config, request_timeout=request_timeout,
-                           claude_code=claude_code, jobs=jobs, credentials=choice)
+                           claude_code=claude_code, jobs=jobs, credentials=choice, columns=view)
 
     options = {"client": client, "claude_code": claude_code, "request_timeout": request_timeout,
-               "config": config.read_text() if config is not None else None, "credentials": choice.encode()}
+               "config": config.read_text() if config is not None else None, "credentials": choice.encode(),
+               "columns": view.value}
     verdict = run_gate(cells, base_env, head_env, root, replay, options,
                        base_label=base_env.source or f"litellm {base_env.version}",
                        head_label=head_env.source or f"litellm {head_env.version}")
