@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Callable
 
-from ccmatrix.emulator import anthropic_messages, bedrock, gce_metadata, google_token, openai, sts, vertex
+from ccmatrix.emulator import anthropic_messages, bedrock, entra_token, gce_metadata, google_token, openai, sts, vertex
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
 from ccmatrix.providers import anthropic, azure, azure_openai, vertex_ai
 from ccmatrix.providers import bedrock as aws
@@ -27,6 +27,7 @@ ROUTES: tuple[tuple[tuple[str, ...], Handler], ...] = (
     (aws.MANTLE_HOSTS, anthropic_messages.bedrock_mantle),
     (aws.MANTLE_HOSTS, openai.mantle),
     (openai_provider.PROVIDER.hosts, openai.openai),
+    (azure_openai.ENTRA_HOSTS, entra_token.handle),
     (azure_openai.PROVIDER.hosts, openai.azure),
 )
 

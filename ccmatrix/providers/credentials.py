@@ -32,6 +32,7 @@ from ccmatrix.providers.contract import ProviderRequest, Rule
 EMULATOR_TOKEN = "ya29.ccmatrix-emulator-example-"  # prefix of every token the emulator hands out
 SERVICE_ACCOUNT_TOKEN = EMULATOR_TOKEN + "sa-"  # traded for a service account's JWT (oauth2 /token)
 METADATA_TOKEN = EMULATOR_TOKEN + "gce-"  # from the GCE metadata server
+ENTRA_TOKEN = "ccmatrix-emulator-example-entra-"  # from the emulator's Entra ID token service
 BEDROCK_API_KEY_PREFIX = "ABSKQmVkcm9ja0FQSUtleS"  # a long-term Bedrock API key: base64 "BedrockAPIKey-"
 STS_ACCESS_KEY_PREFIX = "ASIACCMX"  # the emulator's STS hands out ASIA (temporary) keys with this mark
 STS_ACCESS_KEY_SUFFIX = "EXAMPLE"  # ... ending as AWS's documentation keys do

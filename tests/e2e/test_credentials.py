@@ -27,9 +27,11 @@ from ccmatrix.run.runner import RunOptions
 pytestmark = pytest.mark.proxy
 
 CELLS = [catalog.CellTier.parse(f"basic_messaging_non_streaming/{p}/haiku")
-         for p in ("bedrock_invoke", "bedrock_converse", "vertex_ai")]
-# every mode of the three providers that have more than one, other than the default
-OTHER_MODES = ["bedrock_invoke=sigv4", "bedrock_converse=assumed-role", "vertex_ai=service-account"]
+         for p in ("bedrock_invoke", "bedrock_converse", "vertex_ai")] + \
+    [catalog.CellTier.parse("basic_messaging_non_streaming/azure_openai/sol")]
+# every mode of the providers that have more than one, other than the default
+OTHER_MODES = ["bedrock_invoke=sigv4", "bedrock_converse=assumed-role", "vertex_ai=service-account",
+               "azure_openai=entra-id"]
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -48,11 +50,11 @@ def _record(tmp_path: Path, litellm_env, litellm_modes: list[str], held_to: list
     """Record CELLS with LiteLLM set up for `litellm_modes`, the recorder holding each
     request to `held_to`; the tier results, by provider, the tree and the credentials."""
     root = _tree(tmp_path)
-    set_up, held = choose(litellm_modes, catalog.PROVIDERS), choose(held_to, catalog.PROVIDERS)
+    set_up, held = choose(litellm_modes, catalog.ALL_PROVIDERS), choose(held_to, catalog.ALL_PROVIDERS)
     providers = [cell.provider for cell in CELLS]
     workdir = tmp_path / "work"
     workdir.mkdir()
-    credentials = fake_credentials(workdir, choice=set_up)
+    credentials = fake_credentials(workdir, choice=set_up, among=providers)
     options = RunOptions(mode="emulate", root=root, environment=credentials, credentials=held)
     with runner.StackRun(runner.plan(CELLS, options), litellm_env, options,
                          proxy_config=litellm_config.default_config(providers, set_up)) as on_stack:
@@ -73,7 +75,13 @@ def test_every_other_mode_works_through_litellm(tmp_path, litellm_env):
     # ... and the service account traded its JWT at the token endpoint; the cassettes say which mode
     token = json.loads((root / "auth" / "google_oauth2_token.json").read_text())
     assert token["interactions"][0]["request"]["url"] == "https://oauth2.googleapis.com/token"
-    for cell, mode in zip(CELLS, ("sigv4", "assumed-role", "service-account")):
+    # ... and the service principal's secret was traded with Entra ID (MSAL reads the
+    # tenant's OpenID configuration first), the secret redacted
+    entra = json.loads((root / "auth" / "entra_token.json").read_text())
+    assert [(i["request"]["method"], i["request"]["url"].rsplit("/", 2)[-1]) for i in entra["interactions"]] == [
+        ("GET", "openid-configuration"), ("POST", "token")]
+    assert entra["interactions"][1]["request"]["body"]["form"]["client_secret"] == "<redacted>"
+    for cell, mode in zip(CELLS, ("sigv4", "assumed-role", "service-account", "entra-id")):
         document = json.loads(cell.cassette_path(root, CLAUDE_CODE_VERSION).read_text())
         assert document["provenance"]["credentials"] == mode
     vertex = json.loads(CELLS[2].cassette_path(root, CLAUDE_CODE_VERSION).read_text())
@@ -101,6 +109,7 @@ def test_a_request_that_does_not_carry_its_modes_authentication_fails_naming_the
     assert "it carried a bearer token" in errors["bedrock_invoke"]
     assert "bedrock_converse.credentials.assumed-role" in errors["bedrock_converse"]
     assert "vertex_ai.credentials.service-account" in errors["vertex_ai"]
+    assert "azure_openai.credentials.entra-id" in errors["azure_openai"]
 
 
 def test_the_reverse_mismatch_fails_too(tmp_path, litellm_env):
@@ -115,6 +124,8 @@ def test_the_reverse_mismatch_fails_too(tmp_path, litellm_env):
     assert results["bedrock_converse"].status == "pass", errors
     assert results["vertex_ai"].status == "fail", errors
     assert "vertex_ai.credentials.metadata-server" in errors["vertex_ai"]
+    assert results["azure_openai"].status == "fail", errors  # a bearer token where the api-key header belongs
+    assert "azure_openai.credentials.api-key" in errors["azure_openai"]
 
 
 def test_the_bundled_cassettes_replay_under_every_other_mode_and_say_so(litellm_env):
@@ -122,9 +133,9 @@ def test_the_bundled_cassettes_replay_under_every_other_mode_and_say_so(litellm_
     endpoints those need (STS, the key file's token exchange) are in cassettes/auth/, the
     Vertex location and the authentication are the mode's to judge, and each tier says
     what it was recorded under."""
-    result = runner.execute(CELLS, litellm_env, RunOptions(credentials=choose(OTHER_MODES, catalog.PROVIDERS)))
+    result = runner.execute(CELLS, litellm_env, RunOptions(credentials=choose(OTHER_MODES, catalog.ALL_PROVIDERS)))
     tiers = [t for cell in result.cells() for t in cell.tiers]
-    assert [t.status for t in tiers] == ["pass"] * 3, [t.error for t in tiers]
+    assert [t.status for t in tiers] == ["pass"] * 4, [t.error for t in tiers]
     for tier in tiers:
         said = [f.message for f in tier.findings if f.kind == "credentials-replayed"]
         assert said and f"recorded with {tier.provider}'s " in said[0], tier.findings

@@ -169,7 +169,7 @@ def test_provider_host_ownership(host, owners):
 
 def test_auth_hosts_belong_to_a_provider_and_have_a_cassette_path():
     for host, name in catalog.AUTH_HOSTS.items():
-        assert any(p.owns_host(host) for p in catalog.PROVIDERS), host
+        assert any(p.owns_host(host) for p in catalog.ALL_PROVIDERS), host
         assert layout.auth_cassette_path(Path("/c"), name) == Path(f"/c/auth/{name}.json")
 
 
