@@ -82,6 +82,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds each client request to LiteLLM may take before the tier counts as hung")
     group.addoption("--ccmatrix-credentials", metavar="MODE|PROVIDER=MODE", action="append", default=[],
                     help="how LiteLLM's deployments authenticate (as ccmatrix run --credentials); repeatable")
+    group.addoption("--ccmatrix-columns", metavar="VIEW", default=catalog.Columns.PUBLISHED.value,
+                    choices=[c.value for c in catalog.Columns],
+                    help="published (the five columns; default) or all (also the GPT-5.6 columns), as ccmatrix run")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -151,7 +154,8 @@ class MatrixSession:
         self.out: str | None = opt("ccmatrix_out")
         try:
             self.cell_tiers = catalog.select(opt("ccmatrix_feature"), opt("ccmatrix_provider"), opt("ccmatrix_tier"),
-                                             faults=opt("ccmatrix_faults"))
+                                             faults=opt("ccmatrix_faults"),
+                                             columns=catalog.Columns(opt("ccmatrix_columns")))
         except catalog.CatalogError as exc:
             raise pytest.UsageError(f"ccmatrix: {exc}") from None
         if not self.cell_tiers:
@@ -385,7 +389,8 @@ def _run_options(opt, root: Path, claude_code: str) -> "RunOptions":  # type: ig
                           chunkings=tuple(parse_chunkings(opt("ccmatrix_chunkings"))), client=opt("ccmatrix_client"),
                           config=Path(opt("ccmatrix_config")) if opt("ccmatrix_config") else None,
                           timeouts=Timeouts(request=opt("ccmatrix_request_timeout")),
-                          credentials=choose(opt("ccmatrix_credentials"), catalog.ALL_PROVIDERS))
+                          credentials=choose(opt("ccmatrix_credentials"), catalog.ALL_PROVIDERS),
+                          columns=catalog.Columns(opt("ccmatrix_columns")))
     except (ValueError, ConfigError, CredentialsError) as exc:
         raise pytest.UsageError(f"ccmatrix: {exc}") from None
 

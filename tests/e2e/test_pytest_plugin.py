@@ -86,6 +86,11 @@ def test_collects_every_implemented_cell(pytester: pytest.Pytester) -> None:
                    for row in BASIC for p in catalog.PROVIDERS for t in ("haiku", "sonnet", "opus")]
     assert "ccmatrix::ccmatrix[basic_messaging_streaming-bedrock_invoke-haiku]" in ids
 
+    # the nine-column view: the GPT-5.6 columns' cell tiers too (vertex_ai_gpt's as n/a)
+    result = pytester.runpytest_inprocess(*PLUGIN, "--ccmatrix", "--collect-only", "-q", "--ccmatrix-columns=all")
+    assert collected(result) == expected_ids(catalog.select(columns=catalog.Columns.ALL))
+    assert "ccmatrix::ccmatrix[tool_use_streaming-bedrock_mantle-luna]" in collected(result)
+
 
 def test_k_and_options_narrow_the_cells(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess(*PLUGIN, "--ccmatrix", "--collect-only", "-q", *BASIC_ARGS,
