@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -27,6 +28,7 @@ from ccmatrix.catalog import layout
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.export import unit_test
 from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice, auth_cassette_name
+from ccmatrix.proxy.litellm_env import LiteLLMEnv
 
 # the row's answer checks the exported test can make on LiteLLM's answer itself
 # (ccmatrix/verdict/criteria.py has the CLI's versions of them)
@@ -85,7 +87,7 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
                                                              for r in recorded.client], indent=1), encoding="utf-8")
         (staging / "expected.json").write_text(json.dumps(expected, indent=1), encoding="utf-8")
         name = f"test_{cell.feature.id}_{cell.provider.id}_{cell.tier.id}.py"
-        (staging / name).write_text(unit_test.render(cell), encoding="utf-8")
+        (staging / name).write_text(unit_test.render(cell, str(to)), encoding="utf-8")
         to.mkdir(parents=True, exist_ok=True)
         written = []
         for item in sorted(staging.iterdir()):
@@ -97,7 +99,7 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def run_traffic(cell: catalog.CellTier, litellm: Any, root: Path, release: str,
+def run_traffic(cell: catalog.CellTier, litellm: LiteLLMEnv, root: Path, release: str,
                 credentials: CredentialChoice = DEFAULT_CHOICE) -> list[cassettes.Interaction]:
     """What the provider answered when `litellm` ran the cell tier: Claude Code's recorded
     requests sent again through it, its upstream requests answered by the emulator (a
@@ -170,6 +172,4 @@ def _model(request: cassettes.RecordedRequest) -> str | None:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).hostname or ""
