@@ -99,11 +99,12 @@ _THINKING = _fields(
     ("body.thinking", "body.output_config.effort"),
     ("body.additionalModelRequestFields.thinking", "body.additionalModelRequestFields.output_config.effort"),
 )
-# the GPT-5.6 columns' Responses API bodies: tools flattened to {type, name, parameters}
+# the GPT-5.6 columns' Responses API bodies: tools flattened to {type, name, parameters, strict}
 _TOOLS = {**_fields(("body.tools", "body.tool_choice"), ("body.toolConfig",)),
           "responses": ("body.tools", "body.tool_choice")}
 # a streamed answer on the Responses API is asked for (streaming is opt-in there; LiteLLM
-# 1.83.14 does not ask, and Claude Code's streamed tool call is lost: docs/gpt-columns.md)
+# 1.83.14 called as a library does not ask, and the streamed tool call is lost:
+# docs/gpt-columns.md)
 _STREAM = {"responses": ("body.stream",)}
 _CACHE = _fields(
     ("body.system[*].cache_control", "body.tools[*].cache_control"),
