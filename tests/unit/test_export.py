@@ -49,6 +49,15 @@ def test_the_expectations_name_the_rows_load_bearing_fields_as_recorded(tmp_path
     compile(source, "exported", "exec")
 
 
+def test_a_tool_rows_expectations_carry_the_tools_as_recorded(tmp_path):
+    """The tools are load-bearing for the tool rows, leaf by leaf, as ccmatrix holds them
+    (OpenAI's `strict: false`, which LiteLLM 1.93.0 leaves out: docs/gpt-columns.md)."""
+    export_cell(catalog.CellTier.parse("tool_use_streaming/openai/sol"), ROOT, CLAUDE_CODE_VERSION, tmp_path)
+    first = json.loads((tmp_path / "expected.json").read_text())["requests"][0]["fields"]
+    assert first["body.tools[0].strict"] is False and first["body.stream"] is True
+    assert not any(path.startswith("body.input") for path in first)  # the conversation is drift here
+
+
 def test_a_probe_row_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(ExportError, match="a probe row"):
         export_cell(catalog.CellTier.parse("count_tokens/anthropic/haiku"), ROOT, CLAUDE_CODE_VERSION,
