@@ -168,7 +168,7 @@ def _fields(request: cassettes.RecordedRequest, patterns: tuple[str, ...]) -> di
 
 
 def _model(request: cassettes.RecordedRequest) -> str | None:
-    body = request.body.json_ if request.body is not None else None
+    body = request.body.value() if request.body is not None else None
     return body.get("model") if isinstance(body, dict) else None
 
 

@@ -69,6 +69,7 @@ def auth_cassette_name(host: str) -> str | None:
     return next((name for p in ALL_PROVIDERS if (name := p.owns_auth_host(host))), None)
 
 
+@functools.lru_cache(maxsize=256)  # asked of every upstream request: hosts are few
 def provider_for_host(host: str) -> Provider | None:
     """The first provider, in column order, whose hosts `host` is among."""
     return next((p for p in ALL_PROVIDERS if p.owns_host(host)), None)

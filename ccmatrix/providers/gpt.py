@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from ccmatrix.providers import ids
 from ccmatrix.providers.base import MISMATCH_STATUS, RESPONSES, ErrorAnswer, Provider
-from ccmatrix.providers.contract import ProviderRequest, Rule, Violation, on_path
+from ccmatrix.providers.contract import Rule, Violation, on_path
 from ccmatrix.providers.openai_api import chat_completions_rules, error_body, responses_rules
 from ccmatrix.wire.messages import (
     AssistantMessage,
@@ -90,4 +90,4 @@ def _json(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-__all__ = ["GPT_ROWS", "GptProvider", "ProviderRequest", "contract"]
+__all__ = ["GPT_ROWS", "GptProvider", "contract"]

@@ -50,10 +50,14 @@ def error_body(violation: Violation) -> dict[str, Any]:
     return {"error": {"message": violation.message, "type": rule.error_type, "param": param, "code": code}}
 
 
-def unknown_fields(request: ProviderRequest) -> str | None:
+def _first_unknown(request: ProviderRequest, known: frozenset[str]) -> str | None:
     body = request.body if isinstance(request.body, dict) else {}
-    extra = [key for key in body if key not in CHAT_COMPLETIONS_FIELDS]
-    return f"Unrecognized request argument supplied: {extra[0]}" if extra else None
+    return next((key for key in body if key not in known), None)
+
+
+def unknown_fields(request: ProviderRequest) -> str | None:
+    extra = _first_unknown(request, CHAT_COMPLETIONS_FIELDS)
+    return f"Unrecognized request argument supplied: {extra}" if extra else None
 
 
 def max_tokens_on_a_reasoning_model(request: ProviderRequest) -> str | None:
@@ -145,7 +149,7 @@ _PARAM_AND_CODE: dict[str, tuple[str | Callable[[str], str | None] | None, str |
     "max-completion-tokens": ("max_tokens", "unsupported_parameter"),
     "reasoning-sampling": (_first_quoted, "unsupported_value"),
     "reasoning-effort-values": ("reasoning_effort", "invalid_value"),
-    "tools-are-functions": (lambda message: _first_quoted(message), "invalid_value"),
+    "tools-are-functions": (_first_quoted, "invalid_value"),
     "tool-choice-needs-tools": ("tool_choice", None),
     # OpenAI names the message ("messages.[4].role"); the emulator names the list only
     "tool-results-answer-calls": ("messages", None),
@@ -195,9 +199,8 @@ RESPONSES_FIELDS = frozenset({
 
 
 def unknown_responses_fields(request: ProviderRequest) -> str | None:
-    body = request.body if isinstance(request.body, dict) else {}
-    extra = [key for key in body if key not in RESPONSES_FIELDS]
-    return f"Unknown parameter: '{extra[0]}'." if extra else None
+    extra = _first_unknown(request, RESPONSES_FIELDS)
+    return f"Unknown parameter: '{extra}'." if extra else None
 
 
 def responses_effort_value(request: ProviderRequest) -> str | None:
