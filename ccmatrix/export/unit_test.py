@@ -30,10 +30,10 @@ import json
 import os
 import pathlib
 import re
+import sys
 
 HERE = pathlib.Path(__file__).parent
 EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
-os.environ.update(EXPECTED["environment"])  # throwaway credentials, as the recording had
 os.environ["DISABLE_AIOHTTP_TRANSPORT"] = "True"  # httpx's own transport, which respx mocks
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # nothing fetched at import
 
@@ -45,17 +45,31 @@ import yaml  # noqa: E402
 litellm.drop_params = True  # the live harness's proxy settings
 litellm.modify_params = True
 
-if EXPECTED.get("google_adc"):
-    # Vertex AI on application default credentials (the GCE metadata server, live): a
-    # token is all LiteLLM needs of them, and the replay does not check it
-    import google.auth
-    import google.auth.credentials
 
-    class _Token(google.auth.credentials.Credentials):
-        def refresh(self, request):
-            self.token = "ya29.ccmatrix-export-example"
+def _as_recorded(monkeypatch):
+    """What the recording's LiteLLM had, for this test only (others in the same session,
+    LiteLLM's own among them, keep theirs)."""
+    for name, value in EXPECTED["environment"].items():
+        monkeypatch.setenv(name, value)  # throwaway credentials, as the recording had
+    if "litellm.proxy.proxy_server" not in sys.modules:
+        # LiteLLM's Messages adapter (the route to Converse and to OpenAI's APIs, 1.98.0 on)
+        # asks the proxy's module for the proxy's router when called without one. In-process
+        # there is no proxy and that router is None either way, but the import takes 5-8 s:
+        # the module is absent here, as in an install without LiteLLM's proxy extra, which the
+        # adapter takes as no router (its _proxy_router_fallback).
+        monkeypatch.setitem(sys.modules, "litellm.proxy.proxy_server", None)
+    if EXPECTED.get("google_adc"):
+        # Vertex AI on application default credentials (the GCE metadata server, live): a
+        # token is all LiteLLM needs of them, and the replay does not check it
+        import google.auth
+        import google.auth.credentials
 
-    google.auth.default = lambda *args, **kwargs: (_Token(), EXPECTED["environment"].get("VERTEXAI_PROJECT"))
+        class Token(google.auth.credentials.Credentials):
+            def refresh(self, request):
+                self.token = "ya29.ccmatrix-export-example"
+
+        monkeypatch.setattr(google.auth, "default", lambda *args, **kwargs: (
+            Token(), EXPECTED["environment"].get("VERTEXAI_PROJECT")))
 
 
 def _deployment():
@@ -138,7 +152,8 @@ CRITERIA = {{
 }}
 
 
-def test_{test_name}():
+def test_{test_name}(monkeypatch):
+    _as_recorded(monkeypatch)
     with respx.mock(assert_all_called=False) as router:
         _mock(router)
 
