@@ -63,5 +63,5 @@ def merge(runs: list[tuple[str, RunResult]]) -> RunResult:
                 owner[key], cells[key] = name, cell
     shown = {p for _, run in runs for p in run.providers}
     rows, fault_rows = matrix_rows(cells, tuple(p for p in catalog.ALL_PROVIDERS if p.id in shown))
-    return first.model_copy(update={"rows": rows, "fault_rows": fault_rows,
+    return first.model_copy(update={"rows": rows, "fault_rows": fault_rows, "stacks": sum(r.stacks for _, r in runs),
                                     "generated_at": max(r.generated_at for _, r in runs)})

@@ -136,7 +136,7 @@ def credentials_used(choice: CredentialChoice, providers: tuple[catalog.Provider
 
 
 def assemble(results: list[TierResult], options: RunOptions, *, litellm_version: str, claude_code_version: str,
-             proxy_config: str | None = None) -> RunResult:
+             proxy_config: str | None = None, stacks: int = 1) -> RunResult:
     """All rows x providers, in the catalog's order; cells without results are not_tested, with a reason."""
     order = {c.id: n for n, c in enumerate(catalog.select(implemented_only=False, columns=catalog.Columns.ALL))}
     # the view's columns, and any other a selected cell ran on (-p openai in the published view)
@@ -158,6 +158,7 @@ def assemble(results: list[TierResult], options: RunOptions, *, litellm_version:
         client=options.client,
         proxy_config=proxy_config,
         credentials=credentials_used(options.credentials, shown),
+        stacks=stacks,
     )
 
 
@@ -205,4 +206,4 @@ def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: Ru
     if options.mode.records:
         cassettes.prune_blobs(options.root)
     return assemble([r for share, _ in done for r in share], options, litellm_version=litellm.version,
-                    claude_code_version=the_plan.claude_code, proxy_config=done[0][1])
+                    claude_code_version=the_plan.claude_code, proxy_config=done[0][1], stacks=len(shares))

@@ -283,6 +283,9 @@ class RunResult(BaseModel):
     proxy_config: str | None = None  # the LiteLLM config the run used
     # each provider's credential mode: {"mode", "location"?, "summary"} (providers/credentials.py)
     credentials: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # LiteLLM stacks that ran side by side (--jobs), each its share of whole cells; merged
+    # shards: all of theirs
+    stacks: int = 1
 
     def cells(self) -> list[CellResult]:
         """Every cell, the published rows' then the fault rows'."""

@@ -59,6 +59,7 @@ def test_merged_shards_equal_the_whole_run(tmp_path):
         parts.append((str(out), load_run(out)))
     merged = merge(parts)
     assert merged.rows == whole.rows
+    assert merged.stacks == 3  # each shard's one stack
     assert [c.feature for c in merged.regressions] == ["thinking"]
 
 
