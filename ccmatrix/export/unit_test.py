@@ -52,7 +52,7 @@ def _as_recorded(monkeypatch):
     for name, value in EXPECTED["environment"].items():
         monkeypatch.setenv(name, value)  # throwaway credentials, as the recording had
     if "litellm.proxy.proxy_server" not in sys.modules:
-        # LiteLLM's Messages adapter (the route to Converse and to OpenAI's APIs, 1.98.0 on)
+        # LiteLLM's Messages adapter (the route to Converse and to OpenAI's APIs, 1.97.0 on)
         # asks the proxy's module for the proxy's router when called without one. In-process
         # there is no proxy and that router is None either way, but the import takes 5-8 s:
         # the module is absent here, as in an install without LiteLLM's proxy extra, which the
