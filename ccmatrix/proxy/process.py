@@ -4,9 +4,11 @@ their own, stopped with everything they started, their logs kept for errors."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +22,42 @@ class StackError(CcmatrixError):
     """A process ccmatrix started did not start, or died; the message carries its log tail."""
 
 
+# Where the kernel takes the local port of an outgoing connection (Linux's
+# ip_local_port_range; the kernel's ip-sysctl documentation). A listening port chosen
+# there can be taken by any process's connection between the choice and the listener's
+# bind, seconds later for LiteLLM (its import comes first): "address already in use" in
+# a clean-clone run, 2026-12-07. Ports below the range are never handed out that way.
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LISTEN_SPAN = 12_000  # how many ports below the ephemeral range ccmatrix chooses among
+_chosen: set[int] = set()  # handed out by this process (stacks start side by side)
+_choosing = threading.Lock()
+
+
+def _listen_ports() -> range:
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    return range(max(1024, low - _LISTEN_SPAN), low)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port free now and outside the kernel's ephemeral range, not handed out
+    before by this process: what a process ccmatrix starts will listen on."""
+    ports = _listen_ports()
+    with _choosing:
+        for _ in range(200):
+            port = random.choice(ports)
+            if port in _chosen:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _chosen.add(port)
+            return port
+    with socket.socket() as s:  # a crowded range: any free port, as the kernel picks it
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

@@ -19,6 +19,7 @@ from ccmatrix.providers import CredentialChoice, conflict
 from ccmatrix.proxy import litellm_config
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.mitmdump import Mitmdump
+from ccmatrix.proxy.process import StackError
 from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.run.cell import CellRun
 from ccmatrix.run.guard import Guard
@@ -182,6 +183,8 @@ def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: Ru
     shares = [s for k in range(1, jobs + 1) if (s := shard(cell_tiers, f"{k}/{jobs}"))] if jobs > 1 else [cell_tiers]
     stop = threading.Event()
 
+    unstarted: list[StackError] = []  # stacks of a side-by-side run that did not start
+
     def on_a_stack(share: list[catalog.CellTier]) -> tuple[list[TierResult], str]:
         results: list[TierResult] = []
         with StackRun(replace(the_plan, cell_tiers=share), litellm, options, observer, mitmdump,
@@ -189,7 +192,16 @@ def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: Ru
             for cell in share:
                 if stop.is_set():  # interrupted on another thread: no further tier starts
                     break
-                results.append(run.run(cell))
+                try:
+                    results.append(run.run(cell))
+                except StackError as exc:  # raised only by the stack's start
+                    if len(shares) == 1:
+                        raise
+                    # the other stacks' tiers still count; this one's are not judged
+                    unstarted.append(exc)
+                    results += [TierResult.run_error(c, f"not run: its stack did not start: {exc}")
+                                for c in share[len(results):]]
+                    break
             return results, run.config_label
 
     if len(shares) == 1:
@@ -203,7 +215,10 @@ def execute(cell_tiers: list[catalog.CellTier], litellm: LiteLLMEnv, options: Ru
             # tier, and each stops its LiteLLM and mitmdump before this returns
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+        if len(unstarted) == len(shares):  # none started: as one stack that does not start
+            raise unstarted[0]
     if options.mode.records:
         cassettes.prune_blobs(options.root)
     return assemble([r for share, _ in done for r in share], options, litellm_version=litellm.version,
-                    claude_code_version=the_plan.claude_code, proxy_config=done[0][1], stacks=len(shares))
+                    claude_code_version=the_plan.claude_code, proxy_config=done[0][1],
+                    stacks=len(shares) - len(unstarted))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.proxy.litellm_env import LiteLLMEnv
+from ccmatrix.proxy.process import StackError
 from ccmatrix.report import RUN_FILENAME, MergeError, load_run, merge, write_reports
 from ccmatrix.run.runner import RunOptions, assemble
 from ccmatrix.run.shards import ShardError, parse_shard, shard
@@ -80,3 +84,48 @@ def test_load_run_names_the_file(tmp_path):
     (tmp_path / RUN_FILENAME).write_text('{"rows": []}')
     with pytest.raises(MergeError, match=f"{RUN_FILENAME}: not a ccmatrix run result: litellm_version: Field required"):
         load_run(tmp_path)
+
+
+
+class _StackRunThatMayNotStart:
+    """runner.StackRun, for execute's side-by-side logic alone: each tier passes, except on
+    a share holding one of `unstartable`, whose stack does not start (at its first tier)."""
+
+    unstartable: set[str] = set()
+
+    def __init__(self, the_plan, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.cells, self.config_label = the_plan.cell_tiers, "ccmatrix"
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+        pass
+
+    def run(self, cell):  # type: ignore[no-untyped-def]
+        if any(c.id in self.unstartable for c in self.cells):
+            raise StackError("litellm exited with code 3; log tail: address already in use")
+        return TierResult(feature=cell.feature.id, provider=cell.provider.id, tier=cell.tier.id,
+                          model_alias=cell.proxy_model, status="pass", recorded_status="pass")
+
+
+def test_a_stack_that_does_not_start_costs_its_own_share_not_the_others(monkeypatch):
+    """`--jobs 2`: the stack that started keeps its tiers' verdicts; the other's tiers are run
+    errors saying why, and the run record counts one stack. None started: the start's error."""
+    from ccmatrix.run import runner
+
+    monkeypatch.setattr(runner, "StackRun", _StackRunThatMayNotStart)
+    env = LiteLLMEnv(python=Path("/nonexistent/bin/python"), version="1.110.2")
+    cells = catalog.select(features=["thinking", "tool_use"])
+    first, second = shard(cells, "1/2"), shard(cells, "2/2")
+    monkeypatch.setattr(_StackRunThatMayNotStart, "unstartable", {second[0].id})
+    result = runner.execute(cells, env, RunOptions(jobs=2))
+    tiers = {f"{t.feature}/{t.provider}/{t.tier}": t for c in result.cells() for t in c.tiers}
+    assert [tiers[c.id].status for c in first] == ["pass"] * len(first)
+    for cell in second:
+        assert tiers[cell.id].status == "error", cell.id
+        assert "not run: its stack did not start: litellm exited with code 3" in tiers[cell.id].error
+    assert result.stacks == 1
+    monkeypatch.setattr(_StackRunThatMayNotStart, "unstartable", {first[0].id, second[0].id})
+    with pytest.raises(StackError, match="exited with code 3"):
+        runner.execute(cells, env, RunOptions(jobs=2))
