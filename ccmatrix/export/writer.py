@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -127,8 +127,9 @@ def run_traffic(cell: catalog.CellTier, litellm: LiteLLMEnv, root: Path, release
 
 def _on_model(cell: catalog.CellTier, interactions: list[cassettes.Interaction]) -> list[cassettes.Interaction]:
     """The exchanges of the cell's conversation: on its model, no token endpoint's."""
+    # a model id in a path is percent-encoded (Bedrock's `...-v1:0` as `...-v1%3A0`)
     return [i for i in interactions if auth_cassette_name(_host(i.request.url)) is None
-            and (cell.model_id in i.request.url or _model(i.request) == cell.model_id)]
+            and (cell.model_id in unquote(urlsplit(i.request.url).path) or _model(i.request) == cell.model_id)]
 
 
 def vcr_cassette(interactions: list[cassettes.Interaction]) -> str:

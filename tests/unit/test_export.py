@@ -4,6 +4,7 @@ leg by vcrpy's own loader, byte for byte; the expectations a red cell is judged 
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 
 import pytest
 from vcr.serialize import deserialize
@@ -17,15 +18,18 @@ from ccmatrix.export import ExportError, export_cell
 ROOT = catalog.DEFAULT_CASSETTE_DIR
 
 
+# Haiku's Bedrock model id (`...-v1:0`) is percent-encoded in the path (`...-v1%3A0`)
 @pytest.mark.parametrize("cell_id", ["thinking/bedrock_invoke/opus", "tool_use_streaming/bedrock_converse/sonnet",
-                                     "thinking/vertex_ai/opus", "tool_use_streaming/openai/sol"])
+                                     "thinking/vertex_ai/opus", "tool_use_streaming/openai/sol",
+                                     "thinking/bedrock_invoke/haiku", "web_search/bedrock_converse/haiku"])
 def test_the_provider_leg_is_a_vcrpy_cassette_with_every_body_intact(cell_id, tmp_path):
     cell = catalog.CellTier.parse(cell_id)
     export_cell(cell, ROOT, CLAUDE_CODE_VERSION, tmp_path)
     requests, responses = deserialize((tmp_path / "provider_leg.yaml").read_text(), yamlserializer)
     recorded = [i for i in cassettes.load(cell.cassette_path(ROOT, CLAUDE_CODE_VERSION), ROOT).interactions
-                if cell.model_id in i.request.url or (i.request.body and isinstance(i.request.body.json_, dict)
-                                                      and i.request.body.json_.get("model") == cell.model_id)]
+                if cell.model_id in unquote(i.request.url) or (i.request.body and isinstance(i.request.body.json_, dict)
+                                                               and i.request.body.json_.get("model") == cell.model_id)]
+    assert recorded
     assert [r.uri for r in requests] == [i.request.url for i in recorded]
     for response, interaction in zip(responses, recorded):
         body = response["body"]["string"]
