@@ -158,11 +158,21 @@ def test_{test_name}(monkeypatch):
         _mock(router)
 
         async def turns():
-            return [await _answer(turn) for turn in EXPECTED["turns"]]
+            answers, raised = [], []
+            for number, turn in enumerate(EXPECTED["turns"]):
+                before = len(router.calls)
+                try:
+                    answers.append(await _answer(turn))
+                except Exception as error:  # the proxy hands Claude Code an error answer instead
+                    # as recorded when the provider refused the request (an error status replayed)
+                    if not any(call.response is not None and call.response.status_code >= 400
+                               for call in list(router.calls)[before:]):
+                        raised.append(f"LiteLLM raised on Claude Code's turn #{{number}}, which the provider "
+                                      f"answered: {{type(error).__name__}}: {{str(error).splitlines()[0][:200]}}")
+            return answers, raised
 
-        answers = asyncio.run(turns())
+        answers, problems = asyncio.run(turns())
         sent = [call.request for call in router.calls]
-    problems = []
     for index, recorded in enumerate(EXPECTED["requests"]):
         if index >= len(sent):
             problems.append(f"upstream request #{{index}} ({{recorded['route']}}) was not sent")

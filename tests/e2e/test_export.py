@@ -51,11 +51,18 @@ LOST_EFFORT = {
 }
 
 
+# Green on the default with a provider's refusal in its recording: LiteLLM 1.110.2 puts
+# tool_choice in Converse's inferenceConfig on Claude Code's web search turn, which
+# Converse refuses (a finding beside the passing cell, docs/red-cells.md); the exported
+# test takes the recorded 400 as the proxy does, an error answer, not a crash.
+REFUSED_AS_RECORDED = "web_search/bedrock_converse/haiku"
+
+
 def test_exported_red_cells_fail_on_the_red_release_naming_the_field_and_pass_on_the_default(tmp_path, test_tools):
     """Exported one by one, run together, as a maintainer drops them into LiteLLM's tests:
     each test keeps its credentials and stand-ins to itself."""
     folders = []
-    for cell in LOST_EFFORT:
+    for cell in [*LOST_EFFORT, REFUSED_AS_RECORDED]:
         out = tmp_path / cell.replace("/", "_")
         exported = subprocess.run([*CCMATRIX, "export", cell, "--to", str(out)], capture_output=True, text=True,
                                   timeout=60)
@@ -63,14 +70,14 @@ def test_exported_red_cells_fail_on_the_red_release_naming_the_field_and_pass_on
         assert sorted(p.name for p in out.iterdir()) == [
             "client_leg.json", "expected.json", "provider_leg.yaml", f"test_{cell.replace('/', '_')}.py"]
         folders.append(out)
-    red = _run_exported(folders, REGRESSED, test_tools)
+    red = _run_exported(folders[:len(LOST_EFFORT)], REGRESSED, test_tools)
     assert red.returncode == 1 and "3 failed" in red.stdout, red.stdout[-3000:] + red.stderr[-2000:]
     parts = re.split(r"^_{3,} (test_\w+) _{3,}$", red.stdout, flags=re.M)
     failures = dict(zip(parts[1::2], parts[2::2]))  # each failed test's report, by its name
     for cell, field in LOST_EFFORT.items():
         assert field in failures[f"test_{cell.replace('/', '_')}"], failures.keys()
     green = _run_exported(folders, None, test_tools)
-    assert green.returncode == 0 and "3 passed" in green.stdout, green.stdout[-3000:] + green.stderr[-2000:]
+    assert green.returncode == 0 and "4 passed" in green.stdout, green.stdout[-3000:] + green.stderr[-2000:]
 
 
 def test_export_with_litellm_takes_the_providers_answers_from_a_run_through_it(tmp_path):
