@@ -64,7 +64,7 @@ _FLAG_BODY_KEYS = frozenset({"anthropic_beta"})
 # How a request authenticates is its credential mode's to judge (ccmatrix/providers/
 # credentials.py holds every upstream request to the run's mode), not the recording's: a
 # cassette recorded under one mode replays under another, where only these differ.
-_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-amz-security-token"})
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-amz-security-token"})
 _VERTEX_PROJECT = re.compile(r"/projects/[^/]+/")
 # Vertex's location (a region's host and path, or the global endpoint's) is the credential
 # mode's too (`vertex_location`): the route is compared without it
@@ -93,7 +93,7 @@ def request_view(method: str, url: str, headers: Mapping[str, str], body: Any) -
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         view[f"query.{key}"] = value
     for name, value in redact_headers(dict(headers)).items():
-        if name in _TRANSPORT_HEADERS or name in _CREDENTIAL_HEADERS or value == PER_CALL:
+        if name in _TRANSPORT_HEADERS or name in CREDENTIAL_HEADERS or value == PER_CALL:
             continue
         if name in _FLAG_HEADERS:
             for flag in value.split(","):

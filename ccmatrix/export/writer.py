@@ -23,7 +23,7 @@ import yaml
 
 from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
-from ccmatrix.cassette.field_diff import matches, request_view
+from ccmatrix.cassette.field_diff import CREDENTIAL_HEADERS, matches, request_view
 from ccmatrix.catalog import layout
 from ccmatrix.errors import CcmatrixError
 from ccmatrix.export import unit_test
@@ -74,9 +74,9 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
                                                                                if recorded.verdict else None)},
         "deployment": cell.provider.litellm_params(cell.model_id, mode),
         "environment": cell.provider.fake_credentials(Path(tempfile.gettempdir()), None, mode),
-        "turns": [r.body.json_ for r in turns if r.body is not None],
+        "turns": [{"headers": _forwarded_headers(r.headers), "body": r.body.json_} for r in turns if r.body is not None],
         "requests": [{"route": f"{i.request.method} {i.request.url.split('?')[0]}",
-                      "fields": _fields(i.request, fields)} for i in upstream],
+                      "fields": _fields(i.request, fields), "turns": _turns(i.request)} for i in upstream],
         "criteria": [c for c in cell.feature.criteria if c in ANSWER_CRITERIA],
         # Vertex AI's metadata-server mode: google.auth's default credentials, stood in for
         "google_adc": mode.id == "metadata-server",
@@ -166,6 +166,25 @@ def _fields(request: cassettes.RecordedRequest, patterns: tuple[str, ...]) -> di
     view = request_view(request.method, request.url, request.headers, body)
     return {path: value for path, value in view.items()
             if path in ("method", "path") or (path.startswith("body.") and matches(path, patterns))}
+
+
+def _turns(request: cassettes.RecordedRequest) -> int:
+    """How many messages (Gemini's contents, the Responses API's input items) it carries:
+    what the exported test pairs a sent request with its recording by, as ccmatrix does."""
+    body = request.body.json_ if request.body is not None else None
+    lists = [body.get(key) for key in ("messages", "contents", "input")] if isinstance(body, dict) else []
+    return next((len(items) for items in lists if isinstance(items, list)), 0)
+
+
+def _forwarded_headers(headers: dict[str, str]) -> dict[str, str]:
+    """What LiteLLM's proxy passes on of a request's headers under the live harness's
+    `forward_client_headers_to_llm_api` (LiteLLMProxyRequestSetup._get_forwardable_headers):
+    its `x-` headers but the SDK's `x-stainless-` ones, and `anthropic-beta`; Claude Code's
+    credentials (redacted here) are not among them."""
+    return {name: value for name, value in headers.items()
+            if name.lower() not in CREDENTIAL_HEADERS
+            and ((name.lower().startswith("x-") and not name.lower().startswith("x-stainless"))
+                 or name.lower().startswith("anthropic-beta"))}
 
 
 def _model(request: cassettes.RecordedRequest) -> str | None:

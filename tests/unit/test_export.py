@@ -47,7 +47,11 @@ def test_the_expectations_name_the_rows_load_bearing_fields_as_recorded(tmp_path
     assert request["fields"]["body.output_config.effort"] == "max"
     assert request["fields"]["path"].endswith("/invoke-with-response-stream")
     assert expected["criteria"] == ["thinking_block"]
-    assert all(turn["model"] == "claude-opus-4-7-bedrock-invoke" for turn in expected["turns"])
+    assert all(turn["body"]["model"] == "claude-opus-4-7-bedrock-invoke" for turn in expected["turns"])
+    # the headers the proxy passes on under the live harness's forward_client_headers_to_llm_api
+    headers = expected["turns"][0]["headers"]
+    assert "anthropic-beta" in headers and headers["x-app"] == "cli"
+    assert not [name for name in headers if name == "authorization" or name.startswith("x-stainless")]
     source = next(tmp_path.glob("test_*.py")).read_text()
     assert "import ccmatrix" not in source and "from ccmatrix" not in source  # it needs nothing of ccmatrix
     compile(source, "exported", "exec")
