@@ -12,9 +12,8 @@ token is deterministic and obviously fake, so recordings stay stable.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs
 
-from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response
+from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse, json_response, oauth_error
 from ccmatrix.providers import ids
 from ccmatrix.providers.credentials import ENTRA_TOKEN
 
@@ -24,13 +23,8 @@ _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 LOGIN = "https://login.microsoftonline.com"
 
 
-def _error(error: str, description: str, status: int = 400) -> EmulatedResponse:
-    # AADSTS errors: {"error", "error_description", "error_codes", ...} (the reference above)
-    return json_response(status, {"error": error, "error_description": description})
-
-
 def handle(req: EmulatedRequest) -> EmulatedResponse | None:
-    path = req.route_path.split("?")[0]
+    path = req.route_path
     if req.method == "GET" and (found := _CONFIGURATION.match(path)):
         tenant = found["tenant"]
         return json_response(200, {
@@ -58,16 +52,12 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
         })
     if req.method != "POST" or not _TOKEN.match(path):
         return None
-    try:
-        form = parse_qs(req.body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        return _error("invalid_request", "AADSTS900144: The request body must contain the following parameter: "
-                                         "'grant_type'.")
-    if (form.get("grant_type") or [""])[0] != "client_credentials":
-        return _error("unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
-    if not (form.get("client_id") or [""])[0] or not ((form.get("client_secret") or [""])[0]
-                                                       or req.header("authorization")):
-        return _error("invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is "
+    # AADSTS errors carry more fields (error_codes, trace_id, ...); these two are OAuth's
+    form = req.form
+    if form.get("grant_type") != "client_credentials":
+        return oauth_error("unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
+    if not form.get("client_id") or not (form.get("client_secret") or req.header("authorization")):
+        return oauth_error("invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is "
                                         "required for the 'client_credentials' grant type.", 401)
     return json_response(200, {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_S,
                                "ext_expires_in": TOKEN_LIFETIME_S, "access_token": ENTRA_TOKEN + ids.token(req.seed)})

@@ -56,6 +56,11 @@ class EmulatedRequest:
         return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
 
     @property
+    def form(self) -> dict[str, str]:
+        """A form-encoded body's fields (the first value of each), as token services read it."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+    @property
     def stable_body(self) -> bytes:
         """The body with its per-run values (the day, the OS release Claude Code writes into
         its prompts) replaced: what the emulator's answer may depend on, so a recording made
@@ -119,3 +124,9 @@ def contract_answer(provider: Provider, req: EmulatedRequest, body: Any) -> Emul
         return None
     status, headers, data = provider.rejection(verdict.rejected, req.seed)
     return EmulatedResponse(status, headers, [data])
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> EmulatedResponse:
+    """An OAuth 2.0 token endpoint's error body (RFC 6749 section 5.2), as Google's and
+    Entra ID's token services answer."""
+    return json_response(status, {"error": error, "error_description": description})

@@ -11,7 +11,6 @@ so a Bedrock request signed with the base keys instead is told apart.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from ccmatrix.emulator.exchange import EmulatedRequest, EmulatedResponse
@@ -41,7 +40,7 @@ def handle(req: EmulatedRequest) -> EmulatedResponse | None:
         return None
     if not (req.header("authorization") or "").startswith("AWS4-HMAC-SHA256 "):
         return _error(403, "MissingAuthenticationToken", "Request is missing Authentication Token", req.seed)
-    form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
+    form = req.form
     if form.get("Action") == "GetCallerIdentity":  # LiteLLM asks who the keys are before assuming the role
         return _xml(200, (
             f'<GetCallerIdentityResponse xmlns="{NAMESPACE}"><GetCallerIdentityResult>'

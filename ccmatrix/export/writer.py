@@ -171,7 +171,7 @@ def _fields(request: cassettes.RecordedRequest, patterns: tuple[str, ...]) -> di
 def _turns(request: cassettes.RecordedRequest) -> int:
     """How many messages (Gemini's contents, the Responses API's input items) it carries:
     what the exported test pairs a sent request with its recording by, as ccmatrix does."""
-    body = request.body.json_ if request.body is not None else None
+    body = request.body.value() if request.body is not None else None
     lists = [body.get(key) for key in ("messages", "contents", "input")] if isinstance(body, dict) else []
     return next((len(items) for items in lists if isinstance(items, list)), 0)
 
@@ -181,10 +181,12 @@ def _forwarded_headers(headers: dict[str, str]) -> dict[str, str]:
     `forward_client_headers_to_llm_api` (LiteLLMProxyRequestSetup._get_forwardable_headers):
     its `x-` headers but the SDK's `x-stainless-` ones, and `anthropic-beta`; Claude Code's
     credentials (redacted here) are not among them."""
-    return {name: value for name, value in headers.items()
-            if name.lower() not in CREDENTIAL_HEADERS
-            and ((name.lower().startswith("x-") and not name.lower().startswith("x-stainless"))
-                 or name.lower().startswith("anthropic-beta"))}
+    def forwarded(name: str) -> bool:
+        name = name.lower()
+        return name not in CREDENTIAL_HEADERS and (
+            (name.startswith("x-") and not name.startswith("x-stainless")) or name.startswith("anthropic-beta"))
+
+    return {name: value for name, value in headers.items() if forwarded(name)}
 
 
 def _model(request: cassettes.RecordedRequest) -> str | None:

@@ -3,6 +3,7 @@ their own, stopped with everything they started, their logs kept for errors."""
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -33,6 +34,7 @@ _chosen: set[int] = set()  # handed out by this process (stacks start side by si
 _choosing = threading.Lock()
 
 
+@functools.cache  # the kernel's setting, read once
 def _listen_ports() -> range:
     try:
         low = int(_EPHEMERAL_RANGE.read_text().split()[0])
