@@ -1,7 +1,9 @@
 """Run inside a LiteLLM environment (its own python): Claude Code's two tool-use turns
 through `litellm.anthropic_messages`, what the proxy's /v1/messages calls, unstreamed
-and streamed, for each (upstream URL, deployment) pair of the arguments. Prints one JSON
-line per run: the Anthropic answer of each turn as Claude Code would read it.
+and streamed, for each (upstream URL, deployment) pair of the arguments after the first.
+Writes one JSON line per run to the file named first: the Anthropic answer of each turn
+as Claude Code would read it. A file of its own, not stdout: LiteLLM prints to stdout
+from its logging threads, and a line of theirs could land inside one of ours.
 
 Not a test module: tests/e2e/test_openai_translation.py runs it.
 """
@@ -21,7 +23,8 @@ import litellm  # noqa: E402
 litellm.drop_params = True
 litellm.modify_params = True
 
-PAIRS = list(zip(sys.argv[1::2], sys.argv[2::2]))
+OUT = open(sys.argv[1], "w")  # noqa: SIM115 - open for the whole run, closed at exit
+PAIRS = list(zip(sys.argv[2::2], sys.argv[3::2]))
 TOOLS = [{"name": "Bash", "description": "Run a shell command", "input_schema": {
     "type": "object", "properties": {"command": {"type": "string"}, "description": {"type": "string"}},
     "required": ["command"]}}]
@@ -73,8 +76,7 @@ async def main() -> None:
             try:
                 await run(upstream, model, stream)
             except Exception as exc:  # what the proxy would answer Claude Code with instead
-                print(json.dumps({"model": model, "stream": stream, "raised": f"{type(exc).__name__}: {exc}"}),
-                      flush=True)
+                report({"model": model, "stream": stream, "raised": f"{type(exc).__name__}: {exc}"})
 
 
 async def run(upstream: str, model: str, stream: bool) -> None:
@@ -85,7 +87,12 @@ async def run(upstream: str, model: str, stream: bool) -> None:
         echoed = [b for b in first["content"] if b["type"] in ("tool_use", "thinking", "redacted_thinking")]
         result = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": calls[0]["id"], "content": "pong"}]}
         second = await turn(upstream, model, [PROMPT, {"role": "assistant", "content": echoed}, result], stream)
-    print(json.dumps({"model": model, "stream": stream, "first": first, "second": second}), flush=True)
+    report({"model": model, "stream": stream, "first": first, "second": second})
+
+
+def report(run: dict) -> None:
+    OUT.write(json.dumps(run) + "\n")
+    OUT.flush()
 
 
 asyncio.run(main())

@@ -82,25 +82,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _probe(release: str | None, upstreams: dict[str, Upstream]) -> dict[str, list[dict]]:
+def _probe(release: str | None, upstreams: dict[str, Upstream], out: Path) -> dict[str, list[dict]]:
     """One LiteLLM process of `release` runs every deployment, each against its own upstream."""
     python = resolve(release, install=False).python
     pairs = [arg for model, upstream in upstreams.items() for arg in (upstream.url, model)]
-    done = subprocess.run([str(python), str(PROBE), *pairs], capture_output=True, text=True, timeout=240,
-                          env={**os.environ, **AWS_KEYS})
+    done = subprocess.run([str(python), str(PROBE), str(out), *pairs], capture_output=True, text=True,
+                          timeout=240, env={**os.environ, **AWS_KEYS})
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {model: [line for line in lines if line["model"] == model] for model in upstreams}
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[tuple[str | None, str], tuple[list[dict], list[tuple[str, dict]]]]:
+def runs(tmp_path_factory) -> dict[tuple[str | None, str], tuple[list[dict], list[tuple[str, dict]]]]:
     """Each release's runs of each deployment, the two releases side by side."""
     releases = (None, REGRESSED)
     upstreams = {release: {model: Upstream() for model in DEPLOYMENTS} for release in releases}
+    outs = {release: tmp_path_factory.mktemp("probe") / "runs.jsonl" for release in releases}
     try:
         with ThreadPoolExecutor(2) as pool:
-            answers = dict(zip(releases, pool.map(lambda r: _probe(r, upstreams[r]), releases)))
+            answers = dict(zip(releases, pool.map(lambda r: _probe(r, upstreams[r], outs[r]), releases)))
         return {(release, model): (answers[release][model], upstreams[release][model].requests)
                 for release in releases for model in DEPLOYMENTS}
     finally:
