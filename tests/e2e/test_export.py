@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -38,11 +38,21 @@ def test_tools(tmp_path_factory) -> Path:
     return tools
 
 
-def _run_exported(folders: list[Path], release: str | None, tools: Path) -> subprocess.CompletedProcess:
+def _run_exported(folders: list[Path], release: str | None, tools: Path) -> dict[str, str | None]:
+    """Each exported test's outcome by its name: None if it passed, else its failure report.
+    Read from pytest's JUnit XML, not its terminal: LiteLLM prints to stdout from threads."""
     home = folders[0].parent
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PYTHONPATH": str(tools), "LANG": "C.UTF-8"}
-    return subprocess.run([str(resolve(release).python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *map(str, folders)], capture_output=True, text=True, timeout=120, env=env, cwd=home)
+    junit = home / f"junit-{release or 'default'}.xml"
+    done = subprocess.run([str(resolve(release).python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"--junitxml={junit}", *map(str, folders)], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=home)
+    assert done.returncode in (0, 1) and junit.exists(), done.stdout[-3000:] + done.stderr[-2000:]
+    outcomes = {}
+    for case in ElementTree.parse(junit).iter("testcase"):
+        failed = case.find("failure") if case.find("failure") is not None else case.find("error")
+        outcomes[case.get("name")] = None if failed is None else f"{failed.get('message')}\n{failed.text}"
+    return outcomes
 
 
 # A streaming cell a provider, each red on 1.83.14 by the effort it loses, green on the
@@ -81,13 +91,12 @@ def test_exported_red_cells_fail_on_the_red_release_naming_the_field_and_pass_on
         folders.append(tmp_path / cell.replace("/", "_"))
         export_cell(catalog.CellTier.parse(cell), catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION, folders[-1])
     red = _run_exported(folders[:len(LOST_EFFORT)], REGRESSED, test_tools)
-    assert red.returncode == 1 and "3 failed" in red.stdout, red.stdout[-3000:] + red.stderr[-2000:]
-    parts = re.split(r"^_{3,} (test_\w+) _{3,}$", red.stdout, flags=re.M)
-    failures = dict(zip(parts[1::2], parts[2::2]))  # each failed test's report, by its name
+    assert red.keys() == {f"test_{cell.replace('/', '_')}" for cell in LOST_EFFORT}, red
     for cell, field in LOST_EFFORT.items():
-        assert field in failures[f"test_{cell.replace('/', '_')}"], failures.keys()
+        report = red[f"test_{cell.replace('/', '_')}"]
+        assert report is not None and field in report, report
     green = _run_exported(folders, None, test_tools)
-    assert green.returncode == 0 and f"{len(folders)} passed" in green.stdout, green.stdout[-3000:] + green.stderr[-2000:]
+    assert len(green) == len(folders) and all(report is None for report in green.values()), green
 
 
 def test_export_with_litellm_takes_the_providers_answers_from_a_run_through_it(tmp_path):
