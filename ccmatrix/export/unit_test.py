@@ -204,9 +204,9 @@ def test_{test_name}(monkeypatch):
                                       f"answered: {{type(error).__name__}}: {{str(error).splitlines()[0][:200]}}")
             return answers, raised
 
-        answers, problems = asyncio.run(turns())
+        answers, raised = asyncio.run(turns())
         sent = [_sent(call.request) for call in router.calls]
-    changed = []
+    problems, changed = [], []
     for index, recorded in enumerate(EXPECTED["requests"]):
         # the request of the same turn, as ccmatrix pairs them: the same route and as many
         # messages; else the first left on the same route
@@ -222,6 +222,7 @@ def test_{test_name}(monkeypatch):
                 problems.append(f"{{path}} missing (recorded {{value!r}})")
             elif view[path] != value or type(view[path]) is not type(value):
                 changed.append(f"{{path}} changed: {{value!r}} -> {{view[path]!r}}")
+    problems += raised  # after the requests' losses: a lost field is often why LiteLLM raised
     problems += [f"Claude Code stops on LiteLLM's answer: API Error: {{error}}" for answer in answers
                  for error in answer["refused"]]
     problems += [f"LiteLLM's answer fails the row's criterion {{name}}" for name in EXPECTED["criteria"]
