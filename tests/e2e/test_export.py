@@ -63,6 +63,11 @@ LOST_EFFORT = {
     "thinking/bedrock_converse/opus": "body.additionalModelRequestFields.output_config.effort missing (recorded 'max')",
 }
 
+# Red on 1.83.14 because LiteLLM cannot read the recorded answer: it asks OpenAI's
+# Responses API for no stream (docs/gpt-columns.md) and raises on the recorded stream.
+# The lost field comes first in the report, before LiteLLM's raising it causes.
+RAISES_ON_A_LOST_FIELD = {"tool_use_streaming/openai/sol": "body.stream missing (recorded True)"}
+RED = {**LOST_EFFORT, **RAISES_ON_A_LOST_FIELD}
 
 # Green on the default as ccmatrix judges them, each for a part of the proxy's way the
 # exported test keeps: the provider's refusal in the recording (LiteLLM 1.110.2 puts
@@ -87,14 +92,17 @@ def test_exported_red_cells_fail_on_the_red_release_naming_the_field_and_pass_on
         assert sorted(p.name for p in out.iterdir()) == [
             "client_leg.json", "expected.json", "provider_leg.yaml", f"test_{cell.replace('/', '_')}.py"]
         folders.append(out)
-    for cell in GREEN_AS_JUDGED:  # the same writer, in-process: seconds saved
+    for cell in [*RAISES_ON_A_LOST_FIELD, *GREEN_AS_JUDGED]:  # the same writer, in-process: seconds saved
         folders.append(tmp_path / cell.replace("/", "_"))
         export_cell(catalog.CellTier.parse(cell), catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION, folders[-1])
-    red = _run_exported(folders[:len(LOST_EFFORT)], REGRESSED, test_tools)
-    assert red.keys() == {f"test_{cell.replace('/', '_')}" for cell in LOST_EFFORT}, red
-    for cell, field in LOST_EFFORT.items():
+    red = _run_exported(folders[:len(RED)], REGRESSED, test_tools)
+    assert red.keys() == {f"test_{cell.replace('/', '_')}" for cell in RED}, red
+    for cell, field in RED.items():
         report = red[f"test_{cell.replace('/', '_')}"]
         assert report is not None and field in report, report
+    for cell, field in RAISES_ON_A_LOST_FIELD.items():
+        report = red[f"test_{cell.replace('/', '_')}"]
+        assert report.startswith(f"AssertionError: {field}"), report
     green = _run_exported(folders, None, test_tools)
     assert len(green) == len(folders) and all(report is None for report in green.values()), green
 
