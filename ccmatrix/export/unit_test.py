@@ -111,12 +111,12 @@ async def _answer(turn):
         elif event.get("type") == "content_block_delta" and event.get("index") in blocks:
             delta, block = event["delta"], blocks[event["index"]]
             fits = DELTA_BLOCKS.get(delta.get("type"))
-            if fits and block.get("type") not in fits and f"Content block is not a {{fits[0]}} block" not in refused:
+            if fits and block.get("type") not in fits:
                 refused.append(f"Content block is not a {{fits[0]}} block")
             for key in ("text", "thinking"):
                 if key in delta:
                     block[key] = block.get(key, "") + delta[key]
-    return {{"content": [blocks[i] for i in sorted(blocks)], "events": events, "refused": refused}}
+    return {{"content": [blocks[i] for i in sorted(blocks)], "events": events, "refused": list(dict.fromkeys(refused))}}
 
 
 # which content block each delta belongs in: Claude Code checks it and stops ("API Error:

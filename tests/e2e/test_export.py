@@ -50,7 +50,7 @@ def _run_exported(folders: list[Path], release: str | None, tools: Path) -> dict
     assert done.returncode in (0, 1) and junit.exists(), done.stdout[-3000:] + done.stderr[-2000:]
     outcomes = {}
     for case in ElementTree.parse(junit).iter("testcase"):
-        failed = case.find("failure") if case.find("failure") is not None else case.find("error")
+        failed = next((element for element in case if element.tag in ("failure", "error")), None)
         outcomes[case.get("name")] = None if failed is None else f"{failed.get('message')}\n{failed.text}"
     return outcomes
 

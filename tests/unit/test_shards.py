@@ -86,7 +86,6 @@ def test_load_run_names_the_file(tmp_path):
         load_run(tmp_path)
 
 
-
 class _StackRunThatMayNotStart:
     """runner.StackRun, for execute's side-by-side logic alone: each tier passes, except on
     a share holding one of `unstartable`, whose stack does not start (at its first tier)."""
