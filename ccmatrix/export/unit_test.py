@@ -6,7 +6,8 @@ transports, as LiteLLM's own tests do (its dev dependencies pin respx). Its asyn
 clients use an aiohttp transport by default, which respx cannot see, so the test sets
 LiteLLM's own switch for httpx's transport (DISABLE_AIOHTTP_TRANSPORT). The provider
 leg stays a vcrpy cassette (provider_leg.yaml, loadable by vcrpy and pytest-recording);
-the test reads it with PyYAML and answers each route's requests in recorded order.
+the test reads it with PyYAML and answers each route's requests in recorded order, each
+conversation from its own recordings, as the replay does.
 '''
 
 from __future__ import annotations
@@ -80,17 +81,59 @@ def _deployment():
 
 
 def _mock(router):
-    """The recorded answers, per route (method, host, path), in recorded order."""
-    answers = {{}}
+    """The recorded answers, per route (method, host, path), in recorded order: each request
+    gets the first not yet given of its conversation's (the last again once all are), as
+    ccmatrix's replay answers it. A request of a conversation no recording on its route
+    holds (one the recording never saw) gets the error ccmatrix's replay gives it."""
+    recorded = {{}}
     for interaction in yaml.safe_load((HERE / "provider_leg.yaml").read_text(encoding="utf-8"))["interactions"]:
         request, response = interaction["request"], interaction["response"]
         url = httpx.URL(request["uri"])
         body = response["body"]["string"]
-        answers.setdefault((request["method"], url.host, url.path), []).append(httpx.Response(
+        recorded.setdefault((request["method"], url.host, url.path), []).append((_conversation(_json(request["body"])), httpx.Response(
             response["status"]["code"], headers=[(k, v) for k, vs in response["headers"].items() for v in vs],
-            content=body.encode() if isinstance(body, str) else body))
-    for (method, host, path), responses in answers.items():
-        router.route(method=method, host=host, path=path).mock(side_effect=responses)
+            content=body.encode() if isinstance(body, str) else body)))
+    given = set()
+
+    def answer(request, on):  # (respx passes a parameter named `route` its Route)
+        this = _conversation(_json(request.content))
+        ours = [i for i, (conversation, _) in enumerate(recorded[on]) if _same(conversation, this)]
+        if not ours:
+            return httpx.Response(400, json={{"message": "ccmatrix export: a request the recording never saw"}})
+        index = next((i for i in ours if (on, i) not in given), ours[-1])
+        given.add((on, index))
+        return recorded[on][index][1]
+
+    for method, host, path in recorded:
+        router.route(method=method, host=host, path=path).mock(
+            side_effect=lambda request, on=(method, host, path): answer(request, on))
+
+
+def _json(content):
+    try:
+        return json.loads(content or b"null")
+    except ValueError:
+        return None
+
+
+def _conversation(body):
+    """What names a conversation across its turns, as ccmatrix's replay names it: the text of
+    its first message, whitespace removed, whole and its last text block (Claude Code puts
+    its reminders first and the prompt last); None when a body has no such message."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
+        return None
+    content = messages[0].get("content")
+    texts = [content] if isinstance(content, str) else [
+        str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("text")] if isinstance(content, list) else []
+    texts = [t for t in ("".join(text.split()) for text in texts) if t]
+    return (texts[-1], "".join(texts)) if texts else None
+
+
+def _same(a, b):
+    """One conversation (containment: a proxy that merges or drops reminder blocks keeps the
+    prompt), or no way to tell."""
+    return a is None or b is None or a[0] in b[1] or b[0] in a[1]
 
 
 async def _answer(turn):
@@ -158,10 +201,9 @@ def _sent(request):
         else:
             view[prefix] = value
 
-    try:
-        body = json.loads(request.content or b"null")
-    except ValueError:
-        return view, 0
+    body = _json(request.content)
+    if body is None:
+        return view, 0, None
     system = body.get("system") if isinstance(body, dict) else None
     if isinstance(system, list) and system and isinstance(system[0], dict) \
             and str(system[0].get("text", "")).startswith("x-anthropic-billing-header"):
@@ -169,7 +211,13 @@ def _sent(request):
         # out: some releases forward it, some drop it, and it would shift every index
         body = {{**body, "system": system[1:]}}
     flatten(body, "body")
-    return view, _turns(body)
+    return view, _turns(body), _conversation(body)
+
+
+def _short(value):
+    """A value as a report line can carry it: Claude Code's tool descriptions run to kilobytes."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 CRITERIA = {{
@@ -208,10 +256,10 @@ def test_{test_name}(monkeypatch):
         sent = [_sent(call.request) for call in router.calls]
     problems, changed = [], []
     for index, recorded in enumerate(EXPECTED["requests"]):
-        # the request of the same turn, as ccmatrix pairs them: the same route and as many
-        # messages; else the first left on the same route
-        same_route = [p for p in sent if _route(p[0]) == _route(recorded["fields"])]
-        pair = next((p for p in same_route if p[1] == recorded["turns"]), same_route[0] if same_route else None)
+        # the request of the same turn, as ccmatrix pairs them: the same route, conversation
+        # and number of messages; else the first left of the conversation on the route
+        ours = [p for p in sent if _route(p[0]) == _route(recorded["fields"]) and _same(p[2], recorded["conversation"])]
+        pair = next((p for p in ours if p[1] == recorded["turns"]), ours[0] if ours else None)
         if pair is None:
             problems.append(f"upstream request #{{index}} ({{recorded['route']}}) was not sent")
             continue
@@ -219,9 +267,9 @@ def test_{test_name}(monkeypatch):
         view = pair[0]
         for path, value in recorded["fields"].items():
             if path not in view:
-                problems.append(f"{{path}} missing (recorded {{value!r}})")
+                problems.append(f"{{path}} missing (recorded {{_short(value)}})")
             elif view[path] != value or type(view[path]) is not type(value):
-                changed.append(f"{{path}} changed: {{value!r}} -> {{view[path]!r}}")
+                changed.append(f"{{path}} changed: {{_short(value)}} -> {{_short(view[path])}}")
     problems += raised  # after the requests' losses: a lost field is often why LiteLLM raised
     problems += [f"Claude Code stops on LiteLLM's answer: API Error: {{error}}" for answer in answers
                  for error in answer["refused"]]
@@ -229,7 +277,7 @@ def test_{test_name}(monkeypatch):
                  if not CRITERIA[name](answers)]
     # what ccmatrix reports beside a verdict, not as one: a value LiteLLM changed (a lowered
     # max_tokens) and a request the recording never saw
-    for finding in changed + [f"a request the recording never saw: {{v['method']}} {{v['path']}}" for v, _ in sent]:
+    for finding in changed + [f"a request the recording never saw: {{v['method']}} {{v['path']}}" for v, _, _ in sent]:
         warnings.warn(finding)
     shown = problems[:5] + ([f"and {{len(problems) - 5}} more"] if len(problems) > 5 else [])
     assert not problems, "; ".join(shown)

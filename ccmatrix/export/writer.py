@@ -29,6 +29,7 @@ from ccmatrix.errors import CcmatrixError
 from ccmatrix.export import unit_test
 from ccmatrix.providers import DEFAULT_CHOICE, CredentialChoice, auth_cassette_name
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
+from ccmatrix.recorder.match import conversation_of
 
 # the row's answer checks the exported test can make on LiteLLM's answer itself
 # (ccmatrix/verdict/criteria.py has the CLI's versions of them)
@@ -76,7 +77,8 @@ def export_cell(cell: catalog.CellTier, root: Path, release: str, to: Path,
         "environment": cell.provider.fake_credentials(Path(tempfile.gettempdir()), None, mode),
         "turns": [{"headers": _forwarded_headers(r.headers), "body": r.body.json_} for r in turns if r.body is not None],
         "requests": [{"route": f"{i.request.method} {i.request.url.split('?')[0]}",
-                      "fields": _fields(i.request, fields), "turns": _turns(i.request)} for i in upstream],
+                      "fields": _fields(i.request, fields), "turns": _turns(i.request),
+                      "conversation": _conversation(i.request)} for i in upstream],
         "criteria": [c for c in cell.feature.criteria if c in ANSWER_CRITERIA],
         # Vertex AI's metadata-server mode: google.auth's default credentials, stood in for
         "google_adc": mode.id == "metadata-server",
@@ -174,6 +176,14 @@ def _turns(request: cassettes.RecordedRequest) -> int:
     body = request.body.value() if request.body is not None else None
     lists = [body.get(key) for key in ("messages", "contents", "input")] if isinstance(body, dict) else []
     return next((len(items) for items in lists if isinstance(items, list)), 0)
+
+
+def _conversation(request: cassettes.RecordedRequest) -> list[str] | None:
+    """Which conversation it belongs to, as the replay tells (recorder/match.py): its first
+    message's last text block and whole text, whitespace removed. The exported test pairs by
+    it too, so that a request the recording never saw is not taken for a recorded one."""
+    conversation = conversation_of(request.body.value() if request.body is not None else None)
+    return [conversation.prompt, conversation.full] if conversation else None
 
 
 def _forwarded_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -57,6 +57,16 @@ def test_the_expectations_name_the_rows_load_bearing_fields_as_recorded(tmp_path
     compile(source, "exported", "exec")
 
 
+def test_each_expected_request_names_its_conversation_as_the_replay_does(tmp_path):
+    """The exported test pairs LiteLLM's requests with the recorded ones by conversation and
+    turn, as the replay does (recorder/match.py): a Claude Code cell's turns are one conversation."""
+    export_cell(catalog.CellTier.parse("web_search/bedrock_invoke/sonnet"), ROOT, CLAUDE_CODE_VERSION, tmp_path)
+    requests = json.loads((tmp_path / "expected.json").read_text())["requests"]
+    assert [r["turns"] for r in requests] == [1, 3, 5]
+    (prompt, whole), *rest = [r["conversation"] for r in requests]
+    assert prompt and prompt in whole and " " not in whole and rest == [[prompt, whole]] * 2
+
+
 def test_a_tool_rows_expectations_carry_the_tools_as_recorded(tmp_path):
     """The tools are load-bearing for the tool rows, leaf by leaf, as ccmatrix holds them
     (OpenAI's `strict: false`, which LiteLLM 1.93.0 leaves out: docs/gpt-columns.md)."""
