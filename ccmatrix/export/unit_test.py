@@ -279,6 +279,7 @@ def test_{test_name}(monkeypatch):
     # max_tokens) and a request the recording never saw
     for finding in changed + [f"a request the recording never saw: {{v['method']}} {{v['path']}}" for v, _, _ in sent]:
         warnings.warn(finding)
+    problems = list(dict.fromkeys(problems))  # one loss in several requests is said once
     shown = problems[:5] + ([f"and {{len(problems) - 5}} more"] if len(problems) > 5 else [])
     assert not problems, "; ".join(shown)
 '''

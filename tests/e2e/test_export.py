@@ -67,7 +67,11 @@ LOST_EFFORT = {
 # Responses API for no stream (docs/gpt-columns.md) and raises on the recorded stream.
 # The lost field comes first in the report, before LiteLLM's raising it causes.
 RAISES_ON_A_LOST_FIELD = {"tool_use_streaming/openai/sol": "body.stream missing (recorded True)"}
-RED = {**LOST_EFFORT, **RAISES_ON_A_LOST_FIELD}
+# Lost inside the conversation, a load-bearing leaf as the replay holds it: Converse's 1h
+# cache point on Claude Code's first message (docs/red-cells.md)
+LOST_IN_THE_CONVERSATION = {
+    "prompt_caching_1h/bedrock_converse/opus": "body.messages[0].content[9].cachePoint.ttl missing (recorded '1h')"}
+RED = {**LOST_EFFORT, **RAISES_ON_A_LOST_FIELD, **LOST_IN_THE_CONVERSATION}
 
 # Green on the default as ccmatrix judges them, each for a part of the proxy's way the
 # exported test keeps: the provider's refusal in the recording (LiteLLM 1.110.2 puts
@@ -98,7 +102,7 @@ def test_exported_red_cells_fail_on_the_red_release_naming_the_field_and_pass_on
         assert sorted(p.name for p in out.iterdir()) == [
             "client_leg.json", "expected.json", "provider_leg.yaml", f"test_{cell.replace('/', '_')}.py"]
         folders.append(out)
-    for cell in [*RAISES_ON_A_LOST_FIELD, *GREEN_AS_JUDGED]:  # the same writer, in-process: seconds saved
+    for cell in [*RAISES_ON_A_LOST_FIELD, *LOST_IN_THE_CONVERSATION, *GREEN_AS_JUDGED]:  # in-process: seconds saved
         folders.append(tmp_path / cell.replace("/", "_"))
         export_cell(catalog.CellTier.parse(cell), catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION, folders[-1])
     changed = tmp_path / CHANGED_ON_THE_RED_RELEASE.replace("/", "_")
