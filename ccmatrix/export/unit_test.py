@@ -90,9 +90,10 @@ def _mock(router):
         request, response = interaction["request"], interaction["response"]
         url = httpx.URL(request["uri"])
         body = response["body"]["string"]
-        recorded.setdefault((request["method"], url.host, url.path), []).append((_conversation(_json(request["body"])), httpx.Response(
-            response["status"]["code"], headers=[(k, v) for k, vs in response["headers"].items() for v in vs],
-            content=body.encode() if isinstance(body, str) else body)))
+        answer = httpx.Response(response["status"]["code"], content=body.encode() if isinstance(body, str) else body,
+                                headers=[(k, v) for k, vs in response["headers"].items() for v in vs])
+        conversation = _conversation(_json(request["body"]))
+        recorded.setdefault((request["method"], url.host, url.path), []).append((conversation, answer))
     given = set()
 
     def answer(request, on):  # (respx passes a parameter named `route` its Route)
@@ -117,15 +118,20 @@ def _json(content):
 
 
 def _conversation(body):
-    """What names a conversation across its turns, as ccmatrix's replay names it: the text of
-    its first message, whitespace removed, whole and its last text block (Claude Code puts
-    its reminders first and the prompt last); None when a body has no such message."""
+    """What names a conversation across its turns, as ccmatrix's replay names it
+    (recorder/match.py's conversation_of, which this module cannot import): the text of its
+    first message, whitespace removed, whole and its last text block (Claude Code puts its
+    reminders first and the prompt last); None when a body has no such message."""
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
         return None
     content = messages[0].get("content")
-    texts = [content] if isinstance(content, str) else [
-        str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("text")] if isinstance(content, list) else []
+    if isinstance(content, str):
+        texts = [content]
+    elif isinstance(content, list):
+        texts = [str(block["text"]) for block in content if isinstance(block, dict) and block.get("text")]
+    else:
+        return None
     texts = [t for t in ("".join(text.split()) for text in texts) if t]
     return (texts[-1], "".join(texts)) if texts else None
 
@@ -205,8 +211,8 @@ def _sent(request):
     if body is None:
         return view, 0, None
     system = body.get("system") if isinstance(body, dict) else None
-    if isinstance(system, list) and system and isinstance(system[0], dict) \
-            and str(system[0].get("text", "")).startswith("x-anthropic-billing-header"):
+    if (isinstance(system, list) and system and isinstance(system[0], dict)
+            and str(system[0].get("text", "")).startswith("x-anthropic-billing-header")):
         # Claude Code's billing line (per-call values) is left out, as ccmatrix leaves it
         # out: some releases forward it, some drop it, and it would shift every index
         body = {{**body, "system": system[1:]}}

@@ -68,7 +68,7 @@ LOST_EFFORT = {
 # The lost field comes first in the report, before LiteLLM's raising it causes.
 RAISES_ON_A_LOST_FIELD = {"tool_use_streaming/openai/sol": "body.stream missing (recorded True)"}
 # Lost inside the conversation, a load-bearing leaf as the replay holds it: Converse's 1h
-# cache point on Claude Code's first message (docs/red-cells.md)
+# cache point on Claude Code's first message (docs/ci.md, "Reading a red cell")
 LOST_IN_THE_CONVERSATION = {
     "prompt_caching_1h/bedrock_converse/opus": "body.messages[0].content[9].cachePoint.ttl missing (recorded '1h')"}
 RED = {**LOST_EFFORT, **RAISES_ON_A_LOST_FIELD, **LOST_IN_THE_CONVERSATION}
