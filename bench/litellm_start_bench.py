@@ -62,6 +62,8 @@ for port in ports[:repeat]:
         finally:
             os._exit(0)
     while True:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            sys.exit(f"the forked LiteLLM on port {port} exited before it answered")
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/health/liveliness", timeout=1).status == 200:
                 break
