@@ -55,6 +55,11 @@ def _run_exported(folders: list[Path], release: str | None, tools: Path) -> dict
     return outcomes
 
 
+def _flat(cell: str) -> str:
+    """A cell tier as the export names its folder and test: thinking_bedrock_invoke_opus."""
+    return cell.replace("/", "_")
+
+
 # A streaming cell a provider, each red on 1.83.14 by the effort it loses, green on the
 # default; Converse stays red up to 1.97.0 (docs/red-cells.md, "On LiteLLM 1.83.14").
 LOST_EFFORT = {
@@ -95,25 +100,25 @@ def test_exported_red_cells_fail_on_the_red_release_naming_the_field_and_pass_on
     each test keeps its credentials and stand-ins to itself."""
     folders = []
     for cell in LOST_EFFORT:  # as a maintainer does
-        out = tmp_path / cell.replace("/", "_")
+        out = tmp_path / _flat(cell)
         exported = subprocess.run([*CCMATRIX, "export", cell, "--to", str(out)], capture_output=True, text=True,
                                   timeout=60)
         assert exported.returncode == 0, exported.stderr
         assert sorted(p.name for p in out.iterdir()) == [
-            "client_leg.json", "expected.json", "provider_leg.yaml", f"test_{cell.replace('/', '_')}.py"]
+            "client_leg.json", "expected.json", "provider_leg.yaml", f"test_{_flat(cell)}.py"]
         folders.append(out)
     for cell in [*RAISES_ON_A_LOST_FIELD, *LOST_IN_THE_CONVERSATION, *GREEN_AS_JUDGED]:  # in-process: seconds saved
-        folders.append(tmp_path / cell.replace("/", "_"))
+        folders.append(tmp_path / _flat(cell))
         export_cell(catalog.CellTier.parse(cell), catalog.DEFAULT_CASSETTE_DIR, CLAUDE_CODE_VERSION, folders[-1])
-    changed = tmp_path / CHANGED_ON_THE_RED_RELEASE.replace("/", "_")
+    changed = tmp_path / _flat(CHANGED_ON_THE_RED_RELEASE)  # exported above, among GREEN_AS_JUDGED
     red = _run_exported([*folders[:len(RED)], changed], REGRESSED, test_tools)
-    assert red.keys() == {f"test_{cell.replace('/', '_')}" for cell in [*RED, CHANGED_ON_THE_RED_RELEASE]}, red
+    assert red.keys() == {f"test_{_flat(cell)}" for cell in [*RED, CHANGED_ON_THE_RED_RELEASE]}, red
     assert red.pop(f"test_{changed.name}") is None
     for cell, field in RED.items():
-        report = red[f"test_{cell.replace('/', '_')}"]
+        report = red[f"test_{_flat(cell)}"]
         assert report is not None and field in report, report
     for cell, field in RAISES_ON_A_LOST_FIELD.items():
-        report = red[f"test_{cell.replace('/', '_')}"]
+        report = red[f"test_{_flat(cell)}"]
         assert report.startswith(f"AssertionError: {field}"), report
     green = _run_exported(folders, None, test_tools)
     assert len(green) == len(folders) and all(report is None for report in green.values()), green
