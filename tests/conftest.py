@@ -39,6 +39,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=slowest_first)  # stable: a module's own tests keep their order
 
 
+@pytest.fixture(scope="session", autouse=True)
+def litellm_fork_server():
+    """Every LiteLLM of a release that this worker starts, or a ccmatrix command it runs starts, is
+    forked from one import of that release (ccmatrix/proxy/litellm_fork.py): some fifty starts a
+    suite, each 7-8 CPU-seconds from scratch and about 1 forked. Tests of a run as a user starts it
+    (the main job, the wheel) and tests in a network namespace of their own take
+    `spawned_litellm(os.environ)`."""
+    from ccmatrix.proxy.litellm_fork import ForkServer
+
+    with ForkServer.serving() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def litellm_env():
     """The project's default LiteLLM release, in ccmatrix's cached uv environment."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from ccmatrix.proxy import litellm_fork
 from ccmatrix.proxy.litellm_config import MASTER_KEY
 from ccmatrix.proxy.litellm_env import LiteLLMEnv
 from ccmatrix.proxy.process import Process, StackError, free_port, spawn, tail
@@ -77,7 +78,15 @@ class LiteLLMProxy:
         if self.env.overlay is not None:
             # a source tree: its packages before the release environment's (litellm_source.overlay)
             environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.env.overlay), environ.get("PYTHONPATH")) if p)
-        self.process = spawn("litellm", self.command(), environ, self.log, cwd=self.workdir)
+        child = None
+        if self.env.tree is None:  # a release's environment: many starts of it (a source tree's, one each)
+            # the import under what every LiteLLM process gets: the stack's own variables come after it
+            base = {name: environ[name] for name in base_environment(self.workdir / "home") if name in environ}
+            child = litellm_fork.fork(self.env.python, base, self.command(), environ, self.log, self.workdir)
+        if child is not None:
+            self.process = Process("litellm", child, self.log)
+        else:
+            self.process = spawn("litellm", self.command(), environ, self.log, cwd=self.workdir)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         assert self.process is not None, "launch() first"

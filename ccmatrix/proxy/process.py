@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ccmatrix.errors import CcmatrixError
+from ccmatrix.proxy.litellm_fork import ForkedChild
 
 
 class StackError(CcmatrixError):
@@ -74,7 +75,7 @@ def tail(path: Path, lines: int = 25) -> str:
 @dataclass
 class Process:
     name: str
-    popen: subprocess.Popen
+    popen: subprocess.Popen | ForkedChild  # spawned, or forked by a LiteLLM fork server (litellm_fork)
     log: Path
 
     @property

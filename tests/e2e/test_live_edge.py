@@ -19,6 +19,7 @@ import pytest
 from ccmatrix import catalog
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
 from ccmatrix.proxy.credentials import LIVE_VARIABLES
+from ccmatrix.proxy.litellm_fork import spawned_litellm
 
 pytestmark = pytest.mark.proxy
 CELL = "basic_messaging_non_streaming/anthropic/haiku"
@@ -28,7 +29,9 @@ def _isolated(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     if not shutil.which("unshare"):
         pytest.fail("unshare (util-linux) is needed to run live mode without a network")
     script = "ip link set lo up && exec " + " ".join(f"'{c}'" for c in cmd)
-    return subprocess.run(["unshare", "-rn", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    # LiteLLM started inside the namespace: one the suite's fork server forked would be outside it
+    return subprocess.run(["unshare", "-rn", "sh", "-c", script], env=spawned_litellm(env), capture_output=True,
+                          text=True, timeout=300)
 
 
 def test_live_record_forwards_to_the_real_host(cassette_copy, litellm_env):

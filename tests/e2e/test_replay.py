@@ -19,6 +19,7 @@ import pytest
 from ccmatrix import cassette as cassettes
 from ccmatrix import catalog
 from ccmatrix.client.claude_cli import CLAUDE_CODE_VERSION
+from ccmatrix.proxy.litellm_fork import spawned_litellm
 from ccmatrix.report.merge import load_run
 from ccmatrix.run import runner
 from ccmatrix.run.runner import RunOptions
@@ -31,14 +32,15 @@ STREAMING_PROMPT = catalog.feature("basic_messaging_streaming").cli.prompt
 
 @pytest.fixture(scope="module")
 def main_job(tmp_path_factory):
-    """`ccmatrix run` (the README's main job) on the bundled cassettes, traced."""
+    """`ccmatrix run` (the README's main job) on the bundled cassettes, traced, with LiteLLM started as a
+    user's run starts it: not forked by the suite's fork server (whose proxies strace would not see)."""
     if not shutil.which("strace"):
         pytest.fail("strace is required for the network test (apt-get install strace)")
     out = tmp_path_factory.mktemp("out")
     trace = out / "connect.trace"
     proc = subprocess.run(
         ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect", "-o", str(trace), *CCMATRIX, "run", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=600, env={**spawned_litellm(os.environ), "COLUMNS": "200"},
     )
     return proc, out, trace
 

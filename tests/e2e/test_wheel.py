@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from ccmatrix.bundled import CHECKOUT_DIR
+from ccmatrix.proxy.litellm_fork import spawned_litellm
 from ccmatrix.wheelhouse import wheelhouse_dir
 
 pytestmark = pytest.mark.proxy
@@ -48,7 +49,8 @@ def test_wheel_installs_and_runs_a_cell_offline_from_another_folder(tmp_path):
         f"{venv}/bin/ccmatrix run -f basic_messaging_non_streaming -p anthropic --out X",
         f"{venv}/bin/python -c 'import ccmatrix.bundled as b; print(\"cassettes:\", b.cassette_dir())'",
     ])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    # LiteLLM started as a user's run starts it (not forked by the suite's fork server)
+    env = {k: v for k, v in spawned_litellm(os.environ).items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     proc = subprocess.run(["unshare", "-rn", "sh", "-c", script], env=env, capture_output=True, text=True,
                           timeout=600)
