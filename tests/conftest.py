@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,17 +41,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=slowest_first)  # stable: a module's own tests keep their order
 
 
-@pytest.fixture(scope="session", autouse=True)
-def litellm_fork_server():
-    """Every LiteLLM of a release that this worker starts, or a ccmatrix command it runs starts, is
+def pytest_configure(config: pytest.Config) -> None:
+    """Every LiteLLM of a release that the suite starts, or a ccmatrix command it runs starts, is
     forked from one import of that release (ccmatrix/proxy/litellm_fork.py): some fifty starts a
-    suite, each 7-8 CPU-seconds from scratch and about 1 forked. Tests of a run as a user starts it
-    (the main job, the wheel) and tests in a network namespace of their own take
+    suite, each 7-8 CPU-seconds from scratch and about 1 forked. One fork server for the whole
+    run, started here in xdist's controller (or the only process) before the workers, which
+    inherit its variable. Tests of a run as a user starts it (the main job, the wheel, the action,
+    the process-tree tests) and tests in a network namespace of their own take
     `spawned_litellm(os.environ)`."""
-    from ccmatrix.proxy.litellm_fork import ForkServer
+    from ccmatrix.proxy.litellm_fork import VARIABLE, ForkServer
 
-    with ForkServer.serving() as server:
-        yield server
+    if VARIABLE in os.environ:  # a worker (the controller's server), or a caller's own
+        return
+    serving = ExitStack()
+    serving.enter_context(ForkServer.serving())
+    config.add_cleanup(serving.close)
 
 
 @pytest.fixture(scope="session")

@@ -211,9 +211,10 @@ def test_ctrl_c_stops_litellm_and_mitmdump(tmp_path):
 
     # SIGINT as a terminal delivers it: a shell that started this suite in the background
     # hands its children SIGINT ignored, and Python keeps an ignored SIGINT ignored
-    # one stack (--jobs 1): two would only start a second LiteLLM for the signal to stop
+    # one stack (--jobs 1): two would only start a second LiteLLM for the signal to stop; LiteLLM spawned
+    # as a user's run spawns it (its children are what this test watches), not forked by the suite
     proc = subprocess.Popen([*CCMATRIX, "run", "--jobs", "1", "--out", str(tmp_path / "out")], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True,
+                            stderr=subprocess.STDOUT, start_new_session=True, env=spawned_litellm(os.environ),
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children: set[int] = set()
     deadline = time.monotonic() + 120

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from ccmatrix import catalog
+from ccmatrix.proxy.litellm_fork import spawned_litellm
 from ccmatrix.proxy.stack import Stack, Timeouts
 from ccmatrix.recorder.mode import Upstream
 from ccmatrix.run import runner
@@ -304,7 +305,8 @@ def _leftovers(tmp: Path) -> list[str]:
 def test_the_command_survives_a_hung_litellm_and_the_next_run_is_unaffected(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp), "COLUMNS": "200"}
+    # LiteLLM spawned as a user's run spawns it: this test finds it among the run's processes
+    env = {**spawned_litellm(os.environ), "TMPDIR": str(tmp), "COLUMNS": "200"}
     # one stack: a second would only double the LiteLLM starts this test pays for (it runs twice)
     cmd = [sys.executable, "-m", "ccmatrix", "run", "-f", ROW, "--request-timeout", "10", "--jobs", "1",
            "--out", str(tmp_path / "out")]

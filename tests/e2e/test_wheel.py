@@ -90,7 +90,8 @@ def test_the_github_action_installs_from_its_checkout_and_gates_offline(tmp_path
     inputs.update(base="1.83.14", head="1.83.14", args="-f thinking -p bedrock_invoke", out=str(tmp_path / "reports"))
     venv, summary, output = tmp_path / "venv", tmp_path / "step-summary.md", tmp_path / "step-output"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    # LiteLLM started as the action's run starts it (not forked by the suite's fork server)
+    base_env = {k: v for k, v in spawned_litellm(os.environ).items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
     base_env.update(PATH=f"{venv}/bin:{os.environ['PATH']}", GITHUB_ACTION_PATH=str(CHECKOUT_DIR),
                     GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(output), PIP_NO_INDEX="1",
                     PIP_FIND_LINKS=str(wheels), PIP_DISABLE_PIP_VERSION_CHECK="1", COLUMNS="80")
