@@ -33,7 +33,7 @@ import litellm.proxy.proxy_server  # noqa: F401  (the import a start spends most
 REAP_INTERVAL = 0.1  # seconds between checks for ended children
 
 
-def _read_request(conn):
+def _read_request(conn):  # as litellm_fork._read_line, which this interpreter cannot import
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)
