@@ -115,14 +115,11 @@ def fork(python: Path, import_environ: dict[str, str], argv: list[str], environ:
         connection.connect(server["socket"])
         connection.sendall(json.dumps({"argv": argv, "env": environ, "cwd": str(cwd), "log": str(log)}).encode()
                            + b"\n")
-        answer = _read_line(connection, timeout=30)
-    except (OSError, ValueError):
+        pid = int(_read_line(connection, timeout=30)["pid"])
+    except (OSError, ValueError, KeyError):  # KeyError: it answered an error, not a pid
         connection.close()
         return None
-    if "pid" not in answer:
-        connection.close()
-        return None
-    return ForkedChild(connection, int(answer["pid"]))
+    return ForkedChild(connection, pid)
 
 
 def _read_line(connection: socket.socket, timeout: float) -> dict:
